@@ -16,6 +16,9 @@ import {
   InteractionType,
   Locale,
   MessageType,
+  type ApplicationFlags,
+  type GuildMemberFlags,
+  type RoleFlags,
   type APIApplicationCommandAutocompleteGuildInteraction,
   type APIApplicationCommandInteractionDataOption,
   type APIAttachment,
@@ -248,7 +251,7 @@ export class FakeDiscord {
   }
 
   memberPayload(m: FakeMember): APIInteractionGuildMember {
-    return {
+    const gm: APIInteractionGuildMember = {
       user: m.user,
       roles: m.roles,
       permissions: '1071698660929',
@@ -257,9 +260,10 @@ export class FakeDiscord {
       avatar: null,
       deaf: false,
       mute: false,
-      flags: 0,
+      flags: 0 as GuildMemberFlags,
       pending: false,
-    } as APIInteractionGuildMember;
+    };
+    return gm;
   }
 
   private base(member: FakeMember, channelId: string, locale?: Locale) {
@@ -421,7 +425,7 @@ export class FakeDiscord {
           session_id: `sess-${snowflake()}`,
           resume_gateway_url: `ws://127.0.0.1:${this.port}/gateway`,
           shard: [0, 1],
-          application: { id: this.appId, flags: 0 },
+          application: { id: this.appId, flags: 0 as ApplicationFlags, flags_new: '0' },
         };
         ws.send(JSON.stringify({ op: 0, s: ++this.seq, t: 'READY', d: ready }));
         ws.send(JSON.stringify({ op: 0, s: ++this.seq, t: 'GUILD_CREATE', d: this.guildCreate() }));
@@ -433,8 +437,7 @@ export class FakeDiscord {
   }
 
   private guildCreate() {
-    const role = (id: string, name: string, position: number): APIRole =>
-      ({
+    const role = (id: string, name: string, position: number): APIRole => ({
         id,
         name,
         permissions: position === 0 ? '1071698660929' : '0',
@@ -444,10 +447,10 @@ export class FakeDiscord {
         hoist: false,
         managed: false,
         mentionable: false,
-        flags: 0,
+        flags: 0 as RoleFlags,
         icon: null,
         unicode_emoji: null,
-      }) as APIRole;
+      });
     const chan = (id: string, name: string, position: number) => ({
       id,
       type: ChannelType.GuildText,
