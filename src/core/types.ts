@@ -1,0 +1,215 @@
+/**
+ * The plan: everything a deploy will create, computed before anything is created. ENGINE-PLAN owns these types;
+ * the executor (runDeploy) reads them and never re-decides a node, a VMID or a bridge.
+ */
+import { UserError } from '../errors.js';
+
+export type NetworkMode = 'bridges' | 'sdn';
+export type CloneMode = 'linked' | 'full';
+/** `node:<name>` pins every stand to one node. */
+export type PlacementStrategy = 'balanced' | 'round-robin' | 'pack' | `node:${string}`;
+
+export function isPlacementStrategy(s: string): s is PlacementStrategy {
+  return s === 'balanced' || s === 'round-robin' || s === 'pack' || /^node:.+$/.test(s);
+}
+
+/** One NIC the VM must end with: `net<index>` = `value` (e.g. `virtio,bridge=vmbr1000,tag=100`). */
+export interface NicPlan {
+  index: number;
+  value: string;
+}
+
+export interface VmPlan {
+  /** Machine name from the profile. */
+  machine: string;
+  vmid: number;
+  /** DNS-valid `<user>-<machine>`. */
+  name: string;
+  node: string;
+  /** Where to clone from: the source template, or its replica on `node` (see DeployPlan.replicas). */
+  templateVmid: number;
+  templateNode: string;
+  /** The original template (for the record; equals templateVmid unless a replica is used). */
+  sourceTemplateVmid: number;
+  full: boolean;
+  /** Target storage, full clones only (PVE refuses `storage` for linked clones). */
+  storage?: string;
+  /** Left out = keep the template's value. */
+  cores?: number;
+  memory?: number;
+  /** Resources this VM adds to its node (profile value, else the template's). */
+  effectiveCores: number;
+  effectiveMemoryMiB: number;
+  device: 'linux' | 'ecorouter';
+  /** Exactly the NICs the VM must end with. */
+  nets: NicPlan[];
+  /** `netK` the template brings beyond `nets`: the executor deletes them (`delete=net3,net4`). */
+  deleteNets: number[];
+  /** `stands;stands-<group>` as a list. */
+  tags: string[];
+  description: string;
+  /** The store already records this VM (re-run): the executor verifies it and skips what is done. */
+  recorded: boolean;
+}
+
+export interface SegmentPlan {
+  alias: string;
+  kind: 'bridge' | 'vnet';
+  /** `vmbr1000` (bridges mode) or the VNet id (sdn mode). */
+  iface: string;
+  /** Node of the bridge (bridges mode only; VNets are cluster-wide). */
+  node?: string;
+  vlanAware: boolean;
+  /** SDN: the VNet's tag (VLAN id or VNI). */
+  tag?: number;
+  /** SDN zone of the VNet. */
+  zone?: string;
+  /** Comment/alias on the object marking it ours: `stands:<group>:<user>:<alias>`. */
+  comment: string;
+  /** Already recorded in the store for this stand (re-run). */
+  recorded: boolean;
+}
+
+export interface StandPlan {
+  /** `<group>/<userid>`: the store key. */
+  key: string;
+  group: string;
+  /** PVE userid `name@realm` as given. */
+  userid: string;
+  /** ASCII slug of the user's name used in derived names. */
+  slug: string;
+  displayName?: string;
+  discord?: string;
+  email?: string;
+  pool: string;
+  /** Main node (bridges mode: every VM is here). */
+  node: string;
+  vms: VmPlan[];
+  segments: SegmentPlan[];
+  /** VLAN tags used by this stand's NICs (`alias.N`). */
+  vlans: number[];
+  /** The PVE user exists already on the cluster (so we will not create it and must not delete it). */
+  userExists: boolean;
+  memoryMiB: number;
+  cores: number;
+  /** Stand already in the store (a re-run of the same group). */
+  recorded: boolean;
+  warnings: string[];
+}
+
+/** A per-node copy of a template for linked clones on node-local storage (full clone → template → migrate). */
+export interface ReplicaPlan {
+  sourceVmid: number;
+  sourceNode: string;
+  targetNode: string;
+  vmid: number;
+  name: string;
+  /** Storage of the template disks the replica will live on (on targetNode). */
+  storage: string;
+  /** Already recorded and present on the cluster: reuse, nothing to do. */
+  exists: boolean;
+}
+
+export interface NodeProjection {
+  node: string;
+  online: boolean;
+  maxCpu: number;
+  maxMemMiB: number;
+  /** Configured memory / cores of every non-template VM already on the node (running or not). */
+  baseMemMiB: number;
+  baseCores: number;
+  addedMemMiB: number;
+  addedCores: number;
+  /** (base + added) / max; CPU over maxCpu × overcommit. */
+  memUtil: number;
+  cpuUtil: number;
+  stands: number;
+  excluded?: string;
+}
+
+export interface ExcludedNode {
+  node: string;
+  reason: string;
+}
+
+export interface DeployPlan {
+  cluster: string;
+  group: string;
+  profile: { name: string; file: string; snapshot: unknown };
+  usersFile?: string;
+  mode: NetworkMode;
+  strategy: PlacementStrategy;
+  clone: CloneMode;
+  start: boolean;
+  /** ISO time the stands' lease ends, if any. */
+  leaseExpiresAt?: string;
+  leaseMs?: number;
+  aclRole: string;
+  sdnZone?: string;
+  stands: StandPlan[];
+  replicas: ReplicaPlan[];
+  nodes: NodeProjection[];
+  excluded: ExcludedNode[];
+  /** Nodes whose network must be applied (bridges mode), or all nodes (sdn). */
+  applyNodes: string[];
+  warnings: string[];
+  createdAt: string;
+  /** Limits the plan was checked against. */
+  limits: { memory: number; cpuOvercommit: number };
+}
+
+/** One row of a refusal table. */
+export interface RefusalRow {
+  subject: string;
+  problem: string;
+}
+
+/**
+ * A plan that cannot be carried out: a missing template, no eligible node, a class that does not fit.
+ * Exit 2, nothing created. `table` is printable as is; `rows` feed the bot's embed.
+ */
+export class PlanRefusedError extends UserError {
+  override readonly name: string = 'PlanRefusedError';
+  readonly rows: RefusalRow[];
+  readonly table: string;
+  readonly nodes: NodeProjection[];
+  readonly excluded: ExcludedNode[];
+  constructor(
+    summary: string,
+    details: { rows: RefusalRow[]; table: string; nodes?: NodeProjection[]; excluded?: ExcludedNode[] },
+  ) {
+    super(details.table ? `${summary}\n${details.table}` : summary, { exitCode: 2 });
+    this.rows = details.rows;
+    this.table = details.table;
+    this.nodes = details.nodes ?? [];
+    this.excluded = details.excluded ?? [];
+  }
+  get summary(): string {
+    return this.message.split('\n')[0] ?? '';
+  }
+}
+
+export type EngineEventType =
+  | 'planned'
+  | 'job-started'
+  | 'step-started'
+  | 'step-finished'
+  | 'retry'
+  | 'stand-done'
+  | 'stand-failed'
+  | 'progress'
+  | 'job-finished';
+
+export interface EngineEvent {
+  type: EngineEventType;
+  job: string;
+  stand?: string;
+  vm?: number;
+  step?: string;
+  message?: string;
+  done?: number;
+  total?: number;
+  etaMs?: number;
+}
+
+export type EngineEventHandler = (event: EngineEvent) => void;

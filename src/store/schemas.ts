@@ -1,0 +1,172 @@
+/**
+ * Everything the store holds, as zod schemas (parsed on every read and every write). Objects are strict:
+ * an unexpected key — a `password` above all — is refused at write time, so no secret can slip into the file.
+ */
+import { z } from 'zod';
+
+const isoTime = z.string().min(1);
+
+export const StandStatus = z.enum(['planned', 'deploying', 'ready', 'failed', 'removing', 'removed']);
+export type StandStatus = z.infer<typeof StandStatus>;
+
+export const VmStatus = z.enum(['planned', 'cloning', 'cloned', 'configured', 'ready', 'failed', 'removed']);
+export type VmStatus = z.infer<typeof VmStatus>;
+
+export const StandVm = z.strictObject({
+  machine: z.string(),
+  vmid: z.number().int(),
+  node: z.string(),
+  name: z.string(),
+  status: VmStatus,
+  /** Finished steps (clone, config, snapshot, start…), for resume. */
+  steps: z.array(z.string()).default([]),
+});
+export type StandVm = z.infer<typeof StandVm>;
+
+export const StandSegment = z.strictObject({
+  alias: z.string(),
+  kind: z.enum(['bridge', 'vnet']),
+  iface: z.string(),
+  node: z.string().optional(),
+  vlanAware: z.boolean(),
+  tag: z.number().int().optional(),
+  zone: z.string().optional(),
+});
+export type StandSegment = z.infer<typeof StandSegment>;
+
+export const HistoryEntry = z.strictObject({
+  at: isoTime,
+  event: z.string(),
+  job: z.string().optional(),
+  message: z.string().optional(),
+});
+export type HistoryEntry = z.infer<typeof HistoryEntry>;
+
+export const StandRecord = z.strictObject({
+  cluster: z.string(),
+  group: z.string(),
+  /** Short user name (the part before `@`). */
+  user: z.string(),
+  userid: z.string(),
+  profile: z.string(),
+  pool: z.string(),
+  node: z.string(),
+  mode: z.enum(['bridges', 'sdn']).default('bridges'),
+  vms: z.array(StandVm),
+  segments: z.array(StandSegment),
+  vlans: z.array(z.number().int()),
+  createdUser: z.boolean(),
+  poolCreated: z.boolean(),
+  aclCreated: z.boolean().default(false),
+  status: StandStatus,
+  error: z.string().optional(),
+  discord: z.string().optional(),
+  leaseExpiresAt: isoTime.optional(),
+  createdAt: isoTime,
+  updatedAt: isoTime,
+  history: z.array(HistoryEntry).default([]),
+});
+export type StandRecord = z.infer<typeof StandRecord>;
+export type StandRecordInput = z.input<typeof StandRecord>;
+
+export const GroupRecord = z.strictObject({
+  name: z.string(),
+  cluster: z.string(),
+  profile: z.strictObject({ name: z.string(), file: z.string().optional(), snapshot: z.unknown() }),
+  usersFile: z.string().optional(),
+  mode: z.enum(['bridges', 'sdn']).optional(),
+  createdAt: isoTime,
+  updatedAt: isoTime.optional(),
+});
+export type GroupRecord = z.infer<typeof GroupRecord>;
+
+export const JournalKind = z.enum(['vm', 'pool', 'user', 'acl', 'bridge', 'vnet', 'replica']);
+export type JournalKind = z.infer<typeof JournalKind>;
+
+export const JournalEntry = z.strictObject({
+  cluster: z.string(),
+  kind: JournalKind,
+  /** vm/replica: the vmid; pool: pool id; user: userid; acl: `<path>|<userid>|<role>`; bridge: `<node>/<iface>`; vnet: id. */
+  id: z.string(),
+  /** intended = we are about to create it (may or may not exist); confirmed = created by us. */
+  state: z.enum(['intended', 'confirmed']),
+  group: z.string().optional(),
+  user: z.string().optional(),
+  node: z.string().optional(),
+  job: z.string().optional(),
+  extra: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+  intendedAt: isoTime,
+  confirmedAt: isoTime.optional(),
+});
+export type JournalEntry = z.infer<typeof JournalEntry>;
+export interface JournalMeta {
+  cluster: string;
+  group?: string;
+  user?: string;
+  node?: string;
+  job?: string;
+  extra?: Record<string, string | number | boolean>;
+}
+
+export const JobKind = z.enum(['deploy', 'cleanup', 'reset', 'start', 'stop', 'expire', 'recover', 'templates']);
+export type JobKind = z.infer<typeof JobKind>;
+export const JobStatus = z.enum(['queued', 'running', 'succeeded', 'partial', 'failed', 'cancelled']);
+export type JobStatus = z.infer<typeof JobStatus>;
+
+export const JobRecord = z.strictObject({
+  id: z.string(),
+  kind: JobKind,
+  group: z.string().optional(),
+  cluster: z.string().optional(),
+  status: JobStatus,
+  progress: z.strictObject({ done: z.number(), total: z.number(), message: z.string().optional() }),
+  requestedBy: z.strictObject({
+    via: z.enum(['cli', 'discord', 'schedule']),
+    id: z.string().optional(),
+    name: z.string().optional(),
+  }),
+  /** Where the bot shows this job's progress (message ids only: interaction tokens are not kept). */
+  discord: z
+    .strictObject({ channelId: z.string(), messageId: z.string().optional(), threadId: z.string().optional() })
+    .optional(),
+  holder: z.string().optional(),
+  error: z.string().optional(),
+  result: z.unknown().optional(),
+  createdAt: isoTime,
+  updatedAt: isoTime,
+  finishedAt: isoTime.optional(),
+});
+export type JobRecord = z.infer<typeof JobRecord>;
+export type JobRecordInput = z.input<typeof JobRecord>;
+
+export const IdentityLink = z.strictObject({
+  discordId: z.string(),
+  userid: z.string(),
+  linkedAt: isoTime,
+  linkedBy: z.string().optional(),
+});
+export type IdentityLink = z.infer<typeof IdentityLink>;
+
+export const AuditEntry = z.strictObject({
+  at: isoTime,
+  actor: z.string(),
+  action: z.string(),
+  group: z.string().optional(),
+  user: z.string().optional(),
+  job: z.string().optional(),
+  outcome: z.enum(['ok', 'denied', 'failed', 'partial']).optional(),
+  details: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).optional(),
+});
+export type AuditEntry = z.infer<typeof AuditEntry>;
+
+export const ReplicaRecord = z.strictObject({
+  cluster: z.string(),
+  sourceVmid: z.number().int(),
+  sourceNode: z.string(),
+  node: z.string(),
+  vmid: z.number().int(),
+  name: z.string(),
+  storage: z.string().optional(),
+  createdAt: isoTime,
+});
+export type ReplicaRecord = z.infer<typeof ReplicaRecord>;
