@@ -1,0 +1,7 @@
+export { ProxmoxClient, type ProxmoxClientOptions, type ClientStats } from './client.js';
+export { REQUIRED_PRIVILEGES, REQUIRED_PRIVILEGE_NAMES, probeFingerprint, type ConnectionCheck, type CheckVerdict } from './check.js';
+export * from './errors.js';
+export * from './types.js';
+export { parseUpid, isTaskOk } from './tasks.js';
+export { MIN_PVE_VERSION, parsePveVersion, isSupportedVersion } from './version.js';
+export { normalizeFingerprint, encodeParams } from './http.js';
