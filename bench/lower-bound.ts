@@ -1,0 +1,200 @@
+/**
+ * A lower bound on the simulated makespan of a deploy, computed from the plan and the SIMULATOR's constants
+ * only (never from what the deployer does). Every term is a constraint the simulator enforces or a dependency
+ * any correct deployer must respect, so no schedule, however clever, can finish earlier. See bench/README.md
+ * for the argument.
+ */
+import type { DeployPlan, StandPlan, VmPlan } from '../src/core/types.js';
+import type { TimingModel } from '../src/sim/timing.js';
+
+/** What the bound needs to know about a template (from the sim seed the bench started). */
+export interface TemplateFacts {
+  diskGiB: number;
+  storage: string;
+  shared: boolean;
+}
+
+export interface LowerBoundInput {
+  plan: Pick<DeployPlan, 'stands' | 'replicas' | 'start' | 'applyNodes' | 'mode'>;
+  timing: TimingModel;
+  /** by template vmid (the original templates; replicas inherit from their source) */
+  templates: Map<number, TemplateFacts>;
+  /**
+   * How the simulator holds the per-storage lock within a clone: at its start (the lock covers the first
+   * `lockMs` of the task) or at its end. Only changes which part of a clone may overlap the lock chain.
+   */
+  lockAt?: 'start' | 'end';
+  /** The simulator serialises user.cfg writes (users, pools, ACLs) cluster-wide. */
+  accessWritesSerialised?: boolean;
+}
+
+export interface LowerBoundTerm {
+  name: string;
+  ms: number;
+}
+
+export interface LowerBound {
+  ms: number;
+  /** the binding term's name */
+  binding: string;
+  terms: LowerBoundTerm[];
+}
+
+interface CloneOp {
+  vm: VmPlan;
+  stand: StandPlan | null;
+  lockKey: string;
+  totalMs: number;
+  lockMs: number;
+  /** earliest the clone can start (replica chain before it) */
+  readyMs: number;
+}
+
+function lockKeyOf(storage: string, shared: boolean, node: string): string {
+  // node-local storages lock a file under /var/lock on that node; shared ones a cluster-wide pmxcfs lock
+  return shared ? `storage ${storage}` : `storage ${storage}@${node}`;
+}
+
+export function computeLowerBound(input: LowerBoundInput): LowerBound {
+  const { plan, timing: t, templates } = input;
+  const lockAt = input.lockAt ?? 'start';
+  const terms: LowerBoundTerm[] = [];
+
+  const facts = (vmid: number): TemplateFacts => {
+    const f = templates.get(vmid);
+    if (f) return f;
+    const replica = plan.replicas.find((r) => r.vmid === vmid);
+    if (replica) {
+      const src = templates.get(replica.sourceVmid);
+      if (src) return { diskGiB: src.diskGiB, storage: replica.storage, shared: src.shared && replica.storage === src.storage };
+    }
+    throw new Error(`lower bound: no facts for template ${vmid}`);
+  };
+
+  // Replicas (full clone → template → migrate) must finish before any linked clone from them starts.
+  const replicaReady = new Map<number, number>();
+  const lockChains = new Map<string, number[]>();
+  const addLock = (key: string, ms: number): void => {
+    const chain = lockChains.get(key) ?? [];
+    chain.push(ms);
+    lockChains.set(key, chain);
+  };
+  for (const r of plan.replicas) {
+    if (r.exists) {
+      replicaReady.set(r.vmid, 0);
+      continue;
+    }
+    const src = facts(r.sourceVmid);
+    const clone = src.diskGiB * t.fullCloneMsPerGiB;
+    addLock(lockKeyOf(src.storage, src.shared, r.sourceNode), src.diskGiB * t.fullCloneLockMsPerGiB);
+    const migrate = r.targetNode === r.sourceNode ? 0 : src.shared ? t.migrateSharedMs : src.diskGiB * t.migrateMsPerGiB;
+    replicaReady.set(r.vmid, clone + t.templateMs + migrate);
+  }
+
+  // Minimum per-VM work after the clone: one config write (every VM must change its NICs and tags), the
+  // `start` snapshot, then the start task if the plan starts stands.
+  const afterClone = t.configWriteMinMs + t.snapshotMinMs + (plan.start ? t.startMs : 0);
+
+  const clones: CloneOp[] = [];
+  for (const stand of plan.stands) {
+    for (const vm of stand.vms) {
+      const src = facts(vm.templateVmid);
+      const storage = vm.full ? (vm.storage ?? src.storage) : src.storage;
+      const shared = vm.full ? storage === src.storage && src.shared : src.shared;
+      const totalMs = vm.full ? src.diskGiB * t.fullCloneMsPerGiB : t.linkedCloneMs;
+      const lockMs = vm.full ? src.diskGiB * t.fullCloneLockMsPerGiB : t.linkedCloneLockMs;
+      clones.push({
+        vm,
+        stand,
+        lockKey: lockKeyOf(storage, shared, vm.node),
+        totalMs,
+        lockMs,
+        readyMs: replicaReady.get(vm.templateVmid) ?? 0,
+      });
+      addLock(lockKeyOf(storage, shared, vm.node), lockMs);
+    }
+  }
+
+  // (a) critical path of one stand: its slowest VM chain (replica → clone → config → snapshot → start), and
+  // in bridges mode, the bridge write and network apply before any start (a NIC on an inactive bridge fails).
+  let crit = 0;
+  let critName = '';
+  for (const stand of plan.stands) {
+    let standMs = 0;
+    for (const c of clones.filter((x) => x.stand === stand)) {
+      standMs = Math.max(standMs, c.readyMs + c.totalMs + afterClone);
+    }
+    if (plan.mode === 'bridges' && stand.segments.length > 0 && plan.start) {
+      standMs = Math.max(standMs, t.clusterWriteMs + t.networkReloadMs + t.startMs);
+    }
+    if (standMs > crit) {
+      crit = standMs;
+      critName = stand.key;
+    }
+  }
+  terms.push({ name: `critical path of one stand (${critName || 'none'})`, ms: crit });
+
+  // (b) per storage lock: holds serialise; the first holder needs its pre-lock part and the last one its tail.
+  for (const [key, chain] of lockChains) {
+    const ops = clones.filter((c) => c.lockKey === key);
+    const sum = chain.reduce((a, b) => a + b, 0);
+    let head = Infinity;
+    let tail = Infinity;
+    if (ops.length === 0) {
+      head = 0;
+      tail = 0;
+    }
+    for (const c of ops) {
+      const pre = lockAt === 'start' ? 0 : c.totalMs - c.lockMs;
+      const post = (lockAt === 'start' ? c.totalMs - c.lockMs : 0) + afterClone;
+      head = Math.min(head, c.readyMs + pre);
+      tail = Math.min(tail, post);
+    }
+    // replica clones share the chain; they need no tail of their own, so keep tail only when all are VM clones
+    if (chain.length > ops.length) {
+      tail = 0;
+      head = 0;
+    }
+    terms.push({ name: `${key} lock: ${chain.length} holds`, ms: head + sum + tail });
+  }
+
+  // (c) per node: pvedaemon workers. Sync requests (config PUTs) occupy a worker for their whole length;
+  // tasks are forked and do not. Worker-time / workers per node is a floor for finishing them all.
+  const perNode = new Map<string, number>();
+  for (const c of clones) perNode.set(c.vm.node, (perNode.get(c.vm.node) ?? 0) + t.configWriteMinMs);
+  for (const [node, ms] of perNode) {
+    terms.push({ name: `${node} API workers (${t.workersPerNode})`, ms: ms / t.workersPerNode });
+  }
+
+  // (d) access-control writes (user, pool, ACL) serialised on user.cfg, if the simulator serialises them.
+  if (input.accessWritesSerialised) {
+    let writes = 0;
+    for (const s of plan.stands) writes += (s.userExists ? 0 : 1) + 1 + 1;
+    terms.push({ name: `user.cfg writes (${writes})`, ms: writes * t.clusterWriteMs });
+  }
+
+  let best = terms[0]!;
+  for (const term of terms) if (term.ms > best.ms) best = term;
+  return { ms: best.ms, binding: best.name, terms };
+}
+
+/** Idealised strictly-sequential time: the sum of every operation's minimum duration, no gaps, no overlap. */
+export function sequentialFloor(input: LowerBoundInput): number {
+  const { plan, timing: t, templates } = input;
+  let ms = 0;
+  for (const r of plan.replicas) {
+    if (r.exists) continue;
+    const src = templates.get(r.sourceVmid);
+    if (!src) continue;
+    ms += src.diskGiB * t.fullCloneMsPerGiB + t.templateMs + (src.shared ? t.migrateSharedMs : src.diskGiB * t.migrateMsPerGiB);
+  }
+  for (const s of plan.stands) {
+    ms += ((s.userExists ? 0 : 1) + 2) * t.clusterWriteMs;
+    for (const vm of s.vms) {
+      const src = templates.get(vm.sourceTemplateVmid);
+      ms += vm.full ? (src?.diskGiB ?? 0) * t.fullCloneMsPerGiB : t.linkedCloneMs;
+      ms += t.configWriteMinMs + t.snapshotMinMs + (plan.start ? t.startMs : 0);
+    }
+  }
+  return ms;
+}
