@@ -1,0 +1,259 @@
+/**
+ * Placement of stands (bridges mode) or single VMs (sdn mode) on nodes. Pure: the benchmark calls `placeStands`
+ * directly and compares `balanced` against an exhaustive optimum.
+ *
+ * Utilisation of a node = allocated / capacity, where allocated counts the configured memory and cores of every
+ * non-template VM on the node, running or not (stands are started later), plus what the plan adds. Memory is
+ * limited to `limits.memory` (default 0.9) of the node; cores to `maxCpu × limits.cpuOvercommit` (default 4).
+ *
+ * `balanced` is greedy in decreasing demand order: each unit goes to the node where the resulting utilisation
+ * (max of memory and CPU) is lowest. When a unit is added, some node is at or below the fractional optimum, so the
+ * highest utilisation ends within one unit's share of it; a bounded local search (moves and swaps off the most
+ * loaded node) then closes most of that gap for small classes. Cost O(units × nodes), no scans over VMs.
+ */
+import type { NodeProjection, PlacementStrategy } from './types.js';
+
+export interface PlacementNode {
+  name: string;
+  maxMemMiB: number;
+  maxCpu: number;
+  baseMemMiB: number;
+  baseCores: number;
+}
+
+export interface Demand {
+  key: string;
+  memMiB: number;
+  cores: number;
+  /** Must go to this node (a re-run keeps recorded stands where they are). */
+  pinned?: string;
+  /** Only these nodes (e.g. where a needed storage exists); undefined = all given nodes. */
+  allowed?: readonly string[];
+}
+
+export interface PlacementLimits {
+  memory: number;
+  cpuOvercommit: number;
+}
+export const DEFAULT_LIMITS: PlacementLimits = { memory: 0.9, cpuOvercommit: 4 };
+
+export interface PlacementResult {
+  /** Index-aligned with the demands: the chosen node, or undefined when the demand did not fit anywhere. */
+  assignment: (string | undefined)[];
+  unplaced: { key: string; reason: string }[];
+  nodes: NodeProjection[];
+  /** Highest memory utilisation over the nodes after placement. */
+  maxMemUtil: number;
+  maxUtil: number;
+}
+
+interface Load {
+  node: PlacementNode;
+  mem: number;
+  cores: number;
+  units: number;
+}
+
+const memUtil = (l: Load, extra = 0): number => (l.node.maxMemMiB > 0 ? (l.mem + extra) / l.node.maxMemMiB : Infinity);
+function cpuUtil(l: Load, limits: PlacementLimits, extra = 0): number {
+  const cap = l.node.maxCpu * limits.cpuOvercommit;
+  return cap > 0 ? (l.cores + extra) / cap : Infinity;
+}
+const util = (l: Load, limits: PlacementLimits, dm = 0, dc = 0): number =>
+  Math.max(memUtil(l, dm), cpuUtil(l, limits, dc));
+
+function fits(l: Load, d: Demand, limits: PlacementLimits): boolean {
+  // a tiny epsilon so that "exactly at the limit" counts as fitting despite float division
+  return memUtil(l, d.memMiB) <= limits.memory + 1e-9 && cpuUtil(l, limits, d.cores) <= 1 + 1e-9;
+}
+
+function why(loads: Load[], d: Demand, limits: PlacementLimits): string {
+  if (loads.length === 0) return 'no eligible node';
+  const best = loads.reduce((a, b) => (memUtil(a, d.memMiB) <= memUtil(b, d.memMiB) ? a : b));
+  const m = memUtil(best, d.memMiB);
+  if (m > limits.memory) {
+    return `needs ${d.memMiB} MiB: even ${best.node.name} would reach ${pct(m)} memory (limit ${pct(limits.memory)})`;
+  }
+  return `needs ${d.cores} cores: every node would exceed ${limits.cpuOvercommit}× CPU overcommit`;
+}
+
+export const pct = (x: number): string => `${Number((x * 100).toFixed(1))}%`;
+
+export function placeStands(
+  nodes: readonly PlacementNode[],
+  demands: readonly Demand[],
+  strategy: PlacementStrategy = 'balanced',
+  limits: PlacementLimits = DEFAULT_LIMITS,
+): PlacementResult {
+  const loads = new Map<string, Load>();
+  const ordered = [...nodes].sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
+  for (const n of ordered) loads.set(n.name, { node: n, mem: n.baseMemMiB, cores: n.baseCores, units: 0 });
+  const assignment: (string | undefined)[] = new Array<string | undefined>(demands.length).fill(undefined);
+  const unplaced: { key: string; reason: string }[] = [];
+  const all = [...loads.values()];
+
+  const candidates = (d: Demand): Load[] => {
+    if (d.allowed === undefined) return all;
+    const allow = new Set(d.allowed);
+    return all.filter((l) => allow.has(l.node.name));
+  };
+  const put = (i: number, l: Load): void => {
+    const d = demands[i] as Demand;
+    l.mem += d.memMiB;
+    l.cores += d.cores;
+    l.units++;
+    assignment[i] = l.node.name;
+  };
+
+  // recorded units first, where they are, whatever the limits (they exist already)
+  const free: number[] = [];
+  demands.forEach((d, i) => {
+    if (d.pinned !== undefined) {
+      const l = loads.get(d.pinned);
+      if (l) put(i, l);
+      else unplaced.push({ key: d.key, reason: `recorded on node ${d.pinned}, which is not eligible` });
+    } else free.push(i);
+  });
+
+  let pinnedNode: string | undefined;
+  if (strategy.startsWith('node:')) pinnedNode = strategy.slice(5);
+
+  if (strategy === 'balanced') {
+    // decreasing size (LPT), stable on the original order
+    free.sort((a, b) => {
+      const da = demands[a] as Demand;
+      const db = demands[b] as Demand;
+      return db.memMiB - da.memMiB || db.cores - da.cores || a - b;
+    });
+  }
+
+  let rr = 0;
+  for (const i of free) {
+    const d = demands[i] as Demand;
+    const cands = candidates(d);
+    let chosen: Load | undefined;
+    if (pinnedNode !== undefined) {
+      const l = cands.find((c) => c.node.name === pinnedNode);
+      if (!l) {
+        unplaced.push({ key: d.key, reason: `node ${pinnedNode} is not eligible` });
+        continue;
+      }
+      chosen = fits(l, d, limits) ? l : undefined;
+    } else if (strategy === 'round-robin') {
+      for (let k = 0; k < all.length && !chosen; k++) {
+        const l = all[(rr + k) % all.length] as Load;
+        if (cands.includes(l) && fits(l, d, limits)) {
+          chosen = l;
+          rr = (rr + k + 1) % all.length;
+        }
+      }
+    } else if (strategy === 'pack') {
+      chosen = cands.find((l) => fits(l, d, limits));
+    } else {
+      let best = Infinity;
+      for (const l of cands) {
+        if (!fits(l, d, limits)) continue;
+        const u = util(l, limits, d.memMiB, d.cores);
+        // ties: the lower memory utilisation, then the node order
+        if (u < best - 1e-12 || (Math.abs(u - best) <= 1e-12 && chosen && memUtil(l, d.memMiB) < memUtil(chosen, d.memMiB))) {
+          best = u;
+          chosen = l;
+        }
+      }
+    }
+    if (chosen) put(i, chosen);
+    else unplaced.push({ key: d.key, reason: why(cands, d, limits) });
+  }
+
+  if (strategy === 'balanced' && unplaced.length === 0) improve(demands, free, assignment, loads, limits);
+
+  const projections: NodeProjection[] = all.map((l) => ({
+    node: l.node.name,
+    online: true,
+    maxCpu: l.node.maxCpu,
+    maxMemMiB: l.node.maxMemMiB,
+    baseMemMiB: l.node.baseMemMiB,
+    baseCores: l.node.baseCores,
+    addedMemMiB: l.mem - l.node.baseMemMiB,
+    addedCores: l.cores - l.node.baseCores,
+    memUtil: memUtil(l),
+    cpuUtil: cpuUtil(l, limits),
+    stands: l.units,
+  }));
+  return {
+    assignment,
+    unplaced,
+    nodes: projections,
+    maxMemUtil: Math.max(0, ...projections.map((p) => p.memUtil)),
+    maxUtil: Math.max(0, ...projections.map((p) => Math.max(p.memUtil, p.cpuUtil))),
+  };
+}
+
+/**
+ * Local search for `balanced`: move a unit off the most loaded node, or swap it with a smaller one elsewhere,
+ * whenever that lowers the pair's higher utilisation. Bounded, so large classes stay fast (greedy is already
+ * within one unit's share there).
+ */
+function improve(
+  demands: readonly Demand[],
+  movable: readonly number[],
+  assignment: (string | undefined)[],
+  loads: Map<string, Load>,
+  limits: PlacementLimits,
+): void {
+  if (movable.length === 0 || loads.size < 2) return;
+  const all = [...loads.values()];
+  const maxRounds = movable.length <= 64 ? 200 : 20;
+  const byNode = (name: string): number[] => movable.filter((i) => assignment[i] === name);
+  const allowedOn = (d: Demand, l: Load): boolean => d.allowed === undefined || d.allowed.includes(l.node.name);
+  for (let round = 0; round < maxRounds; round++) {
+    const top = all.reduce((a, b) => (util(a, limits) >= util(b, limits) ? a : b));
+    const topU = util(top, limits);
+    let done = false;
+    for (const i of byNode(top.node.name)) {
+      const d = demands[i] as Demand;
+      // move
+      for (const l of all) {
+        if (l === top || !allowedOn(d, l) || !fits(l, d, limits)) continue;
+        if (util(l, limits, d.memMiB, d.cores) < topU - 1e-12) {
+          top.mem -= d.memMiB;
+          top.cores -= d.cores;
+          top.units--;
+          l.mem += d.memMiB;
+          l.cores += d.cores;
+          l.units++;
+          assignment[i] = l.node.name;
+          done = true;
+          break;
+        }
+      }
+      if (done) break;
+      if (movable.length > 64) continue;
+      // swap with a smaller unit elsewhere (small classes only: this is quadratic)
+      for (const j of movable) {
+        const other = assignment[j];
+        if (other === undefined || other === top.node.name) continue;
+        const e = demands[j] as Demand;
+        if (e.memMiB >= d.memMiB && e.cores >= d.cores) continue;
+        const l = loads.get(other) as Load;
+        if (!allowedOn(d, l) || !allowedOn(e, top)) continue;
+        const dm = d.memMiB - e.memMiB;
+        const dc = d.cores - e.cores;
+        const newTop = util(top, limits, -dm, -dc);
+        const newL = util(l, limits, dm, dc);
+        if (Math.max(newTop, newL) < topU - 1e-12 && memUtil(l, dm) <= limits.memory + 1e-9 && cpuUtil(l, limits, dc) <= 1 + 1e-9) {
+          top.mem -= dm;
+          top.cores -= dc;
+          l.mem += dm;
+          l.cores += dc;
+          assignment[i] = other;
+          assignment[j] = top.node.name;
+          done = true;
+          break;
+        }
+      }
+      if (done) break;
+    }
+    if (!done) return;
+  }
+}
