@@ -1,0 +1,81 @@
+/**
+ * Downloading a user-list attachment: only from Discord's attachment hosts or hosts bot.yml allows (tests serve
+ * files from loopback that way), only text files of the user-list kinds, never more than the size limit (the
+ * declared size is checked first, then the bytes as they stream in), no redirects.
+ */
+import { UserError } from '../errors.js';
+import type { Messages } from './i18n.js';
+
+export const DISCORD_ATTACHMENT_HOSTS = ['cdn.discordapp.com', 'media.discordapp.net'];
+export const USER_LIST_EXTENSIONS = ['.txt', '.csv', '.yml', '.yaml'];
+export const DEFAULT_MAX_ATTACHMENT_BYTES = 1024 * 1024;
+
+export interface AttachmentRef {
+  url: string;
+  name: string;
+  size: number;
+  contentType?: string | null;
+}
+
+export interface DownloadOptions {
+  /** Extra allowed hosts from bot.yml: `host` or `host:port`. */
+  allowedHosts?: string[];
+  maxBytes?: number;
+  timeoutMs?: number;
+  m: Messages;
+}
+
+export function hostAllowed(url: URL, extra: string[] = []): boolean {
+  if (url.protocol === 'https:' && DISCORD_ATTACHMENT_HOSTS.includes(url.hostname)) return true;
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return false;
+  return extra.some((h) => h === url.host || h === url.hostname);
+}
+
+export async function downloadAttachment(a: AttachmentRef, o: DownloadOptions): Promise<Buffer> {
+  const max = o.maxBytes ?? DEFAULT_MAX_ATTACHMENT_BYTES;
+  const m = o.m;
+  const lower = a.name.toLowerCase();
+  if (!USER_LIST_EXTENSIONS.some((ext) => lower.endsWith(ext))) throw new UserError(m.attachmentType(a.name));
+  if (a.contentType && !/^(text\/|application\/(x-)?yaml|application\/csv|application\/octet-stream)/i.test(a.contentType)) {
+    throw new UserError(m.attachmentType(a.name));
+  }
+  if (a.size > max) throw new UserError(m.attachmentTooBig(a.size, max));
+  let url: URL;
+  try {
+    url = new URL(a.url);
+  } catch {
+    throw new UserError(m.attachmentHost('?'));
+  }
+  if (!hostAllowed(url, o.allowedHosts)) throw new UserError(m.attachmentHost(url.host));
+  let res: Response;
+  try {
+    res = await fetch(url, { redirect: 'manual', signal: AbortSignal.timeout(o.timeoutMs ?? 15_000) });
+  } catch (err) {
+    throw new UserError(m.attachmentFetch(err instanceof Error ? err.message : String(err)));
+  }
+  if (res.status !== 200 || !res.body) {
+    await res.body?.cancel();
+    throw new UserError(m.attachmentFetch(`HTTP ${res.status}`));
+  }
+  const chunks: Buffer[] = [];
+  let total = 0;
+  const reader = res.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.length;
+    if (total > max) {
+      await reader.cancel().catch(() => undefined);
+      throw new UserError(m.attachmentTooBig(total, max));
+    }
+    chunks.push(Buffer.from(value));
+  }
+  const bytes = Buffer.concat(chunks);
+  if (bytes.includes(0)) throw new UserError(m.attachmentBinary(a.name));
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new UserError(m.attachmentBinary(a.name));
+  }
+  return bytes;
+}

@@ -1,0 +1,282 @@
+/**
+ * Long jobs as seen from Discord: one per group at a time, queued per cluster, progress in one message that is
+ * edited (throttled) while the job runs. An interaction token lives 15 minutes, so the message starts as a
+ * webhook follow-up and moves to an ordinary channel message (bot token) once the token is `tokenSwitchMs` old
+ * or is refused. Where the message is goes into the job's record in the store, so after a restart the bot finds
+ * it again (interaction tokens are never stored).
+ */
+import { RESTJSONErrorCodes, Routes, type APIEmbed, type Client } from 'discord.js';
+import PQueue from 'p-queue';
+import type { Logger } from '../log.js';
+import type { EngineEvent } from '../core/types.js';
+import type { Store } from '../store/index.js';
+import { UserError } from '../errors.js';
+import { messages, type Lang } from './i18n.js';
+import { applyEvent, newProgress, renderProgress, ThrottledEditor, type JobOutcome, type ProgressState } from './progress.js';
+import type { DiscordSettings } from './settings.js';
+
+export interface MessageBody {
+  content?: string;
+  embeds?: APIEmbed[];
+  components?: unknown[];
+}
+
+export interface InteractionHandle {
+  appId: string;
+  token: string;
+  /** When the interaction was created (its token's clock starts then). */
+  createdAt: number;
+}
+
+function errCode(err: unknown): { status?: number; code?: number | string } {
+  const e = err as { status?: number; code?: number | string };
+  return { status: e?.status, code: e?.code };
+}
+
+export function messageUrl(guildId: string, channelId: string, messageId: string): string {
+  return `https://discord.com/channels/${guildId}/${channelId}/${messageId}`;
+}
+
+/** One progress message, wherever it currently lives. */
+export class ProgressMessage {
+  messageId: string | undefined;
+  via: 'webhook' | 'channel';
+  edits = 0;
+  constructor(
+    private readonly client: Client,
+    private readonly settings: DiscordSettings,
+    readonly channelId: string,
+    private readonly interaction: InteractionHandle | undefined,
+    private readonly onMove: (messageId: string) => Promise<void> | void,
+    private readonly logger: Logger,
+    existing?: { messageId: string },
+    private readonly now: () => number = Date.now,
+  ) {
+    this.messageId = existing?.messageId;
+    this.via = existing || !interaction ? 'channel' : 'webhook';
+  }
+
+  tokenUsable(): boolean {
+    return !!this.interaction && this.now() - this.interaction.createdAt < this.settings.tokenSwitchMs;
+  }
+
+  private body(b: MessageBody) {
+    return { ...b, allowed_mentions: { parse: [] } };
+  }
+
+  async send(b: MessageBody): Promise<void> {
+    if (!this.messageId) return this.create(b);
+    if (this.via === 'webhook') {
+      if (!this.tokenUsable()) return this.moveToChannel(b);
+      try {
+        await this.client.rest.patch(Routes.webhookMessage(this.interaction!.appId, this.interaction!.token, this.messageId), {
+          body: this.body(b),
+          auth: false,
+        });
+        this.edits++;
+      } catch (err) {
+        const { status, code } = errCode(err);
+        // 50027 Invalid Webhook Token: the token died earlier than we thought; never retry with it.
+        if (status === 401 || code === RESTJSONErrorCodes.InvalidWebhookToken || code === RESTJSONErrorCodes.UnknownWebhook) {
+          return this.moveToChannel(b, true);
+        }
+        throw err;
+      }
+      return;
+    }
+    try {
+      await this.client.rest.patch(Routes.channelMessage(this.channelId, this.messageId), { body: this.body(b) });
+      this.edits++;
+    } catch (err) {
+      if (errCode(err).code === RESTJSONErrorCodes.UnknownMessage) {
+        this.messageId = undefined;
+        await this.create(b);
+        if (this.messageId) await this.onMove(this.messageId);
+        return;
+      }
+      throw err;
+    }
+  }
+
+  private async create(b: MessageBody): Promise<void> {
+    if (this.tokenUsable()) {
+      const msg = (await this.client.rest.post(Routes.webhook(this.interaction!.appId, this.interaction!.token), {
+        body: this.body(b),
+        query: new URLSearchParams({ wait: 'true' }),
+        auth: false,
+      })) as { id: string };
+      this.messageId = msg.id;
+      this.via = 'webhook';
+    } else {
+      const msg = (await this.client.rest.post(Routes.channelMessages(this.channelId), { body: this.body(b) })) as { id: string };
+      this.messageId = msg.id;
+      this.via = 'channel';
+    }
+  }
+
+  private async moveToChannel(b: MessageBody, tokenDead = false): Promise<void> {
+    const old = this.messageId;
+    const msg = (await this.client.rest.post(Routes.channelMessages(this.channelId), { body: this.body(b) })) as { id: string };
+    this.messageId = msg.id;
+    this.via = 'channel';
+    this.logger.info({ from: old, to: msg.id }, 'progress moved to a channel message');
+    // point the old message at the new one while the token still works (best effort: it may be just too old)
+    if (old && !tokenDead && this.interaction && this.now() - this.interaction.createdAt < 15 * 60_000) {
+      const m = messages(this.settings.language ?? 'en');
+      await this.client.rest
+        .patch(Routes.webhookMessage(this.interaction.appId, this.interaction.token, old), {
+          body: { content: m.movedToChannel(messageUrl(this.settings.guildId, this.channelId, msg.id)), embeds: [], components: [] },
+          auth: false,
+        })
+        .catch(() => undefined);
+    }
+    await this.onMove(msg.id);
+  }
+}
+
+export interface JobResult {
+  outcome: JobOutcome;
+  /** Extra lines for the final embed (e.g. failed stands with their reason). */
+  note?: string;
+}
+
+export interface StartJobOptions<R extends JobResult> {
+  kind: string;
+  group: string;
+  cluster: string;
+  actor: { id: string; name: string };
+  lang: Lang;
+  channelId: string;
+  /** Stand names known before the start (shown as waiting). */
+  stands?: string[];
+  interaction?: InteractionHandle;
+  /** Reattach to a progress message that exists (after a restart). */
+  existingMessageId?: string;
+  note?: string;
+  run(onEvent: (e: EngineEvent) => void, signal: AbortSignal): Promise<R>;
+}
+
+export interface RunningJob {
+  kind: string;
+  group: string;
+  cluster: string;
+  actor: { id: string; name: string };
+  jobId?: string;
+  state: ProgressState;
+  message: ProgressMessage;
+  editor: ThrottledEditor<MessageBody>;
+  abort: AbortController;
+  done: Promise<unknown>;
+}
+
+export class JobManager {
+  private readonly queues = new Map<string, PQueue>();
+  readonly active = new Map<string, RunningJob>();
+  private stopping = false;
+
+  constructor(
+    private readonly o: { client: Client; store: Store; settings: DiscordSettings; logger: Logger },
+  ) {}
+
+  /** Who holds a group in this bot (the store's lock covers other processes). */
+  holder(group: string): RunningJob | undefined {
+    return this.active.get(group);
+  }
+
+  list(): RunningJob[] {
+    return [...this.active.values()];
+  }
+
+  private queue(cluster: string): PQueue {
+    let q = this.queues.get(cluster);
+    if (!q) {
+      q = new PQueue({ concurrency: this.o.settings.jobsPerCluster });
+      this.queues.set(cluster, q);
+    }
+    return q;
+  }
+
+  /**
+   * Starts (or queues) a job; resolves once its progress message exists. `finished` resolves with the result
+   * after the final state was shown.
+   */
+  async start<R extends JobResult>(o: StartJobOptions<R>): Promise<{ job: RunningJob; finished: Promise<R | undefined> }> {
+    const m = messages(o.lang);
+    if (this.stopping) throw new UserError(m.groupBusy(o.group, 'shutdown'));
+    const held = this.active.get(o.group);
+    if (held) throw new UserError(m.groupBusy(o.group, held.actor.name));
+    const logger = this.o.logger.child({ kind: o.kind, group: o.group });
+    const state = newProgress(o.kind, o.group, '…', o.stands ?? []);
+    if (o.note) state.note = o.note;
+    let jobId: string | undefined;
+    const persist = async (messageId: string) => {
+      if (!jobId) return;
+      await this.o.store.jobs
+        .update(jobId, { discord: { channelId: o.channelId, messageId } })
+        .catch((err: unknown) => logger.warn({ err, job: jobId }, 'could not record the progress message'));
+    };
+    const message = new ProgressMessage(this.o.client, this.o.settings, o.channelId, o.interaction, persist, logger, o.existingMessageId ? { messageId: o.existingMessageId } : undefined);
+    const editor = new ThrottledEditor<MessageBody>({
+      intervalMs: this.o.settings.progressIntervalMs,
+      send: (b) => message.send(b),
+      onError: (err) => logger.warn({ err }, 'progress edit failed'),
+    });
+    const abort = new AbortController();
+    const job: RunningJob = { kind: o.kind, group: o.group, cluster: o.cluster, actor: o.actor, state, message, editor, abort, done: Promise.resolve() };
+    this.active.set(o.group, job);
+    const q = this.queue(o.cluster);
+    const ahead = q.size + q.pending;
+    const render = () => ({ embeds: [renderProgress(state, m)], components: [] });
+    if (ahead > 0) state.note = [o.note, m.queued(ahead)].filter(Boolean).join('\n');
+    try {
+      await message.send(render());
+    } catch (err) {
+      this.active.delete(o.group);
+      throw err;
+    }
+    if (ahead > 0) state.note = o.note;
+    const onEvent = (e: EngineEvent) => {
+      if (e.job && !jobId && e.job !== '…') {
+        jobId = e.job;
+        job.jobId = e.job;
+        state.job = e.job;
+        if (message.messageId) void persist(message.messageId);
+      }
+      applyEvent(state, e);
+      editor.push(render());
+    };
+    const finished = (q
+      .add(async () => {
+        let result: R | undefined;
+        try {
+          result = await o.run(onEvent, abort.signal);
+          state.outcome = result.outcome;
+          if (result.note) state.note = result.note;
+        } catch (err) {
+          if (abort.signal.aborted && this.stopping) {
+            state.note = m.paused;
+          } else {
+            state.outcome = 'failed';
+            state.note = err instanceof UserError ? err.message : m.internalError(jobId ?? 'job');
+            logger.error({ err, job: jobId }, 'job failed');
+          }
+        }
+        await editor.finish(render());
+        return result;
+      }) as Promise<R | undefined>)
+      .finally(() => {
+        if (this.active.get(o.group) === job) this.active.delete(o.group);
+      });
+    job.done = finished.catch(() => undefined);
+    return { job, finished };
+  }
+
+  /** Graceful shutdown: stop taking jobs, signal running ones (the engine checkpoints), show the last state. */
+  async shutdown(timeoutMs = 10_000): Promise<void> {
+    this.stopping = true;
+    for (const j of this.active.values()) j.abort.abort();
+    const all = Promise.all([...this.active.values()].map((j) => j.done));
+    await Promise.race([all, new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+    for (const j of this.active.values()) j.editor.stop();
+  }
+}
