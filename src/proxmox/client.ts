@@ -13,7 +13,7 @@ import {
   isNoWorker,
   isNotFound,
 } from './errors.js';
-import { createAgent, send, Semaphore, type RawResponse } from './http.js';
+import { createAgent, send, Semaphore, TLS_TRUST_CODES, type RawResponse } from './http.js';
 import { defaultTaskDeadlineMs, isTaskOk, nextPollInterval, parseUpid, taskRefFrom } from './tasks.js';
 import {
   AclEntry,
@@ -115,6 +115,10 @@ interface WriteOptions<T> extends RequestOptions {
   idempotent?: boolean;
   /** Retry "VM is locked" / "can't lock file" refusals (default true). */
   retryLocks?: boolean;
+}
+
+function isTlsTrustError(err: ProxmoxApiError): boolean {
+  return err.code === 'ERR_TLS_FINGERPRINT_MISMATCH' || (err.code !== undefined && TLS_TRUST_CODES.has(err.code));
 }
 
 function enc(s: string | number): string {
@@ -381,7 +385,7 @@ export class ProxmoxClient {
   }
 
   private readRetryable(err: ProxmoxApiError): boolean {
-    if (err.code === 'ERR_TLS_FINGERPRINT_MISMATCH' || (err.code && /CERT|SELF_SIGNED|ALTNAME/.test(err.code))) return false;
+    if (isTlsTrustError(err)) return false;
     if (err.status === 0) return true;
     if (err.status === 501) return false;
     // A 500 "does not exist" is an answer, not a hiccup.
@@ -436,14 +440,14 @@ export class ProxmoxClient {
           await this.sleep(wait);
           continue;
         }
-        if ((err.retrySafe || isNoWorker(text)) && !err.ambiguous && err.status !== 401 && err.status !== 403 && err.status < 600 && (err.status === 0 || err.status >= 500) && !this.isPermanent(err)) {
-          if (++safeAttempts < this.maxAttempts && (err.status === 0 || err.status === 595 || isNoWorker(text))) {
-            this.stats.retries++;
-            const wait = this.backoffMs(safeAttempts);
-            this.log.debug({ method, path, wait, status: err.status }, 'request did not reach PVE, retrying');
-            await this.sleep(wait);
-            continue;
-          }
+        // Nothing reached a handler (connection refused, 595) or nothing was started (no worker): repeating is safe.
+        const reachedNothing = (err.status === 0 && !err.ambiguous && !isTlsTrustError(err)) || err.status === 595;
+        if ((reachedNothing || isNoWorker(text)) && ++safeAttempts < this.maxAttempts) {
+          this.stats.retries++;
+          const wait = this.backoffMs(safeAttempts);
+          this.log.debug({ method, path, wait, status: err.status }, 'write did not reach PVE or started nothing, repeating it');
+          await this.sleep(wait);
+          continue;
         }
         if (err.ambiguous) {
           hadAmbiguous = true;
@@ -474,10 +478,6 @@ export class ProxmoxClient {
     this.log.info({ method, path }, 'ambiguous write had happened: not repeating it');
     this.invalidateCache();
     return done;
-  }
-
-  private isPermanent(err: ProxmoxApiError): boolean {
-    return err.status === 500 && (isNotFound(err.pveMessage) || isAlreadyExists(err.pveMessage));
   }
 
   private invalidateCache(): void {
