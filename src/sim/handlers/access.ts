@@ -1,0 +1,200 @@
+/** pve-access-control: tickets, password, users, ACL, roles (API2/AccessControl.pm, User.pm, ACL.pm, Role.pm). */
+import { bool, listOf, perm, type Req, str, userCfgWrite } from '../context.js';
+import { fail, paramError, PveError } from '../errors.js';
+import { ALL_PRIVS, BUILTIN_ROLES, hasPriv, isRoot, rolePrivs } from '../privileges.js';
+import type { Router } from '../router.js';
+import type { AclEntry, SimUser } from '../state.js';
+
+function userEntry(u: SimUser, full: boolean): Record<string, unknown> {
+  const out: Record<string, unknown> = { userid: u.userid, enable: u.enable ? 1 : 0, expire: u.expire, 'realm-type': u.userid.split('@')[1] };
+  for (const k of ['comment', 'email', 'firstname', 'lastname'] as const) if (u[k] !== undefined) out[k] = u[k];
+  if (u.groups.length) out.groups = u.groups.join(',');
+  if (full) out.tokens = [...u.tokens.values()].map((t) => ({ tokenid: t.name, privsep: t.privsep ? 1 : 0, expire: 0, ...(t.comment ? { comment: t.comment } : {}) }));
+  return out;
+}
+
+export function registerAccess(router: Router): void {
+  router.add('GET', '/access/ticket', () => null);
+
+  router.add('POST', '/access/ticket', async (r: Req) => {
+    const { sim } = r;
+    const userid = sim.auth.login(str(r, 'username')!, str(r, 'password')!, str(r, 'realm'));
+    if (!userid) {
+      await new Promise((res) => setTimeout(res, sim.authFailDelayMs));
+      throw new PveError(401, 'authentication failure');
+    }
+    const { ticket, csrf } = sim.auth.createTicket(userid);
+    return {
+      username: userid,
+      ticket,
+      CSRFPreventionToken: csrf,
+      clustername: sim.state.clusterName,
+      cap: {},
+    };
+  });
+
+  router.add('PUT', '/access/password', async (r: Req) => {
+    const { sim } = r;
+    const userid = str(r, 'userid')!;
+    const target = sim.state.users.get(userid);
+    if (!target) throw fail(`user '${userid}' does not exist`);
+    if (r.who.userid !== 'root@pam') {
+      // PVE ≥ 8.2: the caller re-authenticates with their own password (reauth_user_for_user_modification)
+      const confirm = str(r, 'confirmation-password');
+      if (!confirm) throw paramError({ 'confirmation-password': 'password is required to modify user' });
+      if (!sim.auth.login(r.who.userid, confirm)) throw new PveError(401, 'authentication failure');
+      if (userid === 'root@pam') throw fail("user 'root@pam' is not allowed to be changed");
+    }
+    await userCfgWrite(sim, () => {
+      target.password = str(r, 'password');
+    });
+    return null;
+  });
+
+  router.add('GET', '/access/users', (r: Req) => {
+    const { state } = r.sim;
+    const full = bool(r, 'full') ?? false;
+    const enabled = bool(r, 'enabled');
+    const canAll = hasPriv(state, r.who, '/access/groups', ['User.Modify', 'Sys.Audit'], true);
+    return [...state.users.values()]
+      .filter((u) => canAll || u.userid === r.who.userid)
+      .filter((u) => enabled === undefined || u.enable === enabled)
+      .map((u) => userEntry(u, full));
+  });
+
+  router.add('GET', '/access/users/{userid}', (r: Req) => {
+    const u = r.sim.state.users.get(str(r, 'userid')!);
+    if (!u) throw fail(`no such user ('${str(r, 'userid')}')`);
+    const { userid: _u, ...rest } = userEntry(u, true);
+    return rest;
+  });
+
+  router.add('POST', '/access/users', async (r: Req) => {
+    const { state } = r.sim;
+    const userid = str(r, 'userid')!;
+    const realm = userid.split('@')[1]!;
+    if (realm !== 'pve' && realm !== 'pam') throw fail(`domain '${realm}' does not exist`);
+    for (const g of listOf(r.params.groups)) if (!state.groups.has(g)) throw fail(`no such group '${g}'`);
+    await userCfgWrite(r.sim, () => {
+      if (state.users.has(userid)) throw fail(`user '${userid}' already exists`);
+      state.addUser({
+        userid,
+        enable: bool(r, 'enable') ?? true,
+        expire: Number(r.params.expire ?? 0),
+        groups: listOf(r.params.groups),
+        ...(r.params.password !== undefined ? { password: str(r, 'password') } : {}),
+        ...(r.params.comment !== undefined ? { comment: str(r, 'comment') } : {}),
+        ...(r.params.email !== undefined ? { email: str(r, 'email') } : {}),
+        ...(r.params.firstname !== undefined ? { firstname: str(r, 'firstname') } : {}),
+        ...(r.params.lastname !== undefined ? { lastname: str(r, 'lastname') } : {}),
+      });
+    });
+    return null;
+  });
+
+  router.add('PUT', '/access/users/{userid}', async (r: Req) => {
+    const u = r.sim.state.users.get(str(r, 'userid')!);
+    if (!u) throw fail(`no such user ('${str(r, 'userid')}')`);
+    await userCfgWrite(r.sim, () => {
+      for (const k of ['comment', 'email', 'firstname', 'lastname'] as const) if (r.params[k] !== undefined) u[k] = str(r, k);
+      if (r.params.enable !== undefined) u.enable = Boolean(r.params.enable);
+      if (r.params.expire !== undefined) u.expire = Number(r.params.expire);
+    });
+    return null;
+  });
+
+  router.add('DELETE', '/access/users/{userid}', async (r: Req) => {
+    const { state } = r.sim;
+    const userid = str(r, 'userid')!;
+    await userCfgWrite(r.sim, () => {
+      if (!state.users.has(userid)) throw fail(`user '${userid}' does not exist`);
+      if (userid === 'root@pam') throw fail("can't remove user 'root@pam'");
+      state.deleteUser(userid);
+    });
+    return null;
+  });
+
+  router.add('GET', '/access/acl', (r: Req) => {
+    const { state } = r.sim;
+    return state.acl
+      .filter((e) => isRoot(r.who) || hasPriv(state, r.who, e.path, ['Permissions.Modify', 'Sys.Audit'], true))
+      .map((e) => ({ path: e.path, type: e.type, ugid: e.ugid, roleid: e.roleid, propagate: e.propagate ? 1 : 0 }));
+  });
+
+  router.add('PUT', '/access/acl', async (r: Req) => {
+    const { state } = r.sim;
+    const path = normalizeAclPath(str(r, 'path')!);
+    const roles = listOf(r.params.roles);
+    const users = listOf(r.params.users);
+    const tokens = listOf(r.params.tokens);
+    const groups = listOf(r.params.groups);
+    const del = bool(r, 'delete') ?? false;
+    const propagate = bool(r, 'propagate') ?? true;
+    if (!users.length && !tokens.length && !groups.length) throw paramError({ users: 'either groups, users or tokens is required' });
+    for (const role of roles) if (!rolePrivs(state, role)) throw fail(`role '${role}' does not exist`);
+    await userCfgWrite(r.sim, () => {
+      for (const u of users) if (!state.users.has(u)) throw fail(`user '${u}' does not exist`);
+      for (const t of tokens) if (!state.tokens.has(t)) throw fail(`no such token '${t.split('!')[1]}' for user '${t.split('!')[0]}'`);
+      for (const g of groups) if (!state.groups.has(g)) throw fail(`group '${g}' does not exist`);
+      let acl = state.acl.slice();
+      const subjects: [AclEntry['type'], string][] = [
+        ...users.map((u) => ['user', u] as [AclEntry['type'], string]),
+        ...tokens.map((t) => ['token', t] as [AclEntry['type'], string]),
+        ...groups.map((g) => ['group', g] as [AclEntry['type'], string]),
+      ];
+      for (const [type, ugid] of subjects)
+        for (const roleid of roles) {
+          acl = acl.filter((e) => !(e.path === path && e.type === type && e.ugid === ugid && e.roleid === roleid));
+          if (!del) acl.push({ path, type, ugid, roleid, propagate });
+        }
+      // a new array: privileges.ts caches its index per array
+      state.acl = acl;
+    });
+    return null;
+  });
+
+  router.add('GET', '/access/roles', (r: Req) => {
+    const out = [];
+    for (const [roleid, privs] of BUILTIN_ROLES) out.push({ roleid, privs: [...privs].sort().join(','), special: 1 });
+    for (const [roleid, privs] of r.sim.state.roles) out.push({ roleid, privs: [...privs].sort().join(','), special: 0 });
+    return out;
+  });
+
+  router.add('GET', '/access/roles/{roleid}', (r: Req) => {
+    const privs = rolePrivs(r.sim.state, str(r, 'roleid')!);
+    if (!privs) throw fail(`role '${str(r, 'roleid')}' does not exist`);
+    return Object.fromEntries([...privs].sort().map((p) => [p, 1]));
+  });
+
+  router.add('POST', '/access/roles', async (r: Req) => {
+    const { state } = r.sim;
+    const roleid = str(r, 'roleid')!;
+    const privs = listOf(r.params.privs);
+    for (const p of privs) if (!ALL_PRIVS.has(p)) throw paramError({ privs: `invalid format - invalid privilege '${p}'` });
+    await userCfgWrite(r.sim, () => {
+      if (BUILTIN_ROLES.has(roleid) || state.roles.has(roleid)) throw fail(`role '${roleid}' already exists`);
+      state.roles.set(roleid, new Set(privs));
+    });
+    return null;
+  });
+
+  router.add('DELETE', '/access/roles/{roleid}', async (r: Req) => {
+    const { state } = r.sim;
+    const roleid = str(r, 'roleid')!;
+    if (BUILTIN_ROLES.has(roleid)) throw fail(`cannot delete role '${roleid}' - a built-in role`);
+    await userCfgWrite(r.sim, () => {
+      if (!state.roles.delete(roleid)) throw fail(`role '${roleid}' does not exist`);
+      state.acl = state.acl.filter((e) => e.roleid !== roleid);
+    });
+    return null;
+  });
+  void perm;
+}
+
+/** ACL paths: '/', '/vms/100', '/pool/x', … (PVE normalizes away duplicate and trailing slashes). */
+function normalizeAclPath(p: string): string {
+  const path = '/' + p.split('/').filter(Boolean).join('/');
+  if (!/^\/(?:$|vms(?:\/\d+)?$|pool(?:\/[A-Za-z0-9.\-_]+){0,3}$|storage(?:\/[^/]+)?$|nodes(?:\/[^/]+)?$|sdn(?:\/.*)?$|access(?:\/.*)?$|mapping(?:\/.*)?$)/.test(path))
+    throw paramError({ path: `invalid ACL path '${p}'` });
+  return path;
+}
