@@ -1,0 +1,48 @@
+import { randomInt } from 'node:crypto';
+
+/**
+ * Passwords of PVE users we create: shown once (deploy result / credentials event), never stored or logged.
+ * No look-alike characters (0/O, 1/l/I) because students type them from a screen.
+ */
+const LOWER = 'abcdefghijkmnpqrstuvwxyz';
+const UPPER = 'ABCDEFGHJKLMNPQRSTUVWXYZ';
+const DIGIT = '23456789';
+const SYMBOL = '-_.+=';
+const ALL = LOWER + UPPER + DIGIT + SYMBOL;
+
+/** A strong random password (default 16 characters, ≈ 95 bits) with every character class present. */
+export function generatePassword(length = 16): string {
+  if (length < 8) throw new RangeError('password length must be at least 8');
+  const chars: string[] = [pick(LOWER), pick(UPPER), pick(DIGIT), pick(SYMBOL)];
+  while (chars.length < length) chars.push(pick(ALL));
+  // Fisher–Yates with a CSPRNG so the class-guaranteed characters are not at fixed positions.
+  for (let i = chars.length - 1; i > 0; i--) {
+    const j = randomInt(i + 1);
+    [chars[i], chars[j]] = [chars[j]!, chars[i]!];
+  }
+  // PVE/ticket login forms trip over a leading symbol in some shells' copy-paste; start with a letter.
+  if (!/[A-Za-z]/.test(chars[0]!)) {
+    const k = chars.findIndex((c) => /[A-Za-z]/.test(c));
+    [chars[0], chars[k]] = [chars[k]!, chars[0]!];
+  }
+  return chars.join('');
+}
+
+function pick(set: string): string {
+  return set[randomInt(set.length)]!;
+}
+
+/** One credential handed to the teacher (and the student): userid, one-time password, console link. */
+export interface StandCredential {
+  group: string;
+  userid: string;
+  /** Present only when we created the user (or reset the password) in this run. */
+  password?: string;
+  consoleUrl?: string;
+  pool: string;
+}
+
+/** noVNC console link as the PVE GUI builds it: `<base>/#v1:0:=qemu%2F<vmid>:4:::::::`. */
+export function consoleUrl(base: string, vmid: number): string {
+  return `${base.replace(/\/+$/, '')}/#v1:0:=qemu%2F${vmid}:4:::::::`;
+}

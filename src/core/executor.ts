@@ -1,0 +1,215 @@
+/**
+ * The executor's machinery, shared by deploy, cleanup and power: lanes (p-queue limits that respect what PVE can
+ * take), cancellation, step retries, job ids and progress/ETA accounting.
+ *
+ * Why these lanes (BEHAVIOUR.md §2.3, §2.6, §3):
+ * - pvedaemon runs 3 workers per node and sync handlers block a worker while they wait for locks, so at most
+ *   `perNode` requests are in work per node (tasks run in forked workers and do not count: only the request does);
+ * - disk allocation takes a per-storage lock with a 10 s acquisition timeout: full clones hold it for most of the
+ *   copy, so only a couple may run per storage; linked clones hold it briefly, so more may queue behind it;
+ * - user.cfg writes (users, pools, ACLs, roles) serialise on one cluster lock: one queue;
+ * - `PUT /nodes/{n}/network` applies every pending edit of the node: one apply per node at a time.
+ */
+import { randomBytes } from 'node:crypto';
+import PQueue from 'p-queue';
+import { ProxmoxApiError, TaskFailedError, isLockError, isNoWorker } from '../proxmox/errors.js';
+import type { EngineEvent, EngineEventHandler } from './types.js';
+
+export interface ExecLimits {
+  /** Requests in work at once against one node (pvedaemon has 3 workers). */
+  perNode: number;
+  /** Full clones running at once per storage (they hold the storage lock for most of the copy). */
+  fullClonesPerStorage: number;
+  /** Linked clones running at once per storage (the lock is held ~15% of the clone). */
+  linkedClonesPerStorage: number;
+  /** Attempts of a clone whose task failed on a transient cause (storage lock timeout, allocation error). */
+  cloneAttempts: number;
+}
+
+export const DEFAULT_EXEC_LIMITS: ExecLimits = {
+  perNode: 3,
+  fullClonesPerStorage: 2,
+  linkedClonesPerStorage: 8,
+  cloneAttempts: 4,
+};
+
+export class Lanes {
+  private readonly nodes = new Map<string, PQueue>();
+  private readonly storages = new Map<string, PQueue>();
+  private readonly applies = new Map<string, PQueue>();
+  /** user.cfg writes: users, pools, ACLs, roles. */
+  readonly access = new PQueue({ concurrency: 1 });
+  /** `PUT /cluster/sdn` reloads every node: one at a time cluster-wide. */
+  readonly sdn = new PQueue({ concurrency: 1 });
+
+  constructor(readonly limits: ExecLimits = DEFAULT_EXEC_LIMITS) {}
+
+  /** Run one request against `node` within the node's worker budget. */
+  node<T>(node: string, fn: () => Promise<T>): Promise<T> {
+    let q = this.nodes.get(node);
+    if (!q) this.nodes.set(node, (q = new PQueue({ concurrency: this.limits.perNode })));
+    return q.add(fn, { throwOnTimeout: true }) as Promise<T>;
+  }
+
+  /** Hold a clone slot on `storageKey` for the whole clone task. */
+  storage<T>(storageKey: string, full: boolean, fn: () => Promise<T>): Promise<T> {
+    const key = `${full ? 'full' : 'linked'}:${storageKey}`;
+    let q = this.storages.get(key);
+    if (!q) {
+      const concurrency = full ? this.limits.fullClonesPerStorage : this.limits.linkedClonesPerStorage;
+      this.storages.set(key, (q = new PQueue({ concurrency })));
+    }
+    return q.add(fn, { throwOnTimeout: true }) as Promise<T>;
+  }
+
+  accessWrite<T>(fn: () => Promise<T>): Promise<T> {
+    return this.access.add(fn, { throwOnTimeout: true }) as Promise<T>;
+  }
+
+  networkApply<T>(node: string, fn: () => Promise<T>): Promise<T> {
+    let q = this.applies.get(node);
+    if (!q) this.applies.set(node, (q = new PQueue({ concurrency: 1 })));
+    return q.add(fn, { throwOnTimeout: true }) as Promise<T>;
+  }
+}
+
+/** The job was cancelled (signal): what is in flight on the server finishes there, nothing new starts. */
+export class JobAbortedError extends Error {
+  override readonly name = 'JobAbortedError';
+  constructor(message = 'the job was cancelled') {
+    super(message);
+  }
+}
+
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new JobAbortedError();
+}
+
+export function isAbort(err: unknown): boolean {
+  return err instanceof JobAbortedError;
+}
+
+/** A clone task that failed for a reason a later attempt can avoid (storage/flock contention, allocation hiccup). */
+export function isTransientTaskFailure(err: unknown): boolean {
+  if (err instanceof TaskFailedError) {
+    const text = [err.exitstatus, ...err.logTail].join('\n');
+    return isLockError(text) || isNoWorker(text) || /clone failed|allocat|got timeout|timed out/i.test(text);
+  }
+  if (err instanceof ProxmoxApiError) {
+    return err.status === 0 || err.status >= 500 ? isLockError(err.fullText) || isNoWorker(err.fullText) : false;
+  }
+  return false;
+}
+
+/** A short, sortable job id: `deploy-20261125T231500-ab12`. */
+export function newJobId(kind: string, now: Date = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\..*$/, '');
+  return `${kind}-${stamp}-${randomBytes(2).toString('hex')}`;
+}
+
+/** A one-line reason for a failure, safe to show (PVE's text, the task's exit status). */
+export function reasonOf(err: unknown): string {
+  if (err instanceof TaskFailedError) {
+    const last = err.logTail.filter((l) => !/^TASK (ERROR|OK)/.test(l)).slice(-1)[0];
+    return last && !err.exitstatus.includes(last) ? `${err.exitstatus} (${last})` : err.exitstatus;
+  }
+  if (err instanceof ProxmoxApiError) return err.message;
+  if (err instanceof Error) return err.message.split('\n')[0] ?? err.message;
+  return String(err);
+}
+
+/**
+ * Counts steps and estimates the time left from the durations observed so far: remaining work × the mean
+ * duration of a finished step of each kind ÷ the parallelism observed (busy time over wall time).
+ */
+export class Progress {
+  private done = 0;
+  private total = 0;
+  private readonly started = Date.now();
+  private readonly durations = new Map<string, { sum: number; n: number }>();
+  private readonly pendingKinds = new Map<string, number>();
+  private busyMs = 0;
+  private lastEmit = 0;
+
+  constructor(
+    private readonly job: string,
+    private readonly emit: (e: EngineEvent) => void,
+    private readonly minIntervalMs = 250,
+  ) {}
+
+  plan(kind: string, n = 1): void {
+    this.total += n;
+    this.pendingKinds.set(kind, (this.pendingKinds.get(kind) ?? 0) + n);
+  }
+
+  /** A planned step finished (or turned out to be done already: `ms` 0). */
+  finish(kind: string, ms: number, force = false): void {
+    this.done++;
+    const left = (this.pendingKinds.get(kind) ?? 1) - 1;
+    this.pendingKinds.set(kind, Math.max(0, left));
+    if (ms > 0) {
+      const d = this.durations.get(kind) ?? { sum: 0, n: 0 };
+      d.sum += ms;
+      d.n++;
+      this.durations.set(kind, d);
+      this.busyMs += ms;
+    }
+    this.tick(force);
+  }
+
+  /** Steps that will not run (their stand failed). */
+  drop(kind: string, n = 1): void {
+    this.total -= n;
+    this.pendingKinds.set(kind, Math.max(0, (this.pendingKinds.get(kind) ?? n) - n));
+    this.tick();
+  }
+
+  get counts(): { done: number; total: number } {
+    return { done: this.done, total: this.total };
+  }
+
+  etaMs(): number | undefined {
+    const wall = Date.now() - this.started;
+    if (this.busyMs <= 0 || wall <= 0) return undefined;
+    const parallelism = Math.max(1, this.busyMs / wall);
+    let all = 0;
+    let sum = 0;
+    let n = 0;
+    for (const d of this.durations.values()) {
+      sum += d.sum;
+      n += d.n;
+    }
+    const fallback = n ? sum / n : 0;
+    for (const [kind, left] of this.pendingKinds) {
+      const d = this.durations.get(kind);
+      all += left * (d && d.n ? d.sum / d.n : fallback);
+    }
+    return Math.round(all / parallelism);
+  }
+
+  tick(force = false): void {
+    const now = Date.now();
+    if (!force && now - this.lastEmit < this.minIntervalMs && this.done < this.total) return;
+    this.lastEmit = now;
+    const eta = this.etaMs();
+    this.emit({
+      type: 'progress',
+      job: this.job,
+      done: this.done,
+      total: this.total,
+      ...(eta === undefined ? {} : { etaMs: eta }),
+    });
+  }
+}
+
+/** Calls the user's handler; a throwing handler must not break the job. */
+export function safeEmitter(handler: EngineEventHandler | undefined, onError?: (e: unknown) => void): (e: EngineEvent) => void {
+  return (e) => {
+    if (!handler) return;
+    try {
+      handler(e);
+    } catch (err) {
+      onError?.(err);
+    }
+  };
+}

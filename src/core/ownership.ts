@@ -1,0 +1,54 @@
+/**
+ * How we recognise our own objects on the cluster (the cluster is the truth; the store is the memory). Cleanup
+ * touches an object only when the store records it AND the cluster marks it ours:
+ * - VMs: tags `stands;stands-<group>`, or (before the config write) the name we gave it and the description;
+ * - pools: comment `stands:<group>:<userid>`;
+ * - users: comment `stands: created for <group>`;
+ * - bridges / VNets: comment / alias `stands:<group>:<slug>:<alias>` (naming.ts segmentMarker).
+ */
+import { groupTag, parseSegmentMarker } from './naming.js';
+
+export function poolComment(group: string, userid: string): string {
+  return `stands:${group}:${userid}`;
+}
+
+export function parsePoolComment(comment: string | undefined): { group: string; userid: string } | undefined {
+  const m = /^stands:([a-z0-9._-]+):(\S+@\S+)$/.exec(comment?.trim() ?? '');
+  return m ? { group: m[1]!, userid: m[2]! } : undefined;
+}
+
+export function userComment(group: string): string {
+  return `stands: created for ${group}`;
+}
+
+export function isOurUserComment(comment: string | undefined): boolean {
+  return /^stands: created for /.test(comment?.trim() ?? '');
+}
+
+export function splitTags(tags: string | undefined): string[] {
+  return (tags ?? '')
+    .split(/[;,\s]+/)
+    .map((t) => t.trim().toLowerCase())
+    .filter(Boolean);
+}
+
+export function hasGroupTag(tags: string | undefined, group: string): boolean {
+  return splitTags(tags).includes(groupTag(group));
+}
+
+/** Groups named by a VM's `stands-<group>` tags. */
+export function groupsFromTags(tags: string | undefined): string[] {
+  return splitTags(tags)
+    .filter((t) => t.startsWith('stands-'))
+    .map((t) => t.slice('stands-'.length));
+}
+
+/** `Created by pve-stands. group=<g> user=<userid> machine=<m>` (naming.ts vmDescription). */
+export function parseVmDescription(text: string | undefined): { group: string; userid: string; machine: string } | undefined {
+  const m = /Created by pve-stands\. group=(\S+) user=(\S+) machine=(\S+)/.exec(text ?? '');
+  return m ? { group: m[1]!, userid: decodeURIComponent(m[2]!), machine: m[3]! } : undefined;
+}
+
+export function isOurSegmentComment(comment: string | undefined): boolean {
+  return parseSegmentMarker(comment) !== undefined;
+}
