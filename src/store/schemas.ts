@@ -18,6 +18,8 @@ export const StandVm = z.strictObject({
   node: z.string(),
   name: z.string(),
   status: VmStatus,
+  /** VMID it was cloned from (the template or its replica): a replica in use is never pruned. */
+  template: z.number().int().optional(),
   /** Finished steps (clone, config, snapshot, start…), for resume. */
   steps: z.array(z.string()).default([]),
 });

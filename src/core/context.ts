@@ -1,0 +1,80 @@
+/**
+ * The application context, built once at start-up (CLI command or bot) and handed down explicitly: settings,
+ * connections, the store, a logger, and one Proxmox client per cluster (created on first use, then reused).
+ */
+import { join, resolve } from 'node:path';
+import { loadConnections, pickCluster, type Connections } from '../config/connections.js';
+import { loadSettings, type Settings } from '../config/settings.js';
+import type { Logger } from '../log.js';
+import { ProxmoxClient, type ProxmoxClientOptions } from '../proxmox/client.js';
+import { openStore, type Store } from '../store/index.js';
+
+export interface AppContext {
+  configDir: string;
+  settings: Settings;
+  connections: Connections;
+  store: Store;
+  logger: Logger;
+  /** The cluster used when none is named (`--cluster`, else connections.yml's default). */
+  defaultCluster: string;
+  client(cluster?: string): ProxmoxClient;
+  close(): Promise<void>;
+}
+
+export interface CreateContextOptions {
+  configDir: string;
+  /** `--state FILE`; else STANDS_STATE; else `<config>/state.sqlite`. */
+  statePath?: string;
+  logger: Logger;
+  /** `--cluster`: overrides connections.yml's default. */
+  clusterOverride?: string;
+  /** Already loaded (tests, the demo): skip reading the files. */
+  connections?: Connections;
+  settings?: Settings;
+  /** Passed to every client (the demo and tests pass the simulator's timeScale). */
+  clientOptions?: Omit<ProxmoxClientOptions, 'logger'>;
+  env?: NodeJS.ProcessEnv;
+}
+
+export function defaultStatePath(configDir: string, env: NodeJS.ProcessEnv = process.env): string {
+  const fromEnv = env.STANDS_STATE;
+  // empty environment strings count as unset
+  return fromEnv && fromEnv.trim() !== '' ? resolve(fromEnv) : join(resolve(configDir), 'state.sqlite');
+}
+
+export async function createContext(o: CreateContextOptions): Promise<AppContext> {
+  const configDir = resolve(o.configDir);
+  const env = o.env ?? process.env;
+  const [connections, settings] = await Promise.all([
+    o.connections ?? loadConnections(configDir, { env }),
+    o.settings ?? loadSettings(configDir, { env }),
+  ]);
+  const defaultCluster = o.clusterOverride ?? connections.default;
+  // fail early (exit 2) on a --cluster that does not exist
+  pickCluster(connections, defaultCluster);
+  const store = await openStore(o.statePath ? resolve(o.statePath) : defaultStatePath(configDir, env));
+  const clients = new Map<string, ProxmoxClient>();
+  return {
+    configDir,
+    settings,
+    connections,
+    store,
+    logger: o.logger,
+    defaultCluster,
+    client(cluster = defaultCluster) {
+      let c = clients.get(cluster);
+      if (!c) {
+        c = new ProxmoxClient(pickCluster(connections, cluster), {
+          ...o.clientOptions,
+          logger: o.logger.child({ cluster }),
+        });
+        clients.set(cluster, c);
+      }
+      return c;
+    },
+    async close() {
+      await Promise.allSettled([...clients.values()].map((c) => c.close()));
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,609 @@
+/**
+ * `planDeploy`: everything a deploy will do, decided before anything is created. Resolve templates, exclude nodes
+ * (with reasons), place stands, allocate VMIDs, bridges/VNets and names, check capacity. A class that cannot be
+ * deployed is refused with PlanRefusedError (exit 2) carrying a table; nothing on the cluster is touched.
+ *
+ * Idempotence: stands of this group already in the store keep their node, VMIDs, pool and segments, so a re-run
+ * plans the same objects and the executor skips what exists.
+ */
+import { parseDuration } from '../config/duration.js';
+import type { Machine, Profile } from '../config/profile.js';
+import type { Settings } from '../config/settings.js';
+import type { UserList } from '../config/user-list.js';
+import { UserError } from '../errors.js';
+import type { JournalEntry, ReplicaRecord, StandRecord } from '../store/schemas.js';
+import type { AppContext } from './context.js';
+import { foreignPending, loadInventory, type Inventory, type TemplateInfo } from './inventory.js';
+import {
+  allocateStandNames,
+  defaultGroupName,
+  normalizeGroupName,
+  segmentMarker,
+  standTags,
+  userName,
+  vmDescription,
+  vmName,
+} from './naming.js';
+import {
+  BridgeAllocator,
+  planMachineNics,
+  segmentsNeeded,
+  sharedBridges,
+  VnetAllocator,
+} from './networks.js';
+import { pct, placeStands, type Demand, type PlacementNode } from './placement.js';
+import { renderRefusal } from './plan-table.js';
+import { createReplicaPlanner, resolveTemplateRef, type ReplicaPlanner } from './templates.js';
+import {
+  PlanRefusedError,
+  isPlacementStrategy,
+  type CloneMode,
+  type DeployPlan,
+  type ExcludedNode,
+  type NetworkMode,
+  type PlacementStrategy,
+  type RefusalRow,
+  type SegmentPlan,
+  type StandPlan,
+  type VmPlan,
+} from './types.js';
+import { VmidAllocator } from './vmids.js';
+
+export interface PlanDeployInput {
+  profile: Profile;
+  users: UserList;
+  group?: string;
+  cluster?: string;
+  placement?: PlacementStrategy | string;
+  clone?: CloneMode;
+  /** A duration (`4h`) or milliseconds; else the profile's, else the settings' default. */
+  lease?: string | number;
+  start?: boolean;
+  /** Override settings.network.mode (tests, `--network`). */
+  mode?: NetworkMode;
+}
+
+/** What the store knows that the planner needs (pure input, so the bench can build one). */
+export interface StoreSnapshot {
+  /** Every stand on this cluster, all groups. */
+  stands: readonly StandRecord[];
+  journal: readonly JournalEntry[];
+  replicas: readonly ReplicaRecord[];
+}
+
+export async function planDeploy(ctx: AppContext, input: PlanDeployInput): Promise<DeployPlan> {
+  const cluster = input.cluster ?? ctx.defaultCluster;
+  const group = input.group !== undefined ? normalizeGroupName(input.group) : defaultGroupName(input.profile.name, input.users.file);
+  const existingGroup = await ctx.store.groups.get(group);
+  if (existingGroup && existingGroup.cluster !== cluster) {
+    throw new UserError(`group ${group} already exists on cluster ${existingGroup.cluster}; use another --group`);
+  }
+  if (existingGroup && existingGroup.profile.name !== input.profile.name) {
+    throw new UserError(
+      `group ${group} was deployed with profile ${existingGroup.profile.name}, not ${input.profile.name}; use another --group`,
+    );
+  }
+  const mode = input.mode ?? ctx.settings.network.mode;
+  const client = ctx.client(cluster);
+  const log = ctx.logger.child({ cluster, group });
+  const [inventory, stands, journal, replicas] = await Promise.all([
+    loadInventory(client, { cluster, sdn: mode === 'sdn', logger: log }),
+    ctx.store.stands.list({ cluster }),
+    ctx.store.journal.list({ cluster }),
+    ctx.store.replicas.list(cluster),
+  ]);
+  const plan = await buildPlan({
+    cluster,
+    group,
+    input: { ...input, mode },
+    settings: ctx.settings,
+    inventory,
+    store: { stands, journal, replicas },
+  });
+  log.info(
+    { stands: plan.stands.length, replicas: plan.replicas.length, excluded: plan.excluded.length },
+    'deploy planned',
+  );
+  return plan;
+}
+
+export interface BuildPlanOptions {
+  cluster: string;
+  group: string;
+  input: PlanDeployInput;
+  settings: Settings;
+  inventory: Inventory;
+  store: StoreSnapshot;
+  now?: () => number;
+}
+
+interface MachineTemplate {
+  machine: Machine;
+  info: TemplateInfo;
+  full: boolean;
+  cores: number;
+  memMiB: number;
+}
+
+/** The pure part of planning (all cluster and store reads done). */
+export async function buildPlan(o: BuildPlanOptions): Promise<DeployPlan> {
+  const { cluster, group, input, settings, inventory: inv, store } = o;
+  const profile = input.profile;
+  const mode: NetworkMode = input.mode ?? settings.network.mode;
+  const strategy = input.placement ?? settings.placement.strategy;
+  if (!isPlacementStrategy(strategy)) {
+    throw new UserError(`placement ${JSON.stringify(strategy)} is not one of balanced, round-robin, pack, node:<name>`);
+  }
+  const clone: CloneMode = input.clone ?? profile.clone;
+  const limits = { memory: settings.placement.memoryLimit, cpuOvercommit: settings.placement.cpuOvercommit };
+  const warnings: string[] = profile.warnings.map((w) => `${w.file}${w.line ? `:${w.line}` : ''}: ${w.message}`);
+  warnings.push(...input.users.warnings.map((w) => `${w.file}${w.line ? `:${w.line}` : ''}: ${w.message}`));
+  const refusals: RefusalRow[] = [];
+  const refuse = (summary: string, rows: RefusalRow[], extra: Partial<Pick<PlanRefusedError, 'nodes' | 'excluded'>> = {}): never => {
+    throw new PlanRefusedError(summary, {
+      rows,
+      table: renderRefusal(rows, extra.nodes ?? [], extra.excluded ?? []),
+      nodes: extra.nodes,
+      excluded: extra.excluded,
+    });
+  };
+
+  if (input.users.users.length === 0) refuse('the user list is empty', [{ subject: input.users.file, problem: 'no users' }]);
+
+  // ---- templates
+  const machines: MachineTemplate[] = [];
+  for (const m of profile.machines) {
+    const full = m.full ?? clone === 'full';
+    const res = resolveTemplateRef(inv, { machine: m.name, template: m.template, templateNode: m.templateNode }, profile.file, { full });
+    if (!res.ok) {
+      refusals.push(res.row);
+      continue;
+    }
+    warnings.push(...res.warnings);
+    const info = await inv.templateInfo(res.template.vmid);
+    machines.push({ machine: m, info, full, cores: m.cores ?? info.cores, memMiB: m.memory ?? info.memMiB });
+  }
+  if (refusals.length > 0) refuse('a template of the profile is missing', refusals);
+
+  // ---- node eligibility
+  const groupStands = new Map(store.stands.filter((s) => s.group === group).map((s) => [s.userid.toLowerCase(), s]));
+  const groupVmids = new Set<number>();
+  for (const s of groupStands.values()) for (const v of s.vms) groupVmids.add(v.vmid);
+  const base = new Map<string, { mem: number; cores: number }>();
+  for (const vm of inv.vms) {
+    // this group's own VMs come back as pinned demands: do not count them twice
+    if (vm.template || groupVmids.has(vm.vmid)) continue;
+    const b = base.get(vm.node) ?? { mem: 0, cores: 0 };
+    b.mem += vm.memMiB;
+    b.cores += vm.cores;
+    base.set(vm.node, b);
+  }
+  const ownBridges = new Set(
+    store.journal.filter((e) => e.kind === 'bridge').map((e) => e.id),
+  );
+  const excluded: ExcludedNode[] = [];
+  const exclude = (node: string, reason: string): void => {
+    if (!excluded.some((e) => e.node === node)) excluded.push({ node, reason });
+  };
+  const online = inv.nodes.filter((n) => {
+    if (!n.online) exclude(n.name, `node is ${n.status}`);
+    return n.online;
+  });
+  const placementNodes: PlacementNode[] = online.map((n) => ({
+    name: n.name,
+    maxMemMiB: n.maxMemMiB,
+    maxCpu: n.maxCpu,
+    baseMemMiB: base.get(n.name)?.mem ?? 0,
+    baseCores: base.get(n.name)?.cores ?? 0,
+  }));
+  const foreignByNode = new Map<string, string[]>();
+  for (const n of online) {
+    const net = inv.networks.get(n.name);
+    const foreign = net ? foreignPending(net, ownBridges) : [];
+    if (foreign.length > 0) foreignByNode.set(n.name, foreign);
+  }
+  if (mode === 'sdn' && foreignByNode.size > 0) {
+    refuse(
+      'applying SDN reloads the network of every node, and some nodes carry pending edits that are not ours',
+      [...foreignByNode].map(([node, list]) => ({ subject: node, problem: `pending network edits by someone else: ${list.join(', ')}` })),
+    );
+  }
+  const shared = sharedBridges(profile.machines);
+  const replicaVmids = new VmidAllocator(rangeOf(settings.templates.replicaVmidRange), takenVmids(inv, store));
+  const replicas = createReplicaPlanner({
+    inventory: inv,
+    recorded: store.replicas,
+    replicate: settings.templates.replicate,
+    vmids: replicaVmids,
+  });
+  const eligible = new Set<string>();
+  for (const p of placementNodes) {
+    const n = p.name;
+    const mu = p.baseMemMiB / p.maxMemMiB;
+    const cu = p.baseCores / (p.maxCpu * limits.cpuOvercommit);
+    if (mu >= limits.memory) {
+      exclude(n, `memory already ${pct(mu)} allocated (limit ${pct(limits.memory)})`);
+      continue;
+    }
+    if (cu >= 1) {
+      exclude(n, `CPU already ${pct(cu)} of ${limits.cpuOvercommit}× overcommit allocated`);
+      continue;
+    }
+    const foreign = foreignByNode.get(n);
+    if (mode === 'bridges' && foreign) {
+      exclude(n, `pending network edits by someone else (${foreign.join(', ')}): applying our bridges would apply them too`);
+      continue;
+    }
+    const net = inv.networks.get(n);
+    const missingBridge = [...shared].find(([b]) => net !== undefined && !net.ifaces.has(b));
+    if (missingBridge) {
+      exclude(n, `bridge ${missingBridge[0]} (used by ${missingBridge[1].join(', ')}) does not exist there`);
+      continue;
+    }
+    const why = unavailableTemplate(machines, n, replicas);
+    if (why) {
+      exclude(n, why);
+      continue;
+    }
+    eligible.add(n);
+  }
+
+  // ---- demands
+  const users = input.users.users;
+  const standKey = (userid: string): string => `${group}/${userid}`;
+  const demands: Demand[] = [];
+  const demandOwner: { user: number; machine?: number }[] = [];
+  const eligibleList = [...eligible];
+  users.forEach((u, ui) => {
+    const rec = groupStands.get(u.userid.toLowerCase());
+    if (mode === 'bridges') {
+      const mem = machines.reduce((s, m) => s + m.memMiB, 0);
+      const cores = machines.reduce((s, m) => s + m.cores, 0);
+      const pinned = rec && placementNodes.some((p) => p.name === rec.node) ? rec.node : undefined;
+      demands.push({ key: standKey(u.userid), memMiB: mem, cores, ...(pinned ? { pinned } : { allowed: eligibleList }) });
+      demandOwner.push({ user: ui });
+    } else {
+      machines.forEach((m, mi) => {
+        const recVm = rec?.vms.find((v) => v.machine === m.machine.name);
+        const pinned = recVm && placementNodes.some((p) => p.name === recVm.node) ? recVm.node : undefined;
+        demands.push({
+          key: `${standKey(u.userid)}#${m.machine.name}`,
+          memMiB: m.memMiB,
+          cores: m.cores,
+          ...(pinned ? { pinned } : { allowed: eligibleList }),
+        });
+        demandOwner.push({ user: ui, machine: mi });
+      });
+    }
+  });
+
+  if (eligible.size === 0 && demands.some((d) => d.pinned === undefined)) {
+    refuse('no eligible node', [{ subject: cluster, problem: 'every node is left out (see below)' }], { excluded });
+  }
+
+  const placed = placeStands(placementNodes, demands, strategy, limits);
+  const projections = placed.nodes.map((p) => ({
+    ...p,
+    ...(excluded.find((e) => e.node === p.node) ? { excluded: excluded.find((e) => e.node === p.node)?.reason } : {}),
+  }));
+  for (const n of inv.nodes.filter((x) => !x.online)) {
+    projections.push({
+      node: n.name,
+      online: false,
+      maxCpu: n.maxCpu,
+      maxMemMiB: n.maxMemMiB,
+      baseMemMiB: 0,
+      baseCores: 0,
+      addedMemMiB: 0,
+      addedCores: 0,
+      memUtil: 0,
+      cpuUtil: 0,
+      stands: 0,
+      excluded: `node is ${n.status}`,
+    });
+  }
+  if (placed.unplaced.length > 0) {
+    const unit = mode === 'bridges' ? 'stands' : 'VMs';
+    const rows = summariseUnplaced(placed.unplaced);
+    refuse(`the class does not fit: ${placed.unplaced.length} of ${demands.length} ${unit} cannot be placed`, rows, {
+      nodes: projections,
+      excluded,
+    });
+  }
+
+  // ---- names, VMIDs, networks
+  const ownPools = new Map<string, string>();
+  for (const u of users) {
+    const rec = groupStands.get(u.userid.toLowerCase());
+    if (rec) ownPools.set(u.userid, rec.pool);
+  }
+  const otherPools = new Set(inv.pools);
+  for (const s of store.stands) if (s.group === group) otherPools.delete(s.pool);
+  const names = allocateStandNames(
+    group,
+    users.map((u) => u.userid),
+    { takenPools: otherPools, ownPools },
+  );
+  const vmids = new VmidAllocator(rangeOf(settings.vmids.range), takenVmids(inv, store));
+  for (const id of replicas.replicas().map((r) => r.vmid)) vmids.reserve(id);
+  const bridges = new BridgeAllocator(rangeOf(settings.network.bridgeRange), takenBridges(inv, store));
+  const vnets =
+    mode === 'sdn'
+      ? new VnetAllocator(rangeOf(settings.network.sdn.tagRange), takenVnets(inv, store, settings.network.sdn.zone))
+      : undefined;
+  const tags = standTags(group);
+
+  const assignment = placed.assignment;
+  const standPlans: StandPlan[] = [];
+  const nodeOf = new Map<string, string>(); // `<user index>#<machine index>` → node
+  demandOwner.forEach((owner, i) => {
+    const node = assignment[i] as string;
+    if (owner.machine === undefined) machines.forEach((_, mi) => nodeOf.set(`${owner.user}#${mi}`, node));
+    else nodeOf.set(`${owner.user}#${owner.machine}`, node);
+  });
+  const profileSegments = segmentsNeeded(profile.machines);
+  const sharedWarned = new Set<string>();
+  let vmidsExhausted = false;
+  let bridgesExhausted: string | undefined;
+
+  users.forEach((u, ui) => {
+    const rec = groupStands.get(u.userid.toLowerCase());
+    const nm = names.get(u.userid) ?? { userid: u.userid, slug: userName(u.userid), pool: '' };
+    const mainNode = nodeOf.get(`${ui}#0`) ?? rec?.node ?? '';
+    const standWarnings: string[] = [];
+
+    // segments: recorded ones stay; new ones allocated
+    const segments: SegmentPlan[] = [];
+    const ifaceOf = new Map<string, string>();
+    for (const seg of profileSegments) {
+      const recSeg = rec?.segments.find((s) => s.alias === seg.alias);
+      const comment = segmentMarker(group, nm.slug, seg.alias);
+      if (mode === 'bridges') {
+        if (recSeg && recSeg.kind === 'bridge' && recSeg.node === mainNode) {
+          segments.push({ alias: seg.alias, kind: 'bridge', iface: recSeg.iface, node: mainNode, vlanAware: seg.vlanAware, comment, recorded: true });
+          ifaceOf.set(seg.alias, recSeg.iface);
+          continue;
+        }
+        const iface = bridges.allocate(mainNode);
+        if (!iface) {
+          bridgesExhausted = mainNode;
+          return;
+        }
+        segments.push({ alias: seg.alias, kind: 'bridge', iface, node: mainNode, vlanAware: seg.vlanAware, comment, recorded: false });
+        ifaceOf.set(seg.alias, iface);
+      } else {
+        const zone = settings.network.sdn.zone;
+        if (recSeg && recSeg.kind === 'vnet') {
+          segments.push({ alias: seg.alias, kind: 'vnet', iface: recSeg.iface, vlanAware: seg.vlanAware, tag: recSeg.tag, zone: recSeg.zone ?? zone, comment, recorded: true });
+          ifaceOf.set(seg.alias, recSeg.iface);
+          continue;
+        }
+        const got = vnets?.allocate();
+        if (!got) {
+          bridgesExhausted = 'sdn';
+          return;
+        }
+        segments.push({ alias: seg.alias, kind: 'vnet', iface: got.vnet, vlanAware: seg.vlanAware, tag: got.tag, zone, comment, recorded: false });
+        ifaceOf.set(seg.alias, got.vnet);
+      }
+    }
+
+    const vms: VmPlan[] = [];
+    machines.forEach((mt, mi) => {
+      const node = nodeOf.get(`${ui}#${mi}`) ?? mainNode;
+      const recVm = rec?.vms.find((v) => v.machine === mt.machine.name);
+      let vmid = recVm?.vmid;
+      if (vmid === undefined) {
+        vmid = vmids.next();
+        if (vmid === undefined) {
+          vmidsExhausted = true;
+          return;
+        }
+      }
+      const source = replicas.sourceFor(mt.info, node);
+      if (source.kind === 'unavailable') throw new Error(`internal: template availability changed for ${node}: ${source.reason}`);
+      const nics = planMachineNics(mt.machine, ifaceOf, vmid, mt.info.nets);
+      for (const w of nics.warnings) {
+        if (!sharedWarned.has(w)) {
+          sharedWarned.add(w);
+          warnings.push(w);
+        }
+      }
+      vms.push({
+        machine: mt.machine.name,
+        vmid,
+        name: recVm?.name ?? vmName(nm.slug, mt.machine.name),
+        node,
+        templateVmid: source.vmid,
+        templateNode: source.node,
+        sourceTemplateVmid: mt.info.vmid,
+        full: mt.full,
+        ...(mt.machine.cores !== undefined ? { cores: mt.machine.cores } : {}),
+        ...(mt.machine.memory !== undefined ? { memory: mt.machine.memory } : {}),
+        effectiveCores: mt.cores,
+        effectiveMemoryMiB: mt.memMiB,
+        device: mt.machine.device,
+        nets: nics.nets,
+        deleteNets: nics.deleteNets,
+        tags,
+        description: vmDescription(group, u.userid, mt.machine.name),
+        recorded: recVm !== undefined,
+      });
+    });
+
+    const vlans = [...new Set(profileSegments.flatMap((s) => s.vlans))].sort((a, b) => a - b);
+    standPlans.push({
+      key: standKey(u.userid),
+      group,
+      userid: u.userid,
+      slug: nm.slug,
+      ...(u.displayName ? { displayName: u.displayName } : {}),
+      ...(u.discord ? { discord: u.discord } : {}),
+      ...(u.email ? { email: u.email } : {}),
+      pool: nm.pool,
+      node: mainNode,
+      vms,
+      segments,
+      vlans,
+      userExists: inv.users.has(u.userid.toLowerCase()),
+      memoryMiB: vms.reduce((s, v) => s + v.effectiveMemoryMiB, 0),
+      cores: vms.reduce((s, v) => s + v.effectiveCores, 0),
+      recorded: rec !== undefined,
+      warnings: standWarnings,
+    });
+  });
+  if (vmidsExhausted) {
+    refuse('not enough free VMIDs', [
+      { subject: `VMID range ${settings.vmids.range[0]}–${settings.vmids.range[1]}`, problem: `the class needs more ids than are free` },
+    ]);
+  }
+  if (bridgesExhausted) {
+    refuse(
+      mode === 'bridges' ? 'not enough free bridge numbers' : 'not enough free SDN tags',
+      [
+        mode === 'bridges'
+          ? { subject: `node ${bridgesExhausted}`, problem: `no free vmbrN left in ${settings.network.bridgeRange[0]}–${settings.network.bridgeRange[1]}` }
+          : { subject: `zone ${settings.network.sdn.zone}`, problem: `no free tag left in ${settings.network.sdn.tagRange[0]}–${settings.network.sdn.tagRange[1]}` },
+      ],
+    );
+  }
+
+  // ---- disk space for full clones and replicas (linked clones take next to nothing)
+  const need = new Map<string, number>();
+  const addNeed = (node: string, storage: string, gib: number): void => {
+    const shared = inv.storages.find((s) => s.storage === storage && s.shared);
+    const key = shared ? `*/${storage}` : `${node}/${storage}`;
+    need.set(key, (need.get(key) ?? 0) + gib);
+  };
+  for (const s of standPlans) {
+    for (const vm of s.vms) {
+      if (!vm.full || vm.recorded) continue;
+      const info = machines.find((m) => m.machine.name === vm.machine)?.info;
+      for (const st of info?.storages ?? []) addNeed(vm.node, vm.storage ?? st, (info?.diskGiB ?? 0) / Math.max(1, info?.storages.length ?? 1));
+    }
+  }
+  for (const r of replicas.replicas()) {
+    if (r.exists) continue;
+    const info = machines.find((m) => m.info.vmid === r.sourceVmid)?.info;
+    addNeed(r.targetNode, r.storage, info?.diskGiB ?? 0);
+  }
+  const diskRows: RefusalRow[] = [];
+  for (const [key, gib] of need) {
+    const [node, storage] = key.split('/') as [string, string];
+    const st = inv.storages.find((s) => s.storage === storage && (node === '*' ? s.shared : s.node === node));
+    if (st && st.freeGiB < gib) {
+      diskRows.push({
+        subject: node === '*' ? `storage ${storage}` : `storage ${storage} on ${node}`,
+        problem: `needs ${gib.toFixed(1)} GiB, ${st.freeGiB.toFixed(1)} GiB free`,
+      });
+    }
+  }
+  if (diskRows.length > 0) refuse('not enough disk space', diskRows, { nodes: projections, excluded });
+
+  const leaseMs = leaseOf(input.lease, profile, settings);
+  const createdAt = new Date((o.now ?? Date.now)()).toISOString();
+  const usedNodes = [...new Set(standPlans.flatMap((s) => s.vms.map((v) => v.node)))].sort();
+  return {
+    cluster,
+    group,
+    profile: { name: profile.name, file: profile.file, snapshot: profileSnapshot(profile) },
+    usersFile: input.users.file,
+    mode,
+    strategy,
+    clone,
+    start: input.start ?? false,
+    ...(leaseMs !== undefined ? { leaseMs, leaseExpiresAt: new Date((o.now ?? Date.now)() + leaseMs).toISOString() } : {}),
+    aclRole: settings.acl.customRole?.name ?? settings.acl.role,
+    ...(mode === 'sdn' ? { sdnZone: settings.network.sdn.zone } : {}),
+    stands: standPlans,
+    replicas: replicas.replicas(),
+    nodes: projections.sort((a, b) => a.node.localeCompare(b.node, 'en', { numeric: true })),
+    excluded,
+    applyNodes: mode === 'bridges' ? usedNodes : online.map((n) => n.name),
+    warnings,
+    createdAt,
+    limits,
+  };
+}
+
+function unavailableTemplate(machines: readonly MachineTemplate[], node: string, replicas: ReplicaPlanner): string | undefined {
+  for (const m of machines) {
+    const why = replicas.check(m.info, node);
+    if (why) return why;
+  }
+  return undefined;
+}
+
+function rangeOf(r: readonly [number, number]): { min: number; max: number } {
+  return { min: r[0], max: r[1] };
+}
+
+function takenVmids(inv: Inventory, store: StoreSnapshot): number[] {
+  const out: number[] = inv.vms.map((v) => v.vmid);
+  for (const s of store.stands) for (const v of s.vms) out.push(v.vmid);
+  for (const e of store.journal) if (e.kind === 'vm' || e.kind === 'replica') out.push(Number(e.id));
+  for (const r of store.replicas) out.push(r.vmid);
+  return out;
+}
+
+function takenBridges(inv: Inventory, store: StoreSnapshot): { node: string; iface: string }[] {
+  const out: { node: string; iface: string }[] = [];
+  for (const [node, net] of inv.networks) for (const iface of net.ifaces.keys()) out.push({ node, iface });
+  for (const s of store.stands) {
+    for (const seg of s.segments) if (seg.kind === 'bridge' && seg.node) out.push({ node: seg.node, iface: seg.iface });
+  }
+  for (const e of store.journal) {
+    if (e.kind !== 'bridge') continue;
+    const [node, iface] = e.id.split('/');
+    if (node && iface) out.push({ node, iface });
+  }
+  return out;
+}
+
+function takenVnets(inv: Inventory, store: StoreSnapshot, zone: string): { tags: number[]; ids: string[] } {
+  const tags: number[] = [];
+  const ids: string[] = [];
+  for (const v of inv.sdn?.vnets ?? []) {
+    ids.push(v.vnet);
+    if (v.zone === zone && v.tag !== undefined) tags.push(v.tag);
+  }
+  for (const s of store.stands) {
+    for (const seg of s.segments) {
+      if (seg.kind !== 'vnet') continue;
+      ids.push(seg.iface);
+      if (seg.tag !== undefined && (seg.zone ?? zone) === zone) tags.push(seg.tag);
+    }
+  }
+  for (const e of store.journal) {
+    if (e.kind !== 'vnet') continue;
+    ids.push(e.id);
+    const t = e.extra?.tag;
+    if (typeof t === 'number' && (e.extra?.zone ?? zone) === zone) tags.push(t);
+  }
+  return { tags, ids };
+}
+
+function summariseUnplaced(unplaced: readonly { key: string; reason: string }[]): RefusalRow[] {
+  const MAX = 8;
+  const rows = unplaced.slice(0, MAX).map((u) => ({ subject: u.key, problem: u.reason }));
+  if (unplaced.length > MAX) rows.push({ subject: `… ${unplaced.length - MAX} more`, problem: 'likewise' });
+  return rows;
+}
+
+function leaseOf(lease: string | number | undefined, profile: Profile, settings: Settings): number | undefined {
+  if (typeof lease === 'number') return lease > 0 ? lease : undefined;
+  if (typeof lease === 'string') {
+    if (lease === 'none' || lease === '0') return undefined;
+    const ms = parseDuration(lease);
+    if (ms === undefined) throw new UserError(`lease ${JSON.stringify(lease)} is not a duration such as 45m, 4h or 2d`);
+    return ms;
+  }
+  return profile.leaseMs ?? settings.leases.defaultMs;
+}
+
+/** The profile as data for the store's group record (no functions, no warnings). */
+function profileSnapshot(p: Profile): unknown {
+  return JSON.parse(
+    JSON.stringify({ name: p.name, description: p.description, clone: p.clone, lease: p.lease, machines: p.machines, format: p.format }),
+  ) as unknown;
+}

@@ -1,0 +1,208 @@
+/**
+ * Templates: resolve a profile's template references, decide per node where a VM can be cloned from, and plan
+ * per-node replicas. PVE only clones across nodes (`target=`) when every disk of the source is on shared storage,
+ * and a linked clone lives on its base's storage; so for a template on node-local storage, each other node needs
+ * its own copy, made as the seed did: full clone → convert to template → migrate (with local disks). Replicas are
+ * recorded in the store, reused by later deploys and groups, and kept by cleanup (`stands templates --prune`
+ * removes unused ones).
+ */
+import type { ReplicaRecord, StandRecord } from '../store/schemas.js';
+import type { Inventory, InventoryVm, TemplateInfo } from './inventory.js';
+import { replicaName } from './naming.js';
+import type { RefusalRow, ReplicaPlan } from './types.js';
+import type { VmidAllocator } from './vmids.js';
+
+export interface TemplateRefSpec {
+  machine: string;
+  template: number | string;
+  templateNode?: string;
+}
+
+export interface ResolvedTemplate {
+  vmid: number;
+  node: string;
+  name?: string;
+  isTemplate: boolean;
+}
+
+/** Resolves a VMID or a template name. Problems come back as refusal rows naming the profile file and machine. */
+export function resolveTemplateRef(
+  inv: Pick<Inventory, 'vms' | 'vmById' | 'cluster'>,
+  spec: TemplateRefSpec,
+  profileFile: string,
+  o: { full: boolean },
+): { ok: true; template: ResolvedTemplate; warnings: string[] } | { ok: false; row: RefusalRow } {
+  const subject = `${profileFile}: machine ${spec.machine}`;
+  const warnings: string[] = [];
+  let vm: InventoryVm | undefined;
+  if (typeof spec.template === 'number') {
+    vm = inv.vmById.get(spec.template);
+    if (!vm) return { ok: false, row: { subject, problem: `template ${spec.template} does not exist on cluster ${inv.cluster}` } };
+  } else {
+    const name = spec.template;
+    const matches = inv.vms.filter((v) => v.name === name && v.template);
+    // a replica carries the source's name only in its own `tpl-…` form, so name matches are the originals
+    if (matches.length === 0) {
+      const nonTemplate = inv.vms.find((v) => v.name === name);
+      const hint = nonTemplate ? ` (VM ${nonTemplate.vmid} has that name but is not a template)` : '';
+      return { ok: false, row: { subject, problem: `no template named "${name}" on cluster ${inv.cluster}${hint}` } };
+    }
+    if (matches.length > 1) {
+      const ids = matches.map((m) => `${m.vmid} on ${m.node}`).join(', ');
+      return { ok: false, row: { subject, problem: `template name "${name}" is ambiguous (${ids}): use the VMID` } };
+    }
+    vm = matches[0] as InventoryVm;
+  }
+  if (!vm.template && !o.full) {
+    return {
+      ok: false,
+      row: { subject, problem: `VM ${vm.vmid}${vm.name ? ` (${vm.name})` : ''} is not a template: linked clones need one (or set full: true)` },
+    };
+  }
+  if (spec.templateNode && spec.templateNode !== vm.node) {
+    warnings.push(`${subject}: template ${vm.vmid} is on ${vm.node}, not on ${spec.templateNode} as the profile says`);
+  }
+  return { ok: true, template: { vmid: vm.vmid, node: vm.node, name: vm.name, isTemplate: vm.template }, warnings };
+}
+
+/** How a VM of this template gets onto `node`. */
+export type CloneSource =
+  | { kind: 'direct'; vmid: number; node: string }
+  | { kind: 'replica'; vmid: number; node: string; planned: boolean }
+  | { kind: 'unavailable'; reason: string };
+
+export interface ReplicaPlanner {
+  /** Where to clone `info`'s template from for a VM on `node` (plans a replica when needed and allowed). */
+  sourceFor(info: TemplateInfo, node: string): CloneSource;
+  /** Why `node` cannot get VMs of this template, or undefined when it can (plans nothing). */
+  check(info: TemplateInfo, node: string): string | undefined;
+  /** Replicas this plan needs (new ones and reused ones). */
+  replicas(): ReplicaPlan[];
+}
+
+export interface ReplicaPlannerOptions {
+  inventory: Pick<Inventory, 'cluster' | 'storages' | 'vmById'>;
+  /** Replica records of this cluster from the store. */
+  recorded: readonly ReplicaRecord[];
+  replicate: boolean;
+  /** Allocates replica VMIDs (the configured replica range, minus everything taken). */
+  vmids: VmidAllocator;
+}
+
+export function sharedImageStorages(inv: Pick<Inventory, 'storages'>): Set<string> {
+  return new Set(inv.storages.filter((s) => s.shared && s.images).map((s) => s.storage));
+}
+
+export function createReplicaPlanner(o: ReplicaPlannerOptions): ReplicaPlanner {
+  const shared = sharedImageStorages(o.inventory);
+  const planned = new Map<string, ReplicaPlan>();
+  const recorded = new Map(o.recorded.map((r) => [`${r.sourceVmid}/${r.node}`, r]));
+  const hasStorage = (node: string, storage: string): boolean =>
+    o.inventory.storages.some((s) => s.node === node && s.storage === storage && s.images && s.active);
+
+  const decide = (info: TemplateInfo, node: string, commit: boolean): CloneSource => {
+      if (info.node === node) return { kind: 'direct', vmid: info.vmid, node: info.node };
+      const local = info.storages.filter((s) => !shared.has(s));
+      if (local.length === 0) {
+        const missing = info.storages.find((s) => !hasStorage(node, s));
+        if (missing) return { kind: 'unavailable', reason: `storage ${missing} of template ${info.vmid} is not available on ${node}` };
+        return { kind: 'direct', vmid: info.vmid, node: info.node };
+      }
+      const key = `${info.vmid}/${node}`;
+      const have = planned.get(key);
+      if (have) return { kind: 'replica', vmid: have.vmid, node, planned: !have.exists };
+      const rec = recorded.get(key);
+      const onCluster = rec ? o.inventory.vmById.get(rec.vmid) : undefined;
+      if (rec && onCluster && onCluster.template && onCluster.node === node) {
+        if (!commit) return { kind: 'replica', vmid: rec.vmid, node, planned: false };
+        planned.set(key, {
+          sourceVmid: info.vmid,
+          sourceNode: info.node,
+          targetNode: node,
+          vmid: rec.vmid,
+          name: rec.name,
+          storage: rec.storage ?? local[0] ?? '',
+          exists: true,
+        });
+        return { kind: 'replica', vmid: rec.vmid, node, planned: false };
+      }
+      const what = `template ${info.vmid}${info.name ? ` (${info.name})` : ''} is on node-local storage ${local.join(', ')} of ${info.node}`;
+      if (!o.replicate) return { kind: 'unavailable', reason: `${what}; replication is off` };
+      const missing = info.storages.find((s) => !hasStorage(node, s));
+      if (missing) return { kind: 'unavailable', reason: `${what}, and ${node} has no storage ${missing} for a replica` };
+      if (!commit) return { kind: 'replica', vmid: rec?.vmid ?? 0, node, planned: true };
+      // a recorded replica that vanished from the cluster keeps its id if still free: recover stays simple
+      let vmid = rec && !o.vmids.isTaken(rec.vmid) ? rec.vmid : undefined;
+      if (vmid !== undefined) o.vmids.reserve(vmid);
+      vmid ??= o.vmids.next();
+      if (vmid === undefined) return { kind: 'unavailable', reason: `no free VMID left in the replica range for ${what}` };
+      planned.set(key, {
+        sourceVmid: info.vmid,
+        sourceNode: info.node,
+        targetNode: node,
+        vmid,
+        name: replicaName(info.vmid, node),
+        storage: local[0] ?? '',
+        exists: false,
+      });
+      return { kind: 'replica', vmid, node, planned: true };
+  };
+  return {
+    sourceFor: (info, node) => decide(info, node, true),
+    check: (info, node) => {
+      const r = decide(info, node, false);
+      return r.kind === 'unavailable' ? r.reason : undefined;
+    },
+    replicas: () => [...planned.values()],
+  };
+}
+
+export interface TemplateListEntry {
+  sourceVmid: number;
+  sourceNode: string;
+  node: string;
+  vmid: number;
+  name: string;
+  /** Present on the cluster as a template on its node. */
+  present: boolean;
+  /** Stands in the store (not removed) with a VM cloned from this replica. */
+  usedBy: string[];
+}
+
+/** `stands templates`: the recorded replicas, whether they are there, and who uses them. */
+export function listReplicaUsage(
+  replicas: readonly ReplicaRecord[],
+  stands: readonly StandRecord[],
+  inv?: Pick<Inventory, 'vmById'>,
+): TemplateListEntry[] {
+  const users = new Map<number, string[]>();
+  for (const s of stands) {
+    if (s.status === 'removed') continue;
+    for (const vm of s.vms) {
+      if (vm.template === undefined || vm.status === 'removed') continue;
+      const list = users.get(vm.template) ?? [];
+      const key = `${s.group}/${s.userid}`;
+      if (!list.includes(key)) list.push(key);
+      users.set(vm.template, list);
+    }
+  }
+  return replicas
+    .map((r) => {
+      const vm = inv?.vmById.get(r.vmid);
+      return {
+        sourceVmid: r.sourceVmid,
+        sourceNode: r.sourceNode,
+        node: r.node,
+        vmid: r.vmid,
+        name: r.name,
+        present: inv ? vm !== undefined && vm.template && vm.node === r.node : true,
+        usedBy: users.get(r.vmid) ?? [],
+      };
+    })
+    .sort((a, b) => a.sourceVmid - b.sourceVmid || a.node.localeCompare(b.node));
+}
+
+/** Replicas `--prune` may remove: unused by any stand we know of. PVE still refuses while linked clones exist. */
+export function replicasToPrune(entries: readonly TemplateListEntry[]): TemplateListEntry[] {
+  return entries.filter((e) => e.usedBy.length === 0);
+}
