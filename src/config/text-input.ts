@@ -35,6 +35,10 @@ export function decodeText(
       issue: { file, message: `${what} is too large (${formatBytes(bytes.length)}; the limit is ${formatBytes(maxBytes)})` },
     };
   }
+  // Notepad's "Unicode" is UTF-16: say so instead of "binary".
+  if (bytes.length >= 2 && ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff))) {
+    return { issue: { file, message: 'the file is UTF-16 text; save it as UTF-8' } };
+  }
   const nul = bytes.indexOf(0);
   if (nul >= 0) {
     return { issue: { file, message: `not a text file (a NUL byte at offset ${nul}); expected UTF-8 text` } };

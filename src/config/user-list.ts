@@ -404,11 +404,11 @@ function readYaml(text: string, ctx: Ctx, maxAliasCount: number | undefined): Ra
     prefix = [];
   } else if (value !== null && typeof value === 'object') {
     const top = validate(UserListYamlTop, value, parsed.source);
-    if (!top.ok) {
-      ctx.issues.push(...top.issues);
-      return [];
-    }
-    list = top.data.users;
+    const users = (value as { users?: unknown }).users;
+    if (!top.ok) ctx.issues.push(...top.issues);
+    // An unknown key next to `users:` must not hide the problems of the users themselves.
+    if (!Array.isArray(users)) return [];
+    list = users;
     prefix = ['users'];
   } else {
     err(ctx, 1, 'expected "users:" followed by a list of users');
