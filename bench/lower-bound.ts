@@ -24,6 +24,10 @@ export interface LowerBoundInput {
    * `lockMs` of the task) or at its end. Only changes which part of a clone may overlap the lock chain.
    */
   lockAt?: 'start' | 'end';
+  /** Node whose pvedaemon handles calls without a node in the path (/access, /pools). */
+  entryNode?: string;
+  /** Simulated ms a user.cfg write (user, pool, ACL) takes in the simulator (0 when it does not model it). */
+  accessWriteMs?: number;
   /** The simulator serialises user.cfg writes (users, pools, ACLs) cluster-wide. */
   accessWritesSerialised?: boolean;
 }
@@ -158,19 +162,36 @@ export function computeLowerBound(input: LowerBoundInput): LowerBound {
     terms.push({ name: `${key} lock: ${chain.length} holds`, ms: head + sum + tail });
   }
 
-  // (c) per node: pvedaemon workers. Sync requests (config PUTs) occupy a worker for their whole length;
-  // tasks are forked and do not. Worker-time / workers per node is a floor for finishing them all.
-  const perNode = new Map<string, number>();
-  for (const c of clones) perNode.set(c.vm.node, (perNode.get(c.vm.node) ?? 0) + t.configWriteMinMs);
-  for (const [node, ms] of perNode) {
-    terms.push({ name: `${node} API workers (${t.workersPerNode})`, ms: ms / t.workersPerNode });
+  // (c) pvedaemon workers: only synchronous work holds a worker (a task is forked and frees it at once). VM
+  // config can be written asynchronously (POST → task), so the only sync work every deployer must do is the
+  // access-control writes (user, pool, ACL: user.cfg), handled on the entry node, 3 at a time at best.
+  const accessWrites = plan.stands.reduce((a, s) => a + (s.userExists ? 0 : 1) + 1 + 1, 0);
+  if (input.entryNode !== undefined) {
+    terms.push({
+      name: `${input.entryNode} API workers (${accessWrites} sync user.cfg writes / ${t.workersPerNode})`,
+      ms: (accessWrites * (input.accessWriteMs ?? 0)) / t.workersPerNode,
+    });
   }
 
   // (d) access-control writes (user, pool, ACL) serialised on user.cfg, if the simulator serialises them.
   if (input.accessWritesSerialised) {
-    let writes = 0;
-    for (const s of plan.stands) writes += (s.userExists ? 0 : 1) + 1 + 1;
-    terms.push({ name: `user.cfg writes (${writes})`, ms: writes * t.clusterWriteMs });
+    terms.push({ name: `user.cfg lock (${accessWrites} writes)`, ms: accessWrites * (input.accessWriteMs ?? 0) });
+  }
+
+  // (e) per node, bridges mode: bridge writes hold the node's /var/lock/pve-network.lck one at a time; the last
+  // one must then be applied (ifreload) and a VM on it started.
+  if (plan.mode === 'bridges') {
+    const bridges = new Map<string, number>();
+    for (const s of plan.stands) for (const seg of s.segments) if (seg.kind === 'bridge' && !seg.recorded) {
+      const node = seg.node ?? s.node;
+      bridges.set(node, (bridges.get(node) ?? 0) + 1);
+    }
+    for (const [node, n] of bridges) {
+      terms.push({
+        name: `${node} network lock (${n} bridge writes) + apply${plan.start ? ' + start' : ''}`,
+        ms: n * t.clusterWriteMs + t.networkReloadMs + (plan.start ? t.startMs : 0),
+      });
+    }
   }
 
   let best = terms[0]!;
