@@ -197,14 +197,18 @@ class DeployRun {
     this.client = ctx.client(plan.cluster);
     this.log = ctx.logger.child({ job, group: plan.group, cluster: plan.cluster });
     this.emit = safeEmitter(options.onEvent, (err) => this.log.warn({ err }, 'event handler threw'));
-    this.lanes = new Lanes({ ...DEFAULT_EXEC_LIMITS, ...options.limits });
+    const c = ctx.settings?.concurrency;
+    this.lanes = new Lanes({
+      ...DEFAULT_EXEC_LIMITS,
+      ...(c ? { perNode: c.perNode, fullClonesPerStorage: c.fullClonesPerStorage, linkedClonesPerStorage: c.linkedClonesPerStorage } : {}),
+      ...options.limits,
+    });
     this.progress = new Progress(job, (e) => {
       this.emit(e);
       void this.saveProgress(e);
     });
     this.signal = options.signal;
-    const cc = ctx.connections.clusters[plan.cluster];
-    this.consoleBase = cc?.consoleUrl ?? cc?.url ?? this.client.cluster.consoleUrl ?? this.client.cluster.url;
+    this.consoleBase = consoleBaseFor(ctx, plan.cluster);
   }
 
   // ------------------------------------------------------------------------------------------- the job
@@ -484,7 +488,7 @@ class DeployRun {
       }
       return false;
     }
-    const password = generatePassword();
+    const password = generatePassword(this.ctx.settings?.passwords?.length ?? 16);
     await this.ctx.store.journal.intend('user', s.userid, { cluster: this.cluster, group: s.group, user: s.userid, job: this.job });
     throwIfAborted(this.signal);
     await this.abortable(
@@ -553,8 +557,9 @@ class DeployRun {
     this.rolePromise ??= (async () => {
       const roles = await this.client.listRoles();
       if (roles.some((r) => r.roleid === role)) return;
+      const custom = this.ctx.settings?.acl?.customRole;
       const base = roles.find((r) => r.roleid === 'PVEVMUser')?.privs?.split(',').filter(Boolean) ?? PVEVMUSER_FALLBACK_PRIVS;
-      const privs = [...new Set([...base, ...ROLLBACK_ROLE_EXTRA_PRIVS])];
+      const privs = custom?.name === role ? custom.privs : [...new Set([...base, ...ROLLBACK_ROLE_EXTRA_PRIVS])];
       await this.lanes.accessWrite(() => this.client.createRole(role, privs));
       this.log.info({ role, privs }, 'created role');
     })();
@@ -724,8 +729,13 @@ class DeployRun {
       const zone = this.plan.sdnZone;
       const zones = await this.client.listZones({ pending: true });
       if (zone && !zones.some((z) => z.zone === zone)) {
-        failAll(new StandFailure(`SDN zone ${zone} does not exist on ${this.cluster}: create it (Datacenter → SDN → Zones) first`));
-        return;
+        // stands.yml: the zone is created when missing (and kept by cleanup: other groups use it too)
+        const sdn = this.ctx.settings.network.sdn;
+        await this.abortable(
+          this.lanes.accessWrite(() =>
+            this.client.createZone({ zone, type: sdn.zoneType, ...(sdn.zoneType === 'vlan' && sdn.bridge ? { bridge: sdn.bridge } : {}) }),
+          ),
+        );
       }
       const vnets = await this.client.listVnets({ pending: true });
       const ready: StandState[] = [];
@@ -1223,6 +1233,14 @@ class DeployRun {
     });
     return result;
   }
+}
+
+/** Console link base: stands.yml console_url for the cluster, else the cluster's console_url, else its url. */
+export function consoleBaseFor(ctx: AppContext, cluster: string): string {
+  const fromSettings = ctx.settings?.consoleUrl?.[cluster];
+  if (fromSettings) return fromSettings;
+  const cc = ctx.connections.clusters[cluster];
+  return cc?.consoleUrl ?? cc?.url ?? ctx.client(cluster).cluster.url;
 }
 
 function aclKey(path: string, userid: string, role: string): string {
