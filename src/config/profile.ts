@@ -15,6 +15,7 @@ import {
   parseYaml,
   sortIssues,
   strictObject,
+  stringOrMapping,
   throwIfIssues,
   validate,
   type YamlSource,
@@ -75,10 +76,11 @@ const machineName = z
   .max(40)
   .regex(MACHINE_NAME_RE, 'machine names use letters, digits and "-" (a DNS name: not starting or ending with "-")');
 const nodeName = z.string().regex(NODE_NAME_RE, 'expected a node name');
-const networkEntry = z
-  .union([z.string(), strictObject({ bridge: z.string() })], {
-    error: () => 'expected a network alias such as "**vmbr0", "hq" or "hq.100"',
-  })
+const networkEntry = stringOrMapping(
+  z.string(),
+  strictObject({ bridge: z.string() }),
+  'expected a network alias such as "**vmbr0", "hq" or "hq.100"',
+)
   .transform((entry, ctx): NetworkRef => {
     const res = parseNetworkAlias(typeof entry === 'string' ? entry : entry.bridge);
     if (res.ok) return res.ref;

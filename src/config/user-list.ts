@@ -7,7 +7,7 @@ import { extname } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, type InputIssue } from '../errors.js';
 import { decodeText, readTextFile } from './text-input.js';
-import { formatPath, lineOf, parseYaml, sortIssues, strictObject, validate } from './yaml-source.js';
+import { formatPath, lineOf, parseYaml, sortIssues, stringOrMapping, strictObject, validate } from './yaml-source.js';
 
 export interface UserEntry {
   /** `name@realm` */
@@ -371,22 +371,15 @@ function readCsv(text: string, ctx: Ctx): RawUser[] {
 // ---- .yml / .yaml: `users:` (or a bare list) of strings, objects, or a mix
 
 const snowflake = z.union([z.string(), z.number(), z.bigint()]).transform((v) => String(v));
-const YamlUser = z.union(
-  [
-    z.string(),
-    strictObject({
-      user: z.string(),
-      discord: snowflake.optional(),
-      name: z.string().optional(),
-      email: z.string().optional(),
-    }),
-  ],
-  {
-    error: (iss) =>
-      iss.input !== null && typeof iss.input === 'object' && !Array.isArray(iss.input)
-        ? undefined
-        : 'expected a user name ("ivanov" or "ivanov@pve"; quote names that look like numbers) or {user, discord, name, email}',
-  },
+const YamlUser = stringOrMapping(
+  z.string(),
+  strictObject({
+    user: z.string(),
+    discord: snowflake.optional(),
+    name: z.string().optional(),
+    email: z.string().optional(),
+  }),
+  'expected a user name ("ivanov" or "ivanov@pve"; quote names that look like numbers) or {user, discord, name, email}',
 );
 const UserListYamlTop = strictObject({ users: z.array(z.unknown()) });
 

@@ -372,3 +372,22 @@ export function expandEnv(
   const expanded = walk(value, []);
   return { value: expanded, issues };
 }
+
+/**
+ * A value written either as a string or as a mapping (`"hq"` or `{bridge: "hq"}`; `ivanov` or `{user: …}`).
+ * A zod union would report a mistyped key of the mapping as "invalid value"; this picks the branch by the
+ * value's type, so the mapping's own errors (an unknown key with its path) come through.
+ */
+export function stringOrMapping<S extends z.ZodType, M extends z.ZodType>(str: S, map: M, message: string) {
+  return z.unknown().transform((v, ctx): z.output<S> | z.output<M> => {
+    const isMap = v !== null && typeof v === 'object' && !Array.isArray(v);
+    if (typeof v !== 'string' && !isMap) {
+      ctx.issues.push({ code: 'custom', message, input: v });
+      return z.NEVER;
+    }
+    const res = (isMap ? map : str).safeParse(v, { error: errorMap, reportInput: true });
+    if (res.success) return res.data as z.output<S> | z.output<M>;
+    for (const iss of res.error.issues) ctx.issues.push({ ...iss, input: (iss as { input?: unknown }).input } as never);
+    return z.NEVER;
+  });
+}
