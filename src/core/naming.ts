@@ -54,6 +54,7 @@ export function normalizeGroupName(input: string): string {
 export function defaultGroupName(profileName: string, usersFile?: string): string {
   const base = usersFile ? (usersFile.split(/[\\/]/).pop() ?? usersFile).replace(/\.(txt|csv|ya?ml)$/i, '') : '';
   const raw = base ? `${profileName}-${base}` : profileName;
+  if (GROUP_RE.test(raw.toLowerCase())) return raw.toLowerCase();
   const slug = slugify(raw, { maxLength: 40 });
   return GROUP_RE.test(slug) ? slug : `g-${shortHash(raw)}`;
 }
