@@ -157,8 +157,11 @@ async function handle(d: Dispatch, req: IncomingMessage, res: ServerResponse): P
 
   // authentication (401s are delayed: "always delay unauthorized calls by 3 seconds")
   let who: Req['who'];
-  if (WORLD.has(route)) who = { userid: '', privsep: false, via: 'ticket' };
-  else {
+  if (WORLD.has(route)) {
+    who = { userid: '', privsep: false, via: 'ticket' };
+    if (!ep.allowtoken && /(?:^|\s)PVEAPIToken(?:=| )/.test(req.headers.authorization ?? ''))
+      return sendError(res, new PveError(403, `Permission check failed (URI '${path}' not available with API token, need proper ticket.)`));
+  } else {
     try {
       who = sim.auth.authenticate(req.headers, method);
     } catch (e) {

@@ -1,0 +1,228 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestSim, type TestSim } from './helpers.js';
+
+let t: TestSim;
+beforeAll(async () => {
+  t = await startTestSim();
+});
+afterAll(() => t.stop());
+
+const MAC = /^BC:24:11:[0-9A-F]{2}:[0-9A-F]{2}:[0-9A-F]{2}$/;
+const macOf = (net: string): string => /=([0-9A-F:]{17})/.exec(net)![1]!;
+
+async function clone(node: string, vmid: number, params: Record<string, string | number>) {
+  const r = await t.api('POST', `/nodes/${node}/qemu/${vmid}/clone`, params);
+  expect(r.status, r.reason).toBe(200);
+  return t.waitTask(r.body.data);
+}
+
+describe('clone', () => {
+  it('makes a linked clone of a template, in the pool, with regenerated BC:24:11 MACs', async () => {
+    const r = await t.api('POST', '/nodes/pve1/qemu/9000/clone', { newid: 1001, name: 'st01-pc', pool: 'prod' });
+    expect(r.body.data).toMatch(/^UPID:pve1:[0-9A-F]{8}:[0-9A-F]{8,9}:[0-9A-F]{8}:qmclone:9000:root@pam!stands:$/);
+    const st = await t.waitTask(r.body.data);
+    expect(st.exitstatus).toBe('OK');
+    expect(st.log.at(-1)).toBe('TASK OK');
+    const cfg = (await t.api('GET', '/nodes/pve1/qemu/1001/config')).body.data;
+    expect(cfg.name).toBe('st01-pc');
+    expect(cfg.lock).toBeUndefined();
+    expect(cfg.template).toBeUndefined();
+    expect(cfg.scsi0).toMatch(/^local-lvm:base-9000-disk-0\/vm-1001-disk-0,/);
+    expect(macOf(cfg.net0)).toMatch(MAC);
+    const tpl = (await t.api('GET', '/nodes/pve1/qemu/9000/config')).body.data;
+    expect(macOf(cfg.net0)).not.toBe(macOf(tpl.net0));
+    const pool = await t.api('GET', '/pools', { poolid: 'prod' });
+    expect(pool.body.data[0].members.map((m: { vmid: number }) => m.vmid)).toContain(1001);
+  });
+
+  it('makes a full clone of a template on another storage, names it Copy-of-VM-… by default', async () => {
+    expect((await clone('pve1', 9001, { newid: 1002, full: 1, storage: 'ceph' })).exitstatus).toBe('OK');
+    const cfg = (await t.api('GET', '/nodes/pve1/qemu/1002/config')).body.data;
+    expect(cfg.scsi0).toMatch(/^ceph:vm-1002-disk-0,/);
+    expect(cfg.name).toBe('Copy-of-VM-ecorouter-tpl');
+  });
+
+  it('clones a template on shared storage to another node (target)', async () => {
+    expect((await clone('pve2', 9002, { newid: 1003, target: 'pve3' })).exitstatus).toBe('OK');
+    const cfg = await t.api('GET', '/nodes/pve3/qemu/1003/config');
+    expect(cfg.body.data.scsi0).toMatch(/^ceph:base-9002-disk-0\/vm-1003-disk-0,/);
+  });
+
+  it('refuses PVE\'s early-check cases synchronously with PVE\'s messages', async () => {
+    const cases: [string, Record<string, string | number>, number, string][] = [
+      ['/nodes/pve1/qemu/9000/clone', { newid: 1010, storage: 'ceph' }, 500, "parameter 'storage' not allowed for linked clones"],
+      ['/nodes/pve1/qemu/9000/clone', { newid: 1010, target: 'pve2' }, 500, "can't clone VM to node 'pve2' (VM uses local storage)"],
+      ['/nodes/pve1/qemu/9000/clone', { newid: 1010, full: 1, target: 'pve2', storage: 'local-lvm' }, 500, "can't clone to non-shared storage 'local-lvm'"],
+      ['/nodes/pve1/qemu/9000/clone', { newid: 1010, pool: 'nope' }, 403, "Permission check failed (pool 'nope' does not exist)"],
+      ['/nodes/pve1/qemu/9000/clone', { newid: 100 }, 500, 'unable to create VM 100: config file already exists'],
+      ['/nodes/pve1/qemu/100/clone', { newid: 1010, full: 0 }, 500, "Linked clone feature is not supported for 'local-lvm:vm-100-disk-0' (scsi0)"],
+      ['/nodes/pve1/qemu/9000/clone', { newid: 1010, target: 'pve9' }, 500, "no such cluster node 'pve9'"],
+      ['/nodes/pve1/qemu/9000/clone', { newid: 1010, snapname: 'nope' }, 500, "snapshot 'nope' does not exist"],
+    ];
+    for (const [path, params, status, reason] of cases) {
+      const r = await t.api('POST', path, params);
+      expect([r.status, r.reason]).toEqual([status, reason]);
+    }
+    expect((await t.api('GET', '/cluster/nextid', { vmid: 1010 })).status).toBe(200);
+  });
+
+  it('fails inside the task when the newid was taken on another node meanwhile (nextid race)', async () => {
+    const st = await clone('pve1', 9000, { newid: 1003 });
+    expect(st.exitstatus).toBe('unable to create VM 1003: config file already exists');
+    expect(st.log.at(-1)).toBe('TASK ERROR: unable to create VM 1003: config file already exists');
+  });
+
+  it('shows the new VM as lock: clone while the task runs, and refuses or times out what needs it', async () => {
+    // a long clone (100 s simulated = 1 s real) so the window is wide enough to look into
+    const slow = await startTestSim({ timing: { linkedCloneMs: 100_000 } });
+    try {
+      const r = await slow.api('POST', '/nodes/pve1/qemu/9000/clone', { newid: 2001, name: 'slow' });
+      expect((await slow.api('GET', '/nodes/pve1/qemu/2001/config')).body.data).toMatchObject({ lock: 'clone' });
+      expect((await slow.api('GET', '/nodes/pve1/qemu/2001/status/current')).body.data).toMatchObject({ lock: 'clone' });
+      const put = await slow.api('PUT', '/nodes/pve1/qemu/2001/config', { cores: 2 });
+      expect([put.status, put.reason]).toEqual([500, 'VM is locked (clone)']);
+      const post = await slow.api('POST', '/nodes/pve1/qemu/2001/config', { cores: 2 });
+      expect([post.status, post.reason]).toEqual([500, 'VM is locked (clone)']);
+      const again = await slow.api('POST', '/nodes/pve1/qemu/2001/clone', { newid: 2002 });
+      expect(again.reason).toBe('VM is locked (clone)');
+      const del = await slow.api('DELETE', '/nodes/pve1/qemu/2001');
+      expect((await slow.waitTask(del.body.data)).exitstatus).toBe("can't lock file '/var/lock/qemu-server/lock-2001.conf' - got timeout");
+      // start waits for the clone's flock (10 s) and gives up, as qemu-server does
+      const start = await slow.api('POST', '/nodes/pve1/qemu/2001/status/start');
+      expect((await slow.waitTask(start.body.data)).exitstatus).toBe("can't lock file '/var/lock/qemu-server/lock-2001.conf' - got timeout");
+      // a second clone to the same newid cannot get its flock (1 s)
+      const race = await slow.api('POST', '/nodes/pve2/qemu/9002/clone', { newid: 2001 });
+      expect((await slow.waitTask(race.body.data)).exitstatus).toBe("can't lock file '/var/lock/qemu-server/lock-2001.conf' - got timeout");
+      expect((await slow.waitTask(r.body.data)).exitstatus).toBe('OK');
+      expect((await slow.api('GET', '/nodes/pve1/qemu/2001/config')).body.data.lock).toBeUndefined();
+    } finally {
+      await slow.stop();
+    }
+  });
+});
+
+describe('config', () => {
+  it('PUT is sync; netK without a MAC gets a new one, with a MAC keeps it', async () => {
+    const r = await t.api('PUT', '/nodes/pve1/qemu/1001/config', {
+      net1: 'virtio,bridge=vmbr0,tag=100',
+      net2: 'virtio=BC:24:11:AA:BB:CC,bridge=vmbr0',
+      cores: 2,
+      memory: 2048,
+      tags: 'stand,st01',
+      description: 'student 1',
+    });
+    expect(r.status).toBe(200);
+    expect(r.body).toEqual({ data: null });
+    const cfg = (await t.api('GET', '/nodes/pve1/qemu/1001/config')).body.data;
+    expect(cfg.net1).toMatch(/^virtio=BC:24:11:[0-9A-F:]{8},bridge=vmbr0,tag=100$/);
+    expect(cfg.net2).toBe('virtio=BC:24:11:AA:BB:CC,bridge=vmbr0');
+    expect(cfg).toMatchObject({ cores: 2, memory: '2048', tags: 'stand;st01', description: 'student 1' });
+    const again = await t.api('PUT', '/nodes/pve1/qemu/1001/config', { net1: 'virtio,bridge=vmbr0,tag=100' });
+    expect(again.status).toBe(200);
+    const cfg2 = (await t.api('GET', '/nodes/pve1/qemu/1001/config')).body.data;
+    expect(cfg2.net1).not.toBe(cfg.net1);
+    await t.api('PUT', '/nodes/pve1/qemu/1001/config', { delete: 'net2,description' });
+    const cfg3 = (await t.api('GET', '/nodes/pve1/qemu/1001/config')).body.data;
+    expect(cfg3.net2).toBeUndefined();
+    expect(cfg3.description).toBeUndefined();
+  });
+
+  it('POST is async: returns a qmconfig UPID', async () => {
+    const r = await t.api('POST', '/nodes/pve1/qemu/1001/config', { name: 'st01-renamed' });
+    expect(r.body.data).toMatch(/:qmconfig:1001:root@pam!stands:$/);
+    expect((await t.waitTask(r.body.data)).exitstatus).toBe('OK');
+    expect((await t.api('GET', '/nodes/pve1/qemu/1001/config')).body.data.name).toBe('st01-renamed');
+  });
+
+  it('refuses a stale digest', async () => {
+    const r = await t.api('PUT', '/nodes/pve1/qemu/1001/config', { cores: 1, digest: '0'.repeat(40) });
+    expect(r.reason).toBe('detected modified configuration - file changed by other user? Try again.');
+  });
+});
+
+describe('power', () => {
+  it('fails the start task when a NIC\'s bridge does not exist, with qemu\'s log and PVE\'s exitstatus', async () => {
+    await t.api('PUT', '/nodes/pve1/qemu/1001/config', { net1: 'virtio,bridge=vmbr1234' });
+    const r = await t.api('POST', '/nodes/pve1/qemu/1001/status/start');
+    expect(r.status).toBe(200);
+    const st = await t.waitTask(r.body.data);
+    expect(st.exitstatus).toBe('start failed: QEMU exited with code 1');
+    expect(st.log).toContain("bridge 'vmbr1234' does not exist");
+    expect(st.log.at(-1)).toBe('TASK ERROR: start failed: QEMU exited with code 1');
+  });
+
+  it('fails the start when the bridge exists but is pending (not active)', async () => {
+    await t.api('PUT', '/nodes/pve3/qemu/102/config', { net1: 'virtio,bridge=vmbr99' });
+    const st = await t.waitTask((await t.api('POST', '/nodes/pve3/qemu/102/status/start')).body.data);
+    expect(st.exitstatus).toBe('start failed: QEMU exited with code 1');
+    expect(st.log).toContain("bridge 'vmbr99' does not exist");
+    await t.api('PUT', '/nodes/pve3/qemu/102/config', { delete: 'net1' });
+  });
+
+  it('starts, refuses a second start in the task, stops, and refuses to start a template', async () => {
+    await t.api('PUT', '/nodes/pve1/qemu/1001/config', { net1: 'virtio,bridge=vmbr0' });
+    expect((await t.waitTask((await t.api('POST', '/nodes/pve1/qemu/1001/status/start')).body.data)).exitstatus).toBe('OK');
+    expect((await t.api('GET', '/nodes/pve1/qemu/1001/status/current')).body.data).toMatchObject({ status: 'running', qmpstatus: 'running' });
+    expect((await t.waitTask((await t.api('POST', '/nodes/pve1/qemu/1001/status/start')).body.data)).exitstatus).toBe('VM 1001 already running');
+    const del = await t.api('DELETE', '/nodes/pve1/qemu/1001');
+    expect([del.status, del.reason]).toEqual([500, 'VM 1001 is running - destroy failed']);
+    expect((await t.waitTask((await t.api('POST', '/nodes/pve1/qemu/1001/status/shutdown')).body.data)).exitstatus).toBe('OK');
+    expect((await t.api('GET', '/nodes/pve1/qemu/1001/status/current')).body.data.status).toBe('stopped');
+    const tpl = await t.waitTask((await t.api('POST', '/nodes/pve1/qemu/9000/status/start')).body.data);
+    expect(tpl.exitstatus).toBe("you can't start a vm if it's a template");
+  });
+});
+
+describe('snapshots', () => {
+  it('creates, lists and rolls back a snapshot', async () => {
+    const s = await t.api('POST', '/nodes/pve1/qemu/1001/snapshot', { snapname: 'start', description: 'initial' });
+    expect(s.body.data).toMatch(/:qmsnapshot:1001:/);
+    expect((await t.waitTask(s.body.data)).exitstatus).toBe('OK');
+    const dup = await t.waitTask((await t.api('POST', '/nodes/pve1/qemu/1001/snapshot', { snapname: 'start' })).body.data);
+    expect(dup.exitstatus).toBe("snapshot name 'start' already used");
+    await t.api('PUT', '/nodes/pve1/qemu/1001/config', { cores: 4 });
+    const list = (await t.api('GET', '/nodes/pve1/qemu/1001/snapshot')).body.data;
+    expect(list).toEqual([
+      { name: 'start', description: 'initial', snaptime: expect.any(Number), vmstate: 0 },
+      { name: 'current', description: 'You are here!', digest: expect.any(String), running: 0, parent: 'start' },
+    ]);
+    const rb = await t.api('POST', '/nodes/pve1/qemu/1001/snapshot/start/rollback');
+    expect(rb.body.data).toMatch(/:qmrollback:1001:/);
+    expect((await t.waitTask(rb.body.data)).exitstatus).toBe('OK');
+    expect((await t.api('GET', '/nodes/pve1/qemu/1001/config')).body.data.cores).toBe(2);
+    const missing = await t.waitTask((await t.api('POST', '/nodes/pve1/qemu/1001/snapshot/nope/rollback')).body.data);
+    expect(missing.exitstatus).toBe("snapshot 'nope' does not exist");
+  });
+});
+
+describe('template, migrate, destroy', () => {
+  it('converts a VM into a template (disks become base volumes) and migrates offline', async () => {
+    expect((await clone('pve1', 9000, { newid: 1030, full: 1 })).exitstatus).toBe('OK');
+    const tp = await t.api('POST', '/nodes/pve1/qemu/1030/template');
+    expect(tp.body.data).toMatch(/:qmtemplate:1030:/);
+    expect((await t.waitTask(tp.body.data)).exitstatus).toBe('OK');
+    const cfg = (await t.api('GET', '/nodes/pve1/qemu/1030/config')).body.data;
+    expect(cfg).toMatchObject({ template: 1, scsi0: expect.stringMatching(/^local-lvm:base-1030-disk-0,/) });
+    const mg = await t.api('POST', '/nodes/pve1/qemu/1030/migrate', { target: 'pve2' });
+    expect(mg.body.data).toMatch(/:qmigrate:1030:/);
+    expect((await t.waitTask(mg.body.data)).exitstatus).toBe('OK');
+    expect((await t.api('GET', '/nodes/pve2/qemu/1030/config')).status).toBe(200);
+    expect((await t.api('GET', '/nodes/pve1/qemu/1030/config')).status).toBe(500);
+    const self = await t.api('POST', '/nodes/pve2/qemu/1030/migrate', { target: 'pve2' });
+    expect(self.body.errors).toEqual({ target: 'target is local node.' });
+  });
+
+  it('refuses to destroy a template that has linked clones, then destroys it once they are gone', async () => {
+    expect((await clone('pve2', 1030, { newid: 1031, pool: 'prod' })).exitstatus).toBe('OK');
+    const st = await t.waitTask((await t.api('DELETE', '/nodes/pve2/qemu/1030')).body.data);
+    expect(st.exitstatus).toBe("base volume 'local-lvm:base-1030-disk-0' is still in use by linked cloned");
+    await t.api('PUT', '/access/acl', { path: '/vms/1031', roles: 'PVEVMUser', users: 'alice@pve' });
+    const d = await t.api('DELETE', '/nodes/pve2/qemu/1031', { purge: 1 });
+    expect(d.body.data).toMatch(/:qmdestroy:1031:/);
+    expect((await t.waitTask(d.body.data)).exitstatus).toBe('OK');
+    expect((await t.api('GET', '/pools/prod')).body.data.members.map((m: { vmid: number }) => m.vmid)).not.toContain(1031);
+    expect((await t.api('GET', '/access/acl')).body.data.some((e: { path: string }) => e.path === '/vms/1031')).toBe(false);
+    expect((await t.waitTask((await t.api('DELETE', '/nodes/pve2/qemu/1030')).body.data)).exitstatus).toBe('OK');
+    expect((await t.api('GET', '/cluster/nextid', { vmid: 1030 })).status).toBe(200);
+  });
+});
