@@ -26,7 +26,7 @@ export interface DownloadOptions {
 }
 
 export function hostAllowed(url: URL, extra: string[] = []): boolean {
-  if (url.protocol === 'https:' && DISCORD_ATTACHMENT_HOSTS.includes(url.hostname)) return true;
+  if (DISCORD_ATTACHMENT_HOSTS.includes(url.hostname)) return url.protocol === 'https:';
   if (url.protocol !== 'https:' && url.protocol !== 'http:') return false;
   return extra.some((h) => h === url.host || h === url.hostname);
 }

@@ -153,7 +153,11 @@ export interface StartJobOptions<R extends JobResult> {
   /** Reattach to a progress message that exists (after a restart). */
   existingMessageId?: string;
   note?: string;
+  /** Known job id (a resumed job): its record learns where the progress message is at once. */
+  jobId?: string;
   run(onEvent: (e: EngineEvent) => void, signal: AbortSignal): Promise<R>;
+  /** After the final state is shown (credentials, audit); part of the job, so shutdown waits for it. */
+  after?(result: R): Promise<void>;
 }
 
 export interface RunningJob {
@@ -206,9 +210,9 @@ export class JobManager {
     const held = this.active.get(o.group);
     if (held) throw new UserError(m.groupBusy(o.group, held.actor.name));
     const logger = this.o.logger.child({ kind: o.kind, group: o.group });
-    const state = newProgress(o.kind, o.group, '…', o.stands ?? []);
+    const state = newProgress(o.kind, o.group, o.jobId ?? '…', o.stands ?? []);
     if (o.note) state.note = o.note;
-    let jobId: string | undefined;
+    let jobId: string | undefined = o.jobId;
     const persist = async (messageId: string) => {
       if (!jobId) return;
       await this.o.store.jobs
@@ -222,7 +226,7 @@ export class JobManager {
       onError: (err) => logger.warn({ err }, 'progress edit failed'),
     });
     const abort = new AbortController();
-    const job: RunningJob = { kind: o.kind, group: o.group, cluster: o.cluster, actor: o.actor, state, message, editor, abort, done: Promise.resolve() };
+    const job: RunningJob = { ...(o.jobId ? { jobId: o.jobId } : {}), kind: o.kind, group: o.group, cluster: o.cluster, actor: o.actor, state, message, editor, abort, done: Promise.resolve() };
     this.active.set(o.group, job);
     const q = this.queue(o.cluster);
     const ahead = q.size + q.pending;
@@ -235,12 +239,17 @@ export class JobManager {
       throw err;
     }
     if (ahead > 0) state.note = o.note;
+    // the engine creates the job record when it starts: tell it where the message is at the first event
+    let persisted = false;
     const onEvent = (e: EngineEvent) => {
-      if (e.job && !jobId && e.job !== '…') {
+      if (e.job && !job.jobId) {
         jobId = e.job;
         job.jobId = e.job;
         state.job = e.job;
-        if (message.messageId) void persist(message.messageId);
+      }
+      if (!persisted && jobId && message.messageId) {
+        persisted = true;
+        void persist(message.messageId);
       }
       applyEvent(state, e);
       editor.push(render());
@@ -262,6 +271,7 @@ export class JobManager {
           }
         }
         await editor.finish(render());
+        if (result && o.after) await o.after(result).catch((err: unknown) => logger.error({ err, job: jobId }, 'after-job step failed'));
         return result;
       }) as Promise<R | undefined>)
       .finally(() => {

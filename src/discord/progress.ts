@@ -72,12 +72,8 @@ export function applyEvent(s: ProgressState, e: EngineEvent): ProgressState {
   }
   if (e.total !== undefined) s.total = e.total;
   if (e.done !== undefined) s.done = e.done;
-  else if (e.type === 'stand-done' || e.type === 'stand-failed') {
-    s.done = [...s.stands.values()].filter((x) => x.state === 'done' || x.state === 'failed').length;
-  }
   if (e.etaMs !== undefined) s.etaMs = e.etaMs;
   if (e.message && e.type !== 'stand-failed') s.lastMessage = e.message;
-  s.total = Math.max(s.total, s.stands.size);
   return s;
 }
 
@@ -101,7 +97,10 @@ const MAX_STAND_LINES = 25;
 /** One embed; stays far below Discord's limits (4096 description, 6000 total) however large the class. */
 export function renderProgress(s: ProgressState, m: Messages): APIEmbed {
   const lines: string[] = [];
-  lines.push(`\`${bar(s.total ? s.done / s.total : s.outcome ? 1 : 0)}\` ${m.progressLine(s.done, s.total)}`);
+  // the bar follows the engine's step counts (smooth); the line counts stands (what a teacher thinks in)
+  const standsDone = [...s.stands.values()].filter((x) => x.state === 'done' || x.state === 'failed').length;
+  const fraction = s.total ? s.done / s.total : s.stands.size ? standsDone / s.stands.size : s.outcome ? 1 : 0;
+  lines.push(`\`${bar(fraction)}\` ${m.progressLine(standsDone, s.stands.size)}`);
   const extra: string[] = [];
   if (s.etaMs !== undefined && !s.outcome && s.etaMs > 0) extra.push(m.eta(formatDuration(s.etaMs)));
   if (s.retries) extra.push(m.retries(s.retries));

@@ -2,6 +2,7 @@
  * The bot's runtime settings, in the units the Discord layer works with (ms, role id lists). Built from bot.yml
  * (src/config's BotSettings) by main.ts; tests build them directly with `discordSettings({...})`.
  */
+import type { BotSettings } from '../config/bot.js';
 import type { RoleMap } from './access.js';
 import type { Lang } from './i18n.js';
 
@@ -67,4 +68,33 @@ export function discordSettings(p: Partial<DiscordSettings> & { guildId: string;
       ...p.selfService,
     },
   };
+}
+
+/** bot.yml (as loaded by src/config) → runtime settings. */
+export function fromBotSettings(b: BotSettings, overrides: Partial<DiscordSettings> = {}): DiscordSettings {
+  return discordSettings({
+    guildId: b.guildId,
+    roles: b.roles,
+    ...(b.auditChannel ? { auditChannelId: b.auditChannel } : {}),
+    ...(b.language !== 'auto' ? { language: b.language } : {}),
+    attachmentHosts: b.attachmentHosts,
+    attachmentMaxBytes: b.attachmentMaxBytes,
+    progressIntervalMs: b.progressIntervalMs,
+    statusNodesPerPage: b.statusNodesPerPage,
+    tokenSwitchMs: b.jobs.tokenSwitchMs,
+    confirmTimeoutMs: b.jobs.confirmTimeoutMs,
+    expireIntervalMs: b.jobs.expireIntervalMs,
+    jobsPerCluster: b.jobs.perCluster,
+    selfService: {
+      enabled: b.selfService.enabled,
+      profiles: b.selfService.profiles,
+      maxStandsPerStudent: b.selfService.maxStandsPerStudent,
+      group: b.selfService.group,
+      createUsers: b.selfService.createUsers,
+      realm: b.selfService.realm,
+      ...(b.selfService.lease ? { lease: b.selfService.lease } : {}),
+      ...(b.selfService.cluster ? { cluster: b.selfService.cluster } : {}),
+    },
+    ...overrides,
+  });
 }

@@ -13,7 +13,7 @@ describe('progress state and rendering', () => {
     const e = renderProgress(s, messages('en'));
     expect(e.title).toBe('Deploy net-101');
     expect(e.description!.split('\n').slice(0, 2)).toEqual([
-      '`█████████████░░░░░░░ 67%` 2/3 done',
+      '`█████████████░░░░░░░ 67%` 2/3 stands done',
       'about 1 min 5 s left · 1 retry · 1 failed',
     ]);
     expect(e.description).toContain('❌ sidorov@pve — failed: clone failed: no space');

@@ -291,7 +291,7 @@ export class FakeDiscord {
 
   private buildOptions(o: SlashOptions): {
     options: APIApplicationCommandInteractionDataOption[];
-    resolved?: { attachments: Record<string, APIAttachment> };
+    resolved?: { attachments?: Record<string, APIAttachment>; users?: Record<string, APIUser>; members?: Record<string, unknown> };
   } {
     const opts: APIApplicationCommandInteractionDataOption[] = [];
     for (const [name, value] of Object.entries(o.options ?? {})) {
@@ -307,10 +307,20 @@ export class FakeDiscord {
               : ApplicationCommandOptionType.String;
       opts.push({ name, type, value } as APIApplicationCommandInteractionDataOption);
     }
-    let resolved: { attachments: Record<string, APIAttachment> } | undefined;
+    let resolved: { attachments?: Record<string, APIAttachment>; users?: Record<string, APIUser>; members?: Record<string, unknown> } | undefined;
+    for (const opt of opts) {
+      if (opt.type !== ApplicationCommandOptionType.User) continue;
+      const mem = Object.values(this.members).find((x) => x.user.id === opt.value);
+      if (!mem) continue;
+      resolved ??= {};
+      (resolved.users ??= {})[mem.user.id] = mem.user;
+      const { user: _u, ...rest } = this.memberPayload(mem);
+      (resolved.members ??= {})[mem.user.id] = rest;
+    }
     for (const [name, a] of Object.entries(o.attachments ?? {})) {
       const id = snowflake();
-      resolved ??= { attachments: {} };
+      resolved ??= {};
+      resolved.attachments ??= {};
       resolved.attachments[id] = {
         id,
         filename: a.filename,

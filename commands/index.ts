@@ -1,0 +1,7 @@
+/** Every slash command of the bot: a typed static list (no folder scanning), handed to the router by main.ts. */
+import type { BotCommand } from '../src/discord/types.js';
+import { deploy } from './deploy.js';
+import { link } from './link.js';
+import { unlink } from './unlink.js';
+
+export const commands: readonly BotCommand[] = [deploy, link, unlink];

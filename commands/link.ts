@@ -1,0 +1,26 @@
+/** /link member user@realm — teachers: ties a Discord member to a Proxmox user, for /stand and credential DMs. */
+import { SlashCommandBuilder } from 'discord.js';
+import { USERID_RE } from '../src/config/connections.js';
+import { UserError } from '../src/errors.js';
+import type { BotCommand } from '../src/discord/types.js';
+
+export const link: BotCommand = {
+  data: new SlashCommandBuilder()
+    .setName('link')
+    .setDescription('Link a Discord member to a Proxmox user')
+    .setDescriptionLocalizations({ ru: 'Привязать участника Discord к пользователю Proxmox' })
+    .addUserOption((o) => o.setName('member').setDescription('Member').setRequired(true))
+    .addStringOption((o) => o.setName('user').setDescription('Proxmox user, name@realm').setRequired(true))
+    .toJSON(),
+  access: 'teacher',
+  ephemeral: true,
+  async run(cx) {
+    const { interaction: i, m, app } = cx;
+    const member = i.options.getUser('member', true);
+    const userid = i.options.getString('user', true).trim();
+    if (!USERID_RE.test(userid) || userid.length > 64) throw new UserError(m.badUserid(userid));
+    await app.store.links.link(member.id, userid, `discord:${i.user.id}`);
+    await cx.audit('link', 'ok', { user: userid, details: { member: member.id } });
+    await i.editReply({ content: m.linked(member.id, userid), allowedMentions: { parse: [] } });
+  },
+};

@@ -1,0 +1,47 @@
+/**
+ * Leases on a schedule: DM students whose stand ends within `leaseWarnMs` (once per stand, remembered in the
+ * stand's history so a restart does not repeat it), then let the engine stop or remove expired stands.
+ */
+import type { StandRecord } from '../store/index.js';
+import { sendDm } from './credentials.js';
+import { discordIdOf } from './engine-glue.js';
+import { messages } from './i18n.js';
+import type { Bot } from './types.js';
+
+export const LEASE_WARNED = 'lease-warned';
+
+export async function warnLeases(bot: Bot, now = Date.now()): Promise<string[]> {
+  const warned: string[] = [];
+  const m = messages(bot.settings.language ?? 'en');
+  const stands: StandRecord[] = await bot.app.store.stands.list();
+  for (const s of stands) {
+    if (!s.leaseExpiresAt || s.status === 'removed' || s.status === 'removing') continue;
+    const ends = Date.parse(s.leaseExpiresAt);
+    if (!(ends > now && ends - now <= bot.settings.leaseWarnMs)) continue;
+    if (s.history.some((h) => h.event === LEASE_WARNED && h.message === s.leaseExpiresAt)) continue;
+    const id = s.discord ?? (await discordIdOf(bot.app, undefined, s.userid));
+    if (!id) continue;
+    try {
+      await sendDm(bot.client, id, { content: m.leaseWarning(s.group, `<t:${Math.floor(ends / 1000)}:R>`) });
+      await bot.app.store.stands.addHistory(s.group, s.userid, { event: LEASE_WARNED, message: s.leaseExpiresAt });
+      warned.push(`${s.group}/${s.userid}`);
+    } catch (err) {
+      bot.logger.warn({ err, group: s.group, user: s.userid }, 'lease warning DM failed');
+    }
+  }
+  return warned;
+}
+
+/** One scheduled pass: warnings first, then the engine's expire. */
+export async function leaseTick(bot: Bot, expire: () => Promise<unknown>): Promise<void> {
+  try {
+    await warnLeases(bot);
+  } catch (err) {
+    bot.logger.error({ err }, 'lease warnings failed');
+  }
+  try {
+    await expire();
+  } catch (err) {
+    bot.logger.error({ err }, 'lease expiry failed');
+  }
+}

@@ -1,0 +1,49 @@
+/** The plan embeds shown before a Confirm: what will be created (deploy) or removed (cleanup, reset). */
+import type { APIEmbed } from 'discord.js';
+import type { DeployPlan, PlanRefusedError } from '../core/types.js';
+import type { Messages } from './i18n.js';
+import { clip } from './progress.js';
+
+const pct = (x: number) => Math.round(x * 100);
+
+export function deployPlanEmbed(plan: DeployPlan, m: Messages, confirmSeconds: number): APIEmbed {
+  const perNode = new Map<string, number>();
+  for (const s of plan.stands) perNode.set(s.node, (perNode.get(s.node) ?? 0) + 1);
+  const nodeLines = plan.nodes
+    .filter((n) => !n.excluded)
+    .map((n) => m.planNodeLine(n.node, perNode.get(n.node) ?? 0, pct(n.memUtil), pct(n.cpuUtil)));
+  const vms = plan.stands.reduce((a, s) => a + s.vms.length, 0);
+  const fields = [{ name: m.planNodes, value: clip(nodeLines.join('\n') || '-', 1024) }];
+  if (plan.excluded.length) {
+    fields.push({ name: m.planExcluded, value: clip(plan.excluded.map((e) => `${e.node}: ${e.reason}`).join('\n'), 1024) });
+  }
+  const warnings = [...plan.warnings, ...plan.stands.flatMap((s) => s.warnings.map((w) => `${s.userid}: ${w}`))];
+  if (warnings.length) fields.push({ name: m.planWarnings, value: clip(warnings.join('\n'), 1024) });
+  const standLines = plan.stands.map((s) => `${s.userid} → ${s.node} (${s.vms.map((v) => v.vmid).join(', ')})`);
+  return {
+    title: clip(m.planTitle(plan.group, plan.profile.name), 256),
+    description: clip(`${m.planSummary(plan.stands.length, vms, plan.cluster)}\n\n${standLines.join('\n')}`, 3000),
+    fields,
+    footer: { text: m.planConfirm(confirmSeconds) },
+    color: 0x1565c0,
+  };
+}
+
+export function refusedEmbed(err: PlanRefusedError, m: Messages): APIEmbed {
+  const rows = err.rows.map((r) => `${r.subject}: ${r.problem}`);
+  return {
+    title: clip(err.summary || m.planRefused, 256),
+    description: clip(`${m.planRefused}\n\`\`\`\n${rows.join('\n') || err.table}\n\`\`\``, 4000),
+    color: 0xd32f2f,
+  };
+}
+
+export function confirmRow(command: string, id: string, m: Messages) {
+  return {
+    type: 1,
+    components: [
+      { type: 2, style: 3, custom_id: `${command}:confirm:${id}`, label: m.confirm },
+      { type: 2, style: 2, custom_id: `${command}:cancel:${id}`, label: m.cancel },
+    ],
+  };
+}

@@ -1,0 +1,115 @@
+/**
+ * The bot: load configuration, build the application context, connect to Discord, hand the command list to the
+ * router, resume unfinished jobs, run lease checks on a schedule; SIGTERM shuts down gracefully (running jobs
+ * are signalled and checkpoint, their progress message says so, and the next start resumes them).
+ */
+import { Client, Events, GatewayIntentBits } from 'discord.js';
+import { loadBotSettings } from './config/bot.js';
+import { loadEnv } from './config/env.js';
+import { createContext, type CreateContextOptions, type AppContext } from './core/context.js';
+import { ConfigError } from './errors.js';
+import { createLogger, type Logger } from './log.js';
+import { createAuditor } from './discord/audit.js';
+import { JobManager } from './discord/jobs.js';
+import { leaseTick } from './discord/leases.js';
+import { PendingStore } from './discord/pending.js';
+import { resumeJobs } from './discord/resume.js';
+import { createRouter } from './discord/router.js';
+import { fromBotSettings, type DiscordSettings } from './discord/settings.js';
+import type { Bot, BotCommand } from './discord/types.js';
+import { commands as allCommands } from '../commands/index.js';
+
+export interface RunBotOptions {
+  configDir?: string;
+  statePath?: string;
+  /** Environment to read (default process.env, after loading ./.env). */
+  env?: NodeJS.ProcessEnv;
+  logger?: Logger;
+  /** Tests shorten timings here (token switch, progress interval, …). */
+  settingsOverrides?: Partial<DiscordSettings>;
+  clientOptions?: CreateContextOptions['clientOptions'];
+  commands?: readonly BotCommand[];
+  /** Install SIGTERM/SIGINT handlers (default true; tests stop the bot themselves). */
+  handleSignals?: boolean;
+  /** Run the lease schedule (default true). */
+  leases?: boolean;
+}
+
+export interface RunningBot {
+  bot: Bot;
+  client: Client;
+  app: AppContext;
+  /** Job ids resumed at start-up. */
+  resumed: string[];
+  stop(): Promise<void>;
+}
+
+export async function runBot(o: RunBotOptions = {}): Promise<RunningBot> {
+  const env = loadEnv(o.env ? { env: o.env, dotenv: false } : {});
+  if (!env.DISCORD_TOKEN) throw new ConfigError({ file: 'environment', path: 'DISCORD_TOKEN', message: 'not set (the bot token)' });
+  const logger = o.logger ?? createLogger({ level: env.STANDS_LOG_LEVEL });
+  const configDir = o.configDir ?? env.STANDS_CONFIG;
+  const botSettings = await loadBotSettings(configDir, { env: o.env ?? process.env });
+  const settings = fromBotSettings(botSettings, o.settingsOverrides);
+  const app = await createContext({
+    configDir,
+    logger,
+    env: o.env ?? process.env,
+    ...(o.statePath ?? env.STANDS_STATE ? { statePath: o.statePath ?? env.STANDS_STATE } : {}),
+    ...(o.clientOptions ? { clientOptions: o.clientOptions } : {}),
+  });
+  const client = new Client({
+    intents: [GatewayIntentBits.Guilds],
+    ...(env.DISCORD_API_URL ? { rest: { api: env.DISCORD_API_URL } } : {}),
+  });
+  const bot: Bot = {
+    app,
+    client,
+    settings,
+    logger,
+    jobs: new JobManager({ client, store: app.store, settings, logger }),
+    pending: new PendingStore(),
+    audit: createAuditor({ store: app.store, client, channelId: settings.auditChannelId, lang: settings.language ?? 'en', logger }),
+  };
+  const route = createRouter(bot, o.commands ?? allCommands);
+  client.on(Events.InteractionCreate, (i) => {
+    route(i).catch((err: unknown) => logger.error({ err }, 'interaction handler failed'));
+  });
+  client.on(Events.Error, (err) => logger.error({ err }, 'discord client error'));
+  const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
+  await client.login(env.DISCORD_TOKEN);
+  await ready;
+  logger.info({ user: client.user?.tag, guild: settings.guildId }, 'bot connected');
+
+  const resumed = await resumeJobs(bot);
+  let leaseTimer: NodeJS.Timeout | undefined;
+  if (o.leases !== false) {
+    let running = false;
+    leaseTimer = setInterval(() => {
+      if (running) return;
+      running = true;
+      void leaseTick(bot, async () => (await import('./core/index.js')).expireLeases(app)).finally(() => (running = false));
+    }, settings.expireIntervalMs);
+    leaseTimer.unref();
+  }
+
+  let stopped: Promise<void> | undefined;
+  const stop = () =>
+    (stopped ??= (async () => {
+      logger.info('bot stopping');
+      if (leaseTimer) clearInterval(leaseTimer);
+      bot.pending.clear();
+      await bot.jobs.shutdown();
+      await client.destroy();
+      await app.close();
+    })());
+  if (o.handleSignals !== false) {
+    const onSignal = (sig: string) => {
+      logger.info({ signal: sig }, 'signal received');
+      void stop().then(() => process.exit(0));
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+  }
+  return { bot, client, app, resumed, stop };
+}
