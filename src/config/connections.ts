@@ -12,6 +12,7 @@ import {
   issueAt,
   loadYamlFile,
   parseYaml,
+  sortIssues,
   strictObject,
   throwIfIssues,
   validate,
@@ -182,7 +183,9 @@ async function parseConnectionsValue(raw: unknown, source: YamlSource, env: Node
   let defaultName: string | undefined;
   if (own) {
     const res = validate(ConnectionsFile, value, source);
-    if (!res.ok) throw new ConfigError([...issues, ...res.issues]);
+    if (!res.ok) throw new ConfigError(sortIssues([...issues, ...res.issues]));
+    // Values of unset variables are empty: checking them would only repeat the same problem.
+    throwIfIssues(issues);
     for (const [name, c] of Object.entries(res.data.clusters)) {
       const p = ['clusters', name];
       raws[name] = {
@@ -217,7 +220,8 @@ async function parseConnectionsValue(raw: unknown, source: YamlSource, env: Node
     }
   } else {
     const res = validate(SeedConnectionsFile, value, source);
-    if (!res.ok) throw new ConfigError([...issues, ...res.issues]);
+    if (!res.ok) throw new ConfigError(sortIssues([...issues, ...res.issues]));
+    throwIfIssues(issues);
     for (const [name, c] of Object.entries(res.data)) {
       const r = fromSeed(name, c, source, issues);
       if (r) raws[name] = r;
