@@ -4,6 +4,7 @@
  * and every step first looks at the cluster (the truth) so a re-run completes what is missing and touches nothing
  * that is done.
  */
+import { setMaxListeners } from 'node:events';
 import type { Logger } from '../log.js';
 import { ProxmoxApiError, TaskFailedError, isNotFound } from '../proxmox/errors.js';
 import type { ProxmoxClient } from '../proxmox/client.js';
@@ -208,6 +209,8 @@ class DeployRun {
       void this.saveProgress(e);
     });
     this.signal = options.signal;
+    // every awaited request listens for the abort: hundreds at once in a big class
+    if (this.signal) setMaxListeners(0, this.signal);
     this.consoleBase = consoleBaseFor(ctx, plan.cluster);
   }
 

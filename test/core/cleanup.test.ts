@@ -3,22 +3,7 @@ import { describeCleanupPlan, planCleanup, runCleanup } from '../../src/core/cle
 import { runDeploy } from '../../src/core/deploy.js';
 import { planDeploy } from '../../src/core/plan.js';
 import type { DeployPlan } from '../../src/core/types.js';
-import { foreignSnapshot, netlabProfile, startRunEnv, users, type RunEnv } from './run-harness.js';
-
-/** Everything of ours still on the simulated cluster (replicas excepted: cleanup keeps them). */
-export function leftovers(env: RunEnv): string[] {
-  const st = env.sim.state;
-  const out: string[] = [];
-  for (const v of st.vms.values()) if (v.vmid >= 10000 && v.vmid < 100000) out.push(`vm ${v.vmid}`);
-  for (const p of st.pools.values()) if (/^stands:/.test(p.comment ?? '')) out.push(`pool ${p.poolid}`);
-  for (const u of st.users.values()) if (/^stands:/.test(u.comment ?? '')) out.push(`user ${u.userid}`);
-  for (const [node, n] of st.network) {
-    for (const i of n.current.values()) if (/^stands:/.test(i.comments ?? '')) out.push(`bridge ${node}/${i.iface}`);
-    for (const i of n.pending?.values() ?? []) if (/^stands:/.test(i.comments ?? '')) out.push(`pending bridge ${node}/${i.iface}`);
-  }
-  for (const a of st.acl) if (/^\/pool\/net/.test(a.path)) out.push(`acl ${a.path} ${a.ugid}`);
-  return out;
-}
+import { foreignSnapshot, leftovers, netlabProfile, startRunEnv, users, type RunEnv } from './run-harness.js';
 
 describe('cleanup', () => {
   let env: RunEnv;

@@ -105,3 +105,19 @@ export function foreignSnapshot(sim: RunningSimulator): unknown {
   const acl = s.acl.filter((a) => !/^\/pool\/.*_/.test(a.path));
   return { vms, pools, users, net, acl };
 }
+
+/** Everything of ours still on the simulated cluster (replicas excepted: cleanup keeps them). */
+export function leftovers(env: RunEnv): string[] {
+  const st = env.sim.state;
+  const out: string[] = [];
+  for (const v of st.vms.values()) if (v.vmid >= 10000 && v.vmid < 100000) out.push(`vm ${v.vmid}`);
+  for (const p of st.pools.values()) if (/^stands:/.test(p.comment ?? '')) out.push(`pool ${p.poolid}`);
+  for (const u of st.users.values()) if (/^stands:/.test(u.comment ?? '')) out.push(`user ${u.userid}`);
+  for (const [node, n] of st.network) {
+    for (const i of n.current.values()) if (/^stands:/.test(i.comments ?? '')) out.push(`bridge ${node}/${i.iface}`);
+    for (const i of n.pending?.values() ?? []) if (/^stands:/.test(i.comments ?? '')) out.push(`pending bridge ${node}/${i.iface}`);
+  }
+  for (const a of st.acl) if (/^\/pool\/net/.test(a.path)) out.push(`acl ${a.path} ${a.ugid}`);
+  return out;
+}
+
