@@ -169,7 +169,8 @@ export function fromResources(
         vmid: r.vmid,
         node: r.node,
         name: r.name,
-        template: r.template === true,
+        // parsed resources carry booleans; raw ones (bench fixtures) may still say 1
+        template: truthy(r.template),
         status: r.status ?? 'unknown',
         memMiB: Math.round((r.maxmem ?? 0) / MiB),
         cores: r.maxcpu ?? 0,
@@ -184,7 +185,7 @@ export function fromResources(
       storages.push({
         node,
         storage,
-        shared: r.shared === true,
+        shared: truthy(r.shared),
         images: content.includes('images'),
         active: r.status !== 'unknown' && r.status !== 'unavailable',
         totalGiB: (r.maxdisk ?? 0) / GiB,
@@ -205,6 +206,10 @@ export function fromResources(
     vmById: new Map(vms.map((v) => [v.vmid, v])),
     pools,
   };
+}
+
+function truthy(v: unknown): boolean {
+  return v === true || v === 1 || v === '1';
 }
 
 export function nodeNetwork(node: string, ifaces: readonly NetworkIface[], changes?: string): NodeNetwork {

@@ -92,10 +92,17 @@ export function placeStands(
   const unplaced: { key: string; reason: string }[] = [];
   const all = [...loads.values()];
 
+  // demands usually share one `allowed` array: filter once per distinct array
+  const candidateCache = new Map<readonly string[], Load[]>();
   const candidates = (d: Demand): Load[] => {
     if (d.allowed === undefined) return all;
-    const allow = new Set(d.allowed);
-    return all.filter((l) => allow.has(l.node.name));
+    let c = candidateCache.get(d.allowed);
+    if (!c) {
+      const allow = new Set(d.allowed);
+      c = all.filter((l) => allow.has(l.node.name));
+      candidateCache.set(d.allowed, c);
+    }
+    return c;
   };
   const put = (i: number, l: Load): void => {
     const d = demands[i] as Demand;
