@@ -1,0 +1,54 @@
+/**
+ * The `stands` command line. `main()` parses argv, runs one command and returns its exit code
+ * (0 success, 1 some stands failed, 2 bad input / bad config / refused plan). It never exits the process itself:
+ * bin/stands.js sets process.exitCode, and tests call main() in-process with captured streams.
+ */
+import { buildProgram, type ProgramState } from './cli/program.js';
+import { reportError } from './cli/errors.js';
+import { processIo, writeLine, type CliIo } from './cli/io.js';
+
+export type { CliIo } from './cli/io.js';
+
+export async function main(argv: string[], io?: CliIo): Promise<number> {
+  let cleanupSignals = (): void => {};
+  if (!io) {
+    const controller = new AbortController();
+    io = processIo(controller.signal);
+    cleanupSignals = installSignalHandlers(controller, io);
+  }
+  const state: ProgramState = { exitCode: 0 };
+  try {
+    const program = buildProgram(io, state);
+    if (argv.length === 0) {
+      program.outputHelp();
+      return 0;
+    }
+    await program.parseAsync(argv, { from: 'user' });
+    return state.exitCode;
+  } catch (err) {
+    return reportError(err, io, state.logger);
+  } finally {
+    cleanupSignals();
+  }
+}
+
+/**
+ * First SIGINT/SIGTERM: abort the running command (the engine checkpoints; `stands resume` finishes the job).
+ * A second one exits at once — the only place the CLI ends the process itself.
+ */
+function installSignalHandlers(controller: AbortController, io: CliIo): () => void {
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (controller.signal.aborted) {
+      writeLine(io.stderr, `\n${signal} again: exiting now (run \`stands resume\` to finish interrupted jobs)`);
+      process.exit(130);
+    }
+    writeLine(io.stderr, `\n${signal}: stopping after the current steps (press Ctrl+C again to exit at once)`);
+    controller.abort(new Error(`interrupted by ${signal}`));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
+}

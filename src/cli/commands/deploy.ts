@@ -1,0 +1,133 @@
+import path from 'node:path';
+import { parseDuration, DURATION_HINT } from '../../config/duration.js';
+import { loadProfile } from '../../config/profile.js';
+import { userListRules } from '../../config/settings.js';
+import { loadUserListFile } from '../../config/user-list.js';
+import { runDeploy, type DeployResult } from '../../core/deploy.js';
+import { planDeploy } from '../../core/plan.js';
+import { renderPlan } from '../../core/plan-table.js';
+import { isPlacementStrategy, type CloneMode } from '../../core/types.js';
+import { ConfigError, formatIssue, UserError } from '../../errors.js';
+import { cancelled, confirm } from '../confirm.js';
+import { withContext } from '../engine.js';
+import { EXIT_OK, EXIT_PARTIAL } from '../errors.js';
+import { cliRequester, writeLine, type CliIo } from '../io.js';
+import { print, printJson } from '../output.js';
+import type { CommandEnv } from '../program.js';
+import { createProgress } from '../progress.js';
+import { renderCredentials, table } from '../tables.js';
+
+export interface DeployOptions {
+  profile: string;
+  users: string;
+  group?: string;
+  cluster?: string;
+  placement?: string;
+  clone?: CloneMode;
+  lease?: string;
+  start?: boolean;
+  dryRun?: boolean;
+  yes?: boolean;
+  json?: boolean;
+  rollbackFailed?: boolean;
+  applyForeignPending?: boolean;
+}
+
+/** `--profile netlab` is a name in <config>/profiles; anything that looks like a path is a file. */
+export function profileArg(value: string, cwd: string): string {
+  return /[\\/]|\.ya?ml$/i.test(value) ? path.resolve(cwd, value) : value;
+}
+
+/**
+ * `stands deploy`: check the inputs (exit 2 with file:line, nothing touched), plan (exit 2 on a refusal),
+ * show the plan, confirm, deploy with a progress display, print the result and the new users' passwords once.
+ */
+export async function deployCommand(opts: DeployOptions, env: CommandEnv): Promise<number> {
+  const { io } = env;
+  if (opts.placement !== undefined && !isPlacementStrategy(opts.placement)) {
+    throw new UserError(`--placement ${opts.placement}: expected balanced, round-robin, pack or node:<name>`);
+  }
+  if (opts.lease !== undefined && parseDuration(opts.lease) === undefined) {
+    throw new UserError(`--lease ${opts.lease}: ${DURATION_HINT}`);
+  }
+  // Inputs first: a bad profile or user list must stop us before anything talks to the cluster.
+  const profile = await loadProfile(env.paths.configDir, profileArg(opts.profile, io.cwd));
+  return withContext(env, { cluster: opts.cluster }, async (ctx) => {
+    const users = await loadUserListFile(path.resolve(io.cwd, opts.users), userListRules(ctx.settings));
+    if (users.users.length === 0) {
+      throw new ConfigError({ file: users.file, message: 'the user list has no users' });
+    }
+    for (const w of users.warnings) writeLine(io.stderr, `warning: ${formatIssue(w)}`);
+
+    const plan = await planDeploy(ctx, {
+      profile,
+      users,
+      ...(opts.group !== undefined ? { group: opts.group } : {}),
+      ...(opts.cluster !== undefined ? { cluster: opts.cluster } : {}),
+      ...(opts.placement !== undefined ? { placement: opts.placement } : {}),
+      ...(opts.clone !== undefined ? { clone: opts.clone } : {}),
+      ...(opts.lease !== undefined ? { lease: opts.lease } : {}),
+      ...(opts.start !== undefined ? { start: opts.start } : {}),
+    });
+    // With --json the human-readable plan goes to stderr: stdout carries only the result object.
+    writeLine(opts.json ? io.stderr : io.stdout, renderPlan(plan));
+
+    if (opts.dryRun) {
+      if (opts.json) printJson(io, { dryRun: true, plan });
+      else print(io, '\nDry run: nothing was created.');
+      return EXIT_OK;
+    }
+    const vms = plan.stands.reduce((n, s) => n + s.vms.length, 0);
+    if (!(await confirm(io, `Deploy ${plan.stands.length} stand(s), ${vms} VM(s), on cluster ${plan.cluster}?`, opts.yes))) {
+      cancelled();
+    }
+
+    const progress = createProgress(io, { label: plan.group });
+    let result: DeployResult;
+    try {
+      result = await runDeploy(ctx, plan, {
+        onEvent: (e) => progress.onEvent(e),
+        ...(io.signal ? { signal: io.signal } : {}),
+        ...(opts.rollbackFailed ? { rollbackFailed: true } : {}),
+        ...(opts.applyForeignPending ? { applyForeignPending: true } : {}),
+        requestedBy: cliRequester(io),
+      });
+    } finally {
+      progress.stop();
+    }
+    printDeployResult(io, result, opts.json);
+    return result.status === 'succeeded' ? EXIT_OK : EXIT_PARTIAL;
+  });
+}
+
+export function printDeployResult(io: CliIo, result: DeployResult, json: boolean | undefined): void {
+  if (json) {
+    for (const w of result.warnings) writeLine(io.stderr, `warning: ${w}`);
+    printJson(io, result);
+    return;
+  }
+  print(io);
+  print(
+    io,
+    table(
+      ['user', 'node', 'status', 'VMs', 'console / error'],
+      result.stands.map((s) => [
+        s.userid,
+        s.node,
+        s.status + (s.rolledBack ? ' (rolled back)' : ''),
+        s.vms.map((v) => `${v.vmid} ${v.name}`).join('\n'),
+        s.status === 'ready' ? (s.consoleUrl ?? '') : (s.error ?? ''),
+      ]),
+    ),
+  );
+  for (const w of result.warnings) print(io, `warning: ${w}`);
+  const creds = renderCredentials(result.credentials);
+  if (creds) print(io, `\n${creds}`);
+  const secs = (result.durationMs / 1000).toFixed(1);
+  print(io, `\n${result.status}: ${result.ready} ready, ${result.failed} failed in ${secs}s (group ${result.group}, job ${result.job})`);
+  if (result.status === 'cancelled') {
+    print(io, `Interrupted: run \`stands resume --group ${result.group}\` (or the same deploy again) to finish.`);
+  } else if (result.failed > 0) {
+    print(io, 'Run the same command again to retry the failed stands (finished ones are left as they are).');
+  }
+}

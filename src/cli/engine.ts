@@ -1,0 +1,23 @@
+import { createContext, type AppContext } from '../core/context.js';
+import type { CommandEnv } from './program.js';
+
+/** The engine's context for one command: config + connections + store, closed when the command ends. */
+export async function withContext<T>(
+  env: CommandEnv,
+  o: { cluster?: string },
+  fn: (ctx: AppContext) => Promise<T>,
+): Promise<T> {
+  const ctx = await createContext({
+    configDir: env.paths.configDir,
+    statePath: env.paths.statePath,
+    logger: env.logger,
+    env: env.io.env,
+    ...(o.cluster ? { clusterOverride: o.cluster } : {}),
+    ...(env.clientOptions ? { clientOptions: env.clientOptions } : {}),
+  });
+  try {
+    return await fn(ctx);
+  } finally {
+    await ctx.close();
+  }
+}

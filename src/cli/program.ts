@@ -1,0 +1,197 @@
+import { Command, Option } from 'commander';
+import type { Logger } from '../log.js';
+import type { ProxmoxClientOptions } from '../proxmox/client.js';
+import { cliLogger, resolvePaths, type GlobalOptions, type ResolvedPaths } from './context.js';
+import type { CliIo } from './io.js';
+
+/** What every command action receives: its streams, the resolved paths and a logger. */
+export interface CommandEnv {
+  io: CliIo;
+  paths: ResolvedPaths;
+  globals: GlobalOptions;
+  logger: Logger;
+  /** Passed to every Proxmox client (the demo passes the simulator's time scale). */
+  clientOptions?: Omit<ProxmoxClientOptions, 'logger'>;
+}
+
+export type Action<O> = (opts: O, env: CommandEnv) => Promise<number>;
+
+export interface ProgramState {
+  exitCode: number;
+  logger?: Logger;
+}
+
+const DESCRIPTION = `Deploy, inspect and clean up per-student training stands on Proxmox VE.
+
+Exit codes: 0 success, 1 some stands failed, 2 bad input, bad config or a refused plan (nothing done).`;
+
+/**
+ * Builds the `stands` command line. Heavy modules (engine, simulator, Discord) are imported lazily inside
+ * the actions, so `stands --help` and `stands sim` do not load what they do not use.
+ */
+export function buildProgram(io: CliIo, state: ProgramState): Command {
+  const program = new Command('stands');
+  program
+    .description(DESCRIPTION)
+    .option('--config <dir>', 'configuration directory (env STANDS_CONFIG, default ./data)')
+    .option('--state <file>', 'state file (env STANDS_STATE, default <config>/state.sqlite)')
+    .addOption(new Option('--log-level <level>', 'log level on stderr (env STANDS_LOG_LEVEL, default warn)'))
+    .configureHelp({ showGlobalOptions: true, sortSubcommands: false })
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+    })
+    .showHelpAfterError('(run `stands --help` for usage)')
+    .exitOverride();
+
+  function run<O>(cmd: Command, load: () => Promise<Action<O>>): void {
+    cmd.exitOverride();
+    cmd.configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
+    cmd.action(async (opts: O, command: Command) => {
+      const globals = command.optsWithGlobals<GlobalOptions>();
+      const logger = cliLogger(globals, io);
+      state.logger = logger;
+      const action = await load();
+      state.exitCode = await action(opts, { io, paths: resolvePaths(globals, io), globals, logger });
+    });
+  }
+
+  const json = () => new Option('--json', 'print a machine-readable result: stdout ends with one JSON object');
+  const yes = () => new Option('-y, --yes', 'do not ask for confirmation (required when not on a terminal)');
+
+  run(
+    program
+      .command('deploy')
+      .description('plan and deploy stands: one per user of the list, from a profile')
+      .requiredOption('--profile <name|file>', 'profile name (profiles/<name>.yml in the config dir) or a file path')
+      .requiredOption('--users <file>', 'user list (.txt, .csv or .yml)')
+      .option('--group <name>', 'group name (default <profile>-<list>)')
+      .option('--cluster <name>', 'cluster from connections.yml (default: its `default`)')
+      .option('--placement <strategy>', 'balanced | round-robin | pack | node:<name>')
+      .addOption(new Option('--clone <mode>', 'clone mode (default: the profile\'s)').choices(['linked', 'full']))
+      .option('--lease <duration>', 'stands expire after this long, e.g. 4h, 2d')
+      .option('--start', 'start the VMs after deploying')
+      .option('--dry-run', 'print the plan and stop (nothing is created)')
+      .addOption(yes())
+      .addOption(json())
+      .option('--rollback-failed', 'remove what a failed stand created')
+      .option('--apply-foreign-pending', 'apply network changes even where someone else has pending edits (warned)'),
+    async () => (await import('./commands/deploy.js')).deployCommand,
+  );
+  run(
+    program
+      .command('resume')
+      .description('finish interrupted deploy jobs (idempotent: completes what is missing)')
+      .option('--group <name>', 'only this group')
+      .addOption(json()),
+    async () => (await import('./commands/resume.js')).resumeCommand,
+  );
+  run(
+    program
+      .command('status')
+      .description('nodes, groups, stands with VM states, running jobs and console links')
+      .option('--group <name>', 'only this group')
+      .option('--cluster <name>', 'cluster from connections.yml')
+      .option('--node <name>', 'only this node')
+      .addOption(json()),
+    async () => (await import('./commands/status.js')).statusCommand,
+  );
+  run(
+    program.command('list').description('groups and their stands, from the state file').addOption(json()),
+    async () => (await import('./commands/list.js')).listCommand,
+  );
+  run(
+    program
+      .command('cleanup')
+      .description('stop and remove the stands of a group: only objects recorded as ours and marked ours')
+      .requiredOption('--group <name>', 'group to clean up')
+      .option('--user <userid>', 'only this user\'s stand')
+      .option('--dry-run', 'show what would be removed and stop')
+      .addOption(yes())
+      .addOption(json()),
+    async () => (await import('./commands/cleanup.js')).cleanupCommand,
+  );
+  for (const [name, what] of [
+    ['reset', 'roll the stands back to their `start` snapshot'],
+    ['start', 'start the stands\' VMs'],
+    ['stop', 'stop the stands\' VMs'],
+  ] as const) {
+    run(
+      program
+        .command(name)
+        .description(what)
+        .requiredOption('--group <name>', 'group')
+        .option('--user <userid>', 'only this user\'s stand')
+        .addOption(yes())
+        .addOption(json()),
+      async () => (await import('./commands/power.js')).powerCommand(name),
+    );
+  }
+  run(
+    program.command('expire').description('stop or remove stands whose lease has ended').addOption(json()),
+    async () => (await import('./commands/expire.js')).expireCommand,
+  );
+  run(
+    program
+      .command('recover')
+      .description('rebuild the state file from the tags and comments on the cluster')
+      .option('--cluster <name>', 'cluster from connections.yml')
+      .addOption(json()),
+    async () => (await import('./commands/recover.js')).recoverCommand,
+  );
+  run(
+    program
+      .command('templates')
+      .description('list template replicas made for linked clones on other nodes')
+      .option('--prune', 'remove replicas no stand uses')
+      .addOption(yes())
+      .addOption(json()),
+    async () => (await import('./commands/templates.js')).templatesCommand,
+  );
+  run(
+    program
+      .command('password')
+      .description('set a new generated password for a user we created (printed once; needs ticket auth)')
+      .requiredOption('--user <userid>', 'PVE user id, e.g. ivanov@pve')
+      .option('--cluster <name>', 'cluster from connections.yml')
+      .addOption(json()),
+    async () => (await import('./commands/password.js')).passwordCommand,
+  );
+  run(
+    program
+      .command('check')
+      .description('test the connection: reachability, TLS, credentials, privileges (exit 0 ok, 1 failed, 2 bad config)')
+      .option('--cluster <name>', 'cluster from connections.yml')
+      .addOption(json()),
+    async () => (await import('./commands/check.js')).checkCommand,
+  );
+  run(
+    program
+      .command('sim')
+      .description('run the Proxmox VE simulator (HTTPS) until interrupted')
+      .option('--port <port>', 'port (0 = any free port)', '8006')
+      .option('--host <host>', 'address to listen on', '127.0.0.1')
+      .option('--seed <file>', 'seed file (YAML/JSON): nodes, storages, templates, existing objects')
+      .option('--faults <file>', 'fault rules file (YAML/JSON)')
+      .option('--time-scale <x>', '1 = real Proxmox VE speed; 0.1 = ten times faster', '1')
+      .addOption(json()),
+    async () => (await import('./commands/sim.js')).simCommand,
+  );
+  run(
+    program
+      .command('demo')
+      .description('start the simulator, deploy the example profile for data/users.example.txt, show status')
+      .option('--time-scale <x>', 'simulator time scale (env STANDS_DEMO_TIME_SCALE, default 0.1)')
+      .addOption(new Option('--profile <name|file>', 'profile to deploy').default('netlab').hideHelp()),
+    async () => (await import('./commands/demo.js')).demoCommand,
+  );
+  run(
+    program.command('bot').description('run the Discord bot (same as npm start)'),
+    async () => (await import('./commands/bot.js')).botCommand,
+  );
+  run(
+    program.command('register').description('register the Discord slash commands for the guild (same as npm run register)'),
+    async () => (await import('./commands/bot.js')).registerCommand,
+  );
+  return program;
+}

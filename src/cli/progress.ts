@@ -1,0 +1,214 @@
+import cliProgress from 'cli-progress';
+import type { EngineEvent } from '../core/types.js';
+import { writeLine, type CliIo } from './io.js';
+
+/** Turns the engine's events into something a person can follow: a live display on a terminal, lines otherwise. */
+export interface ProgressView {
+  onEvent(event: EngineEvent): void;
+  /** A line that must stay visible (a warning, a summary); printed above the live display. */
+  log(line: string): void;
+  stop(): void;
+}
+
+export function createProgress(io: CliIo, options: { live?: boolean; label?: string } = {}): ProgressView {
+  const live = options.live ?? io.progressTty;
+  return live ? new LiveProgress(io, options.label ?? 'stands') : new LineProgress(io);
+}
+
+export function formatDuration(ms: number | undefined): string {
+  if (ms === undefined || !Number.isFinite(ms) || ms < 0) return '--';
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+}
+
+function clock(): string {
+  return new Date().toISOString().slice(11, 19);
+}
+
+function describe(event: EngineEvent): string | undefined {
+  const who = event.stand ? `${event.stand}${event.vm !== undefined ? ` vm ${event.vm}` : ''}: ` : '';
+  const msg = event.message ? ` ${event.message}` : '';
+  switch (event.type) {
+    case 'planned':
+      return `planned${event.total !== undefined ? ` ${event.total} stands` : ''}${msg}`;
+    case 'job-started':
+      return `job ${event.job} started${event.total !== undefined ? ` (${event.total} stands)` : ''}${msg}`;
+    case 'step-started':
+      return `${who}${event.step ?? 'step'}…${msg}`;
+    case 'step-finished':
+      return `${who}${event.step ?? 'step'} done${msg}`;
+    case 'retry':
+      return `${who}retry${event.step ? ` ${event.step}` : ''}:${msg}`;
+    case 'stand-done':
+      return `✔ ${event.message ?? `${event.stand ?? ''} done`}`;
+    case 'stand-failed':
+      return `✘ ${event.stand ?? ''} FAILED${event.step ? ` at ${event.step}` : ''}:${msg}`;
+    case 'progress':
+      return event.done !== undefined && event.total !== undefined
+        ? `progress ${event.done}/${event.total}${event.etaMs !== undefined ? `, ETA ${formatDuration(event.etaMs)}` : ''}${msg}`
+        : undefined;
+    case 'job-finished':
+      return `job ${event.job} finished${msg}`;
+    default:
+      return undefined;
+  }
+}
+
+/** Not a terminal (CI, a pipe, a log file): one timestamped line per event, on stderr. */
+class LineProgress implements ProgressView {
+  constructor(private readonly io: CliIo) {}
+  onEvent(event: EngineEvent): void {
+    const text = describe(event);
+    if (text) writeLine(this.io.stderr, `${clock()} ${text}`);
+  }
+  log(line: string): void {
+    writeLine(this.io.stderr, line);
+  }
+  stop(): void {}
+}
+
+interface StandRow {
+  bar: cliProgress.SingleBar;
+  steps: number;
+  retries: number;
+}
+
+/**
+ * A terminal: an overall bar (stands done of total, failures, retries, ETA) and one live row per stand in
+ * progress. Finished and failed stands leave the live area as a permanent line, so a class of 30 stands does
+ * not need 30 rows of screen.
+ */
+class LiveProgress implements ProgressView {
+  private readonly multi: cliProgress.MultiBar;
+  private readonly overall: cliProgress.SingleBar;
+  private readonly rows = new Map<string, StandRow>();
+  private total = 0;
+  private done = 0;
+  private failed = 0;
+  private retries = 0;
+  private etaMs: number | undefined;
+  private readonly started = Date.now();
+  private stopped = false;
+
+  constructor(
+    private readonly io: CliIo,
+    label: string,
+  ) {
+    this.multi = new cliProgress.MultiBar(
+      {
+        stream: io.stderr,
+        format: (options, params, payload: Record<string, string>) => {
+          if (payload.kind === 'overall') {
+            const size = options.barsize ?? 30;
+            const filled = Math.round(params.progress * size);
+            const bar = '█'.repeat(filled) + '░'.repeat(Math.max(0, size - filled));
+            return `${label} ${bar} ${params.value}/${params.total} done | ${payload.failed} failed | ${payload.retries} retries | ETA ${payload.eta}`;
+          }
+          return `  ${payload.stand} ${payload.state}`;
+        },
+        hideCursor: true,
+        clearOnComplete: false,
+        barsize: 30,
+        fps: 8,
+        autopadding: true,
+      },
+      cliProgress.Presets.shades_classic,
+    );
+    this.overall = this.multi.create(1, 0, this.payload());
+  }
+
+  private payload(): Record<string, string | number> {
+    return { kind: 'overall', failed: this.failed, retries: this.retries, eta: formatDuration(this.eta()) };
+  }
+
+  private eta(): number | undefined {
+    if (this.etaMs !== undefined) return this.etaMs;
+    if (this.done === 0 || this.total === 0) return undefined;
+    const elapsed = Date.now() - this.started;
+    return (elapsed / this.done) * (this.total - this.done);
+  }
+
+  private refreshOverall(): void {
+    this.overall.setTotal(Math.max(this.total, 1));
+    this.overall.update(this.done + this.failed, this.payload());
+  }
+
+  private row(stand: string): StandRow {
+    let row = this.rows.get(stand);
+    if (!row) {
+      row = { bar: this.multi.create(1, 0, { kind: 'stand', stand, state: 'queued' }), steps: 0, retries: 0 };
+      this.rows.set(stand, row);
+    }
+    return row;
+  }
+
+  private finishRow(stand: string, line: string): void {
+    const row = this.rows.get(stand);
+    if (row) {
+      this.multi.remove(row.bar);
+      this.rows.delete(stand);
+    }
+    this.multi.log(`${line}\n`);
+  }
+
+  onEvent(event: EngineEvent): void {
+    if (this.stopped) return;
+    if (event.total !== undefined && (event.type === 'planned' || event.type === 'job-started' || event.type === 'progress')) {
+      this.total = event.total;
+    }
+    if (event.type === 'progress') {
+      if (event.etaMs !== undefined) this.etaMs = event.etaMs;
+    }
+    const stand = event.stand;
+    switch (event.type) {
+      case 'step-started':
+        if (stand) {
+          const row = this.row(stand);
+          const vm = event.vm !== undefined ? ` (vm ${event.vm})` : '';
+          row.bar.update(0, { state: `${event.step ?? ''}${vm}…${row.retries ? ` [${row.retries} retries]` : ''}` });
+        }
+        break;
+      case 'step-finished':
+        if (stand) this.row(stand).steps++;
+        break;
+      case 'retry':
+        this.retries++;
+        if (stand) {
+          const row = this.row(stand);
+          row.retries++;
+          row.bar.update(0, { state: `retrying ${event.step ?? ''}: ${event.message ?? ''}`.trim() });
+        }
+        break;
+      case 'stand-done':
+        this.done++;
+        if (stand) this.finishRow(stand, `✔ ${event.message ?? `${stand} done`}`);
+        break;
+      case 'stand-failed':
+        this.failed++;
+        if (stand) this.finishRow(stand, `✘ ${stand} failed${event.step ? ` at ${event.step}` : ''}: ${event.message ?? ''}`);
+        break;
+      case 'job-finished':
+        break;
+      default:
+        break;
+    }
+    this.refreshOverall();
+  }
+
+  log(line: string): void {
+    if (this.stopped) writeLine(this.io.stderr, line);
+    else this.multi.log(`${line}\n`);
+  }
+
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const row of this.rows.values()) this.multi.remove(row.bar);
+    this.rows.clear();
+    this.refreshOverall();
+    this.multi.stop();
+  }
+}

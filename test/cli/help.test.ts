@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { runCli } from './run-cli.js';
+
+const COMMANDS = ['deploy', 'resume', 'status', 'list', 'cleanup', 'reset', 'start', 'stop', 'expire', 'recover',
+  'templates', 'password', 'check', 'sim', 'demo', 'bot', 'register'];
+
+describe('stands --help', () => {
+  it('lists every command and the global --config/--state options, exit 0', async () => {
+    const r = await runCli(['--help']);
+    expect(r.code).toBe(0);
+    for (const c of COMMANDS) expect(r.stdout).toMatch(new RegExp(`^  ${c}\\b`, 'm'));
+    expect(r.stdout).toContain('--config <dir>');
+    expect(r.stdout).toContain('--state <file>');
+    expect(r.stderr).toBe('');
+  });
+
+  it('shows a subcommand\'s options together with the global ones', async () => {
+    const r = await runCli(['deploy', '--help']);
+    expect(r.code).toBe(0);
+    for (const o of ['--profile <name|file>', '--users <file>', '--dry-run', '--yes', '--json', '--rollback-failed',
+      '--apply-foreign-pending', '--config <dir>', '--state <file>']) {
+      expect(r.stdout).toContain(o);
+    }
+  });
+
+  it('an unknown command or a missing required option is bad input: exit 2, message on stderr', async () => {
+    const unknown = await runCli(['deplyo']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("error: unknown command 'deplyo'");
+    const missing = await runCli(['deploy', '--users', 'x.txt']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain("error: required option '--profile <name|file>' not specified");
+    expect(missing.stdout).toBe('');
+  });
+});
