@@ -28,7 +28,8 @@ export function createClock(timeScale: number, startEpochMs = Date.now()): SimCl
     sleep: (simMs: number) =>
       new Promise<void>((resolve) => {
         if (simMs <= 0) return resolve();
-        setTimeout(resolve, simMs * timeScale);
+        // unref: a task still sleeping when the simulator stops must not keep the process alive
+        setTimeout(resolve, simMs * timeScale).unref();
       }),
   };
 }

@@ -72,6 +72,8 @@ export interface RunningSimulator {
   faults: { add(rule: FaultRuleInput | FaultRule): void; clear(): void; list(): FaultRule[] };
   stats: SimStats;
   timing: TimingModel;
+  /** pvedaemon requests in work and queued on a node */
+  load(node: string): { inWork: number; queued: number };
   stop(): Promise<void>;
 }
 
@@ -172,6 +174,10 @@ export async function startSimulator(o: StartSimulatorOptions = {}): Promise<Run
     timing,
     faults: { add: (r) => faults.add(r), clear: () => faults.clear(), list: () => faults.list() },
     stats,
+    load: (node) => {
+      const w = workers.get(node);
+      return { inWork: w?.inWork ?? 0, queued: w?.queued ?? 0 };
+    },
     async stop() {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -49,6 +49,7 @@ export class RwLock {
         reject(new LockTimeout(message));
         this.pump();
       }, clock.toReal(timeoutMs));
+      timer.unref();
       this.queue.push(waiter);
     });
   }
