@@ -267,7 +267,11 @@ export const NetworkIface = z.looseObject({
   netmask: z.string().optional(),
   gateway: z.string().optional(),
   method: z.string().optional(),
-  comments: z.string().optional(),
+  // PVE returns comments as written in /etc/network/interfaces, with a trailing newline.
+  comments: z
+    .string()
+    .optional()
+    .transform((v) => v?.replace(/\n+$/, '')),
   pending: z.unknown().optional(),
   exists: optBool,
 });

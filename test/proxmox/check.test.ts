@@ -1,0 +1,106 @@
+import { createServer } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningSimulator } from '../../src/sim/index.js';
+import { DEFAULT_SEED } from '../../src/sim/default-seed.js';
+import { REQUIRED_PRIVILEGE_NAMES } from '../../src/proxmox/check.js';
+import { clientFor, clusterFor, startSim } from './sim-client.js';
+
+const WRONG = 'AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99';
+let sim: RunningSimulator;
+
+beforeAll(async () => {
+  sim = await startSim();
+});
+afterAll(async () => {
+  await sim?.stop();
+});
+
+async function closedPort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as { port: number }).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+describe('stands check: the connection test verdict', () => {
+  it('ok with the token', async () => {
+    const c = clientFor(sim, clusterFor(sim, 'token'));
+    const r = await c.check();
+    expect(r).toMatchObject({ verdict: 'ok', version: '9.1.2', auth: 'token' });
+    expect(r.message).toBe('connected to Proxmox VE 9.1.2 with token root@pam!stands');
+    await c.close();
+  });
+
+  it('ok with user/password', async () => {
+    const c = clientFor(sim, clusterFor(sim, 'ticket'));
+    expect((await c.check()).message).toBe('connected to Proxmox VE 9.1.2 with user root@pam');
+    await c.close();
+  });
+
+  it('unreachable when nothing listens', async () => {
+    const port = await closedPort();
+    const c = clientFor(sim, clusterFor(sim, 'token', {}, { url: `https://127.0.0.1:${port}` }), { maxAttempts: 2 });
+    const r = await c.check();
+    expect(r.verdict).toBe('unreachable');
+    expect(r.message).toMatch(new RegExp(`^cannot reach https://127\\.0\\.0\\.1:${port}: connection refused`));
+    await c.close();
+  });
+
+  it('tls-mismatch with the fingerprint seen and the one expected', async () => {
+    const c = clientFor(sim, clusterFor(sim, 'token', { fingerprint: WRONG }));
+    const r = await c.check();
+    expect(r).toMatchObject({ verdict: 'tls-mismatch', seen: sim.fingerprint, expected: WRONG });
+    expect(r.message).toBe(`TLS certificate fingerprint mismatch: seen ${sim.fingerprint}, expected ${WRONG}`);
+    await c.close();
+  });
+
+  it('tls-mismatch for an untrusted self-signed certificate, suggesting the pin', async () => {
+    const c = clientFor(sim, clusterFor(sim, 'token', { fingerprint: undefined }));
+    const r = await c.check();
+    expect(r.verdict).toBe('tls-mismatch');
+    expect(r.seen).toBe(sim.fingerprint);
+    expect(r.message).toContain(`set tls.fingerprint: "${sim.fingerprint}" for cluster lab`);
+    await c.close();
+  });
+
+  it('bad-credentials for a wrong token secret and for a wrong password', async () => {
+    const t = clientFor(sim, clusterFor(sim, 'token', {}, { tokenSecret: '11111111-2222-3333-4444-555555555555' }));
+    const rt = await t.check();
+    expect(rt.verdict).toBe('bad-credentials');
+    expect(rt.message).toMatch(/^API token root@pam!stands was refused by https:\/\/127\.0\.0\.1:\d+ \(401 /);
+    await t.close();
+    const p = clientFor(sim, clusterFor(sim, 'ticket', {}, { password: 'wrong-one' }));
+    const rp = await p.check();
+    expect(rp.verdict).toBe('bad-credentials');
+    expect(rp.message).toContain('user root@pam was refused');
+    await p.close();
+  });
+
+  // The simulator does not implement GET /access/permissions yet (it answers 501), so check() reports ok with a
+  // note "privileges not verified". Re-enable (it.todo → it) when the simulator grows that endpoint.
+  it.todo('missing-privileges lists what the deployer lacks (needs GET /access/permissions in the simulator)');
+  it('without GET /access/permissions on the server, says privileges were not verified', async () => {
+    const c = clientFor(sim, clusterFor(sim, 'token'));
+    const r = await c.check();
+    expect(r.verdict).toBe('ok');
+    expect(r.notes?.[0]).toMatch(/^privileges not verified: the server does not implement GET \/access\/permissions/);
+    await c.close();
+  });
+
+  it('unsupported-version for PVE 8.0', async () => {
+    const old = await startSim({ seed: { ...DEFAULT_SEED, version: '8.0.4' } });
+    try {
+      const c = clientFor(old, clusterFor(old, 'token'));
+      const r = await c.check();
+      expect(r.verdict).toBe('unsupported-version');
+      expect(r.message).toBe(
+        'cluster lab runs Proxmox VE 8.0.4; pve-stands needs 8.1 or newer (the pools API changed in 8.1): upgrade the cluster',
+      );
+      await expect(c.checkVersion()).rejects.toThrow('needs 8.1 or newer');
+      await c.close();
+    } finally {
+      await old.stop();
+    }
+  });
+});

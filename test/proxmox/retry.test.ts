@@ -1,0 +1,211 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningSimulator } from '../../src/sim/index.js';
+import { ProxmoxApiError } from '../../src/proxmox/errors.js';
+import type { ProxmoxClient } from '../../src/proxmox/client.js';
+import { clientFor, clusterFor, startSim } from './sim-client.js';
+import { startResetProxy, type ProxyAction, type ResetProxy } from './reset-proxy.js';
+
+let sim: RunningSimulator;
+const clients: ProxmoxClient[] = [];
+
+function client(o: Parameters<typeof clientFor>[2] = {}): ProxmoxClient {
+  const c = clientFor(sim, clusterFor(sim, 'token'), o);
+  clients.push(c);
+  return c;
+}
+
+beforeAll(async () => {
+  sim = await startSim();
+});
+afterEach(async () => {
+  sim.faults.clear();
+  await Promise.all(clients.splice(0).map((c) => c.close()));
+});
+afterAll(async () => {
+  await sim?.stop();
+});
+
+describe('reads are retried with backoff', () => {
+  it.each([500, 502, 595, 596, 599])('on %i', async (status) => {
+    const c = client();
+    sim.faults.add({ kind: 'error', method: 'GET', path: '/nodes', status, message: 'hiccup', times: 2 });
+    expect((await c.nodes()).length).toBe(3);
+    expect(c.stats.byMethod.GET).toBe(3);
+    expect(c.stats.retries).toBe(2);
+  });
+
+  it('but not forever: after maxAttempts the last error is thrown', async () => {
+    const c = client({ maxAttempts: 3 });
+    sim.faults.add({ kind: 'error', method: 'GET', path: '/nodes', status: 500, message: 'still broken' });
+    const err = (await c.nodes().catch((e: unknown) => e)) as ProxmoxApiError;
+    expect(err).toBeInstanceOf(ProxmoxApiError);
+    expect(err.message).toBe('lab: GET /nodes failed: 500 still broken');
+    expect(c.stats.byMethod.GET).toBe(3);
+  });
+
+  it('not on a "does not exist" answer or a 4xx', async () => {
+    const c = client();
+    await expect(c.vmConfig('pve1', 4999)).rejects.toThrow(/does not exist/);
+    expect(c.stats.byMethod.GET).toBe(1);
+  });
+});
+
+describe('writes are never blindly repeated', () => {
+  it('596 after the user was created → re-read finds it → done, no second POST', async () => {
+    const c = client();
+    sim.faults.add({ kind: 'timeout', method: 'POST', path: '/access/users', when: 'after', times: 1 });
+    await c.createUser({ userid: 'amb01@pve', password: 'Amb-Passw0rd' });
+    expect(c.stats.byMethod.POST).toBe(1);
+    expect((await c.listUsers()).filter((u) => u.userid === 'amb01@pve')).toHaveLength(1);
+  });
+
+  it('596 before anything happened → re-read finds nothing → repeated once → exists once', async () => {
+    const c = client();
+    sim.faults.add({ kind: 'timeout', method: 'POST', path: '/pools', when: 'before', times: 1 });
+    await c.createPool('amb-pool');
+    expect(c.stats.byMethod.POST).toBe(2);
+    expect((await c.listPools()).filter((p) => p.poolid === 'amb-pool')).toHaveLength(1);
+  });
+
+  it('596 after a clone was accepted → adopts the running clone instead of cloning again', async () => {
+    const c = client();
+    sim.faults.add({ kind: 'timeout', method: 'POST', path: '/nodes/pve1/qemu/9000/clone', when: 'after', times: 1 });
+    const t = await c.cloneVm('pve1', 9000, { newid: 7001, name: 'amb-clone' });
+    expect(t.adopted).toBe(true);
+    expect((await c.waitTask(t)).ok).toBe(true);
+    expect(c.stats.byMethod.POST).toBe(1);
+    const named = (await c.clusterResources('vm')).filter((r) => r.name === 'amb-clone');
+    expect(named.map((r) => r.vmid)).toEqual([7001]);
+    expect((await c.vmStatus('pve1', 7001)).lock).toBeUndefined();
+  });
+
+  it('596 after a bridge was added → found in the list → not added again', async () => {
+    const c = client();
+    sim.faults.add({ kind: 'timeout', method: 'POST', path: '/nodes/pve2/network', when: 'after', times: 1 });
+    await c.createBridge('pve2', { iface: 'vmbr1002' });
+    expect(c.stats.byMethod.POST).toBe(1);
+    expect((await c.listNetwork('pve2')).ifaces.filter((i) => i.iface === 'vmbr1002')).toHaveLength(1);
+  });
+
+  it('an ambiguous write with no way to check is reported, not repeated', async () => {
+    const c = client();
+    await c.waitTask(await c.cloneVm('pve1', 9000, { newid: 7002, name: 'amb-snap' }));
+    await c.waitTask(await c.createSnapshot('pve1', 7002, 'base'));
+    sim.faults.add({ kind: 'timeout', method: 'POST', path: '/nodes/pve1/qemu/7002/snapshot/base/rollback', when: 'after', times: 1 });
+    const posts = c.stats.byMethod.POST ?? 0;
+    const err = (await c.rollbackSnapshot('pve1', 7002, 'base').catch((e: unknown) => e)) as ProxmoxApiError;
+    expect(err).toBeInstanceOf(ProxmoxApiError);
+    expect(err.status).toBe(596);
+    expect(err.ambiguous).toBe(true);
+    expect(err.retrySafe).toBe(false);
+    expect(c.stats.byMethod.POST).toBe(posts + 1);
+  });
+
+  it('an idempotent write (ACL) is simply repeated after 596', async () => {
+    const c = client();
+    sim.faults.add({ kind: 'timeout', method: 'PUT', path: '/access/acl', when: 'before', times: 1 });
+    await c.updateAcl({ path: '/vms/7001', roles: ['PVEVMUser'], users: ['alice@pve'] });
+    expect(c.stats.byMethod.PUT).toBe(2);
+    expect((await c.listAcl()).filter((a) => a.path === '/vms/7001')).toHaveLength(1);
+  });
+
+  it('"got no worker upid" is repeated: nothing was started', async () => {
+    const c = client();
+    sim.faults.add({ kind: 'task-start-failure', method: 'POST', path: '/nodes/pve1/qemu/9000/clone', times: 2 });
+    const t = await c.cloneVm('pve1', 9000, { newid: 7003, name: 'no-worker' });
+    expect((await c.waitTask(t)).ok).toBe(true);
+    expect(c.stats.byMethod.POST).toBe(3);
+  });
+
+  it('595 (pveproxy could not reach pvedaemon) is repeated', async () => {
+    const c = client();
+    sim.faults.add({ kind: 'error', method: 'POST', path: '/pools', status: 595, message: 'Connection refused', times: 1 });
+    await c.createPool('p595');
+    expect(c.stats.byMethod.POST).toBe(2);
+  });
+
+  it('lock refusals are retried with backoff until the lock clears', async () => {
+    const c = client();
+    sim.faults.add({ kind: 'error', method: 'POST', path: '/access/users', status: 500, message: "cfs-lock 'file-user_cfg' error: got lock request timeout", times: 3 });
+    await c.createUser({ userid: 'locked01@pve' });
+    expect(c.stats.byMethod.POST).toBe(4);
+    expect(c.stats.retries).toBe(3);
+  });
+
+  it('a parameter error is not retried and carries the per-parameter messages', async () => {
+    const c = client();
+    const err = (await c.createPool('bad pool!').catch((e: unknown) => e)) as ProxmoxApiError;
+    expect(err).toBeInstanceOf(ProxmoxApiError);
+    expect(err.status).toBe(400);
+    expect(err.paramErrors.poolid).toBeDefined();
+    expect(c.stats.byMethod.POST).toBe(1);
+  });
+
+  it('a plain refusal (500, not a lock) is not retried', async () => {
+    const c = client();
+    const err = (await c.createPool('1-starts-with-digit').catch((e: unknown) => e)) as ProxmoxApiError;
+    expect(err).toBeInstanceOf(ProxmoxApiError);
+    expect(err.status).toBe(500);
+    expect(err.pveMessage).toBe('pool name must start with a letter');
+    expect(c.stats.byMethod.POST).toBe(1);
+  });
+});
+
+describe('connection resets (through a loopback proxy)', () => {
+  let proxy: ResetProxy;
+  const plan = new Map<string, ProxyAction[]>();
+  beforeAll(async () => {
+    proxy = await startResetProxy(sim.url, (method, path) => plan.get(`${method} ${path}`)?.shift() ?? 'pass');
+  });
+  afterAll(async () => {
+    await proxy?.stop();
+  });
+  const viaProxy = (): ProxmoxClient =>
+    (() => {
+      const c = clientFor(sim, clusterFor(sim, 'token', { fingerprint: proxy.fingerprint }, { url: proxy.url }));
+      clients.push(c);
+      return c;
+    })();
+
+  it('a read whose connection is reset is retried', async () => {
+    const c = viaProxy();
+    plan.set('GET /nodes', ['reset-before', 'reset-after']);
+    expect((await c.nodes()).length).toBe(3);
+    expect(c.stats.byMethod.GET).toBe(3);
+  });
+
+  it('a write reset after PVE did it → re-read → no duplicate', async () => {
+    const c = viaProxy();
+    plan.set('POST /access/users', ['reset-after']);
+    await c.createUser({ userid: 'reset01@pve' });
+    expect(c.stats.byMethod.POST).toBe(1);
+    expect((await c.getUser('reset01@pve'))?.userid).toBe('reset01@pve');
+  });
+
+  it('a write reset before it reached PVE → re-read → repeated once', async () => {
+    const c = viaProxy();
+    plan.set('POST /pools', ['reset-before']);
+    await c.createPool('reset-pool');
+    expect(c.stats.byMethod.POST).toBe(2);
+    expect(await c.getPool('reset-pool')).toBeDefined();
+  });
+});
+
+describe('in-flight cap', () => {
+  it('never has more than maxInFlight requests open; the rest queue', async () => {
+    const c = clientFor(sim, clusterFor(sim, 'token', {}, { maxInFlight: 2 }));
+    clients.push(c);
+    sim.faults.add({ kind: 'latency', method: 'GET', path: '/nodes', latencyMs: 2_000 });
+    let maxInFlight = 0;
+    let maxQueued = 0;
+    const all = Promise.all(Array.from({ length: 8 }, () => c.nodes()));
+    const sampler = setInterval(() => {
+      maxInFlight = Math.max(maxInFlight, c.load.inFlight);
+      maxQueued = Math.max(maxQueued, c.load.queued);
+    }, 1);
+    await all;
+    clearInterval(sampler);
+    expect(maxInFlight).toBe(2);
+    expect(maxQueued).toBeGreaterThan(0);
+  });
+});
