@@ -34,7 +34,6 @@ export const FaultRule = z.object({
 export type FaultRuleInput = z.input<typeof FaultRule>;
 export type FaultRule = z.infer<typeof FaultRule>;
 
-export const FaultFile = z.union([z.array(FaultRule), z.object({ faults: z.array(FaultRule) })]);
 
 export async function loadFaultsFile(path: string): Promise<FaultRule[]> {
   const text = await readFile(path, 'utf8');
@@ -44,12 +43,18 @@ export async function loadFaultsFile(path: string): Promise<FaultRule[]> {
   } catch (e) {
     throw new ConfigError({ file: path, message: (e as Error).message.split('\n')[0] ?? 'invalid YAML' });
   }
-  const r = FaultFile.safeParse(data);
+  const wrapped = !Array.isArray(data) && typeof data === 'object' && data !== null && 'faults' in data;
+  const list = wrapped ? (data as { faults: unknown }).faults : data;
+  const r = z.array(FaultRule).safeParse(list);
   if (!r.success)
     throw new ConfigError(
-      r.error.issues.map((i) => ({ file: path, path: i.path.map(String).join('.'), message: i.message })),
+      r.error.issues.map((i) => ({
+        file: path,
+        path: (wrapped ? 'faults' : '') + i.path.map((k) => (typeof k === 'number' ? `[${k}]` : `.${String(k)}`)).join(''),
+        message: i.message,
+      })),
     );
-  return Array.isArray(r.data) ? r.data : r.data.faults;
+  return r.data;
 }
 
 function globToRegex(glob: string): RegExp {

@@ -60,8 +60,19 @@ const FORMATS: Record<string, (v: string) => string | undefined> = {
   'pve-configid': (v) => (/^[a-z][a-z0-9_-]+$/i.test(v) ? undefined : `invalid configuration ID '${v}'`),
   'pve-iface': (v) => (/^[a-z][a-z0-9_]{1,20}([:.]\d+)?$/.test(v) ? undefined : `invalid network interface name '${v}'`),
   'pve-bridge-id': (v) => (/^[-_.\w\d]+$/.test(v) ? undefined : `invalid bridge ID '${v}'`),
-  'pve-sdn-zone-id': (v) => (/^[a-z][a-z0-9]*[a-z0-9]$/i.test(v) ? undefined : `zone ID '${v}' contains illegal characters`),
-  'pve-sdn-vnet-id': (v) => (/^[a-z][a-z0-9]*[a-z0-9]$/i.test(v) ? undefined : `vnet ID '${v}' contains illegal characters`),
+  // pve-network: IDs become interface names, hence at most 8 characters
+  'pve-sdn-zone-id': (v) =>
+    !/^[a-z][a-z0-9]*[a-z0-9]$/i.test(v)
+      ? `zone ID '${v}' contains illegal characters`
+      : v.length > 8
+        ? `zone ID '${v}' can't be more length than 8 characters`
+        : undefined,
+  'pve-sdn-vnet-id': (v) =>
+    !/^[a-z][a-z0-9]*[a-z0-9]$/i.test(v)
+      ? `vnet ID '${v}' contains illegal characters`
+      : v.length > 8
+        ? `vnet ID '${v}' can't be more length than 8 characters`
+        : undefined,
   'mac-addr': (v) => (/^[a-f0-9]{2}(?::[a-f0-9]{2}){5}$/i.test(v) ? undefined : `value '${v}' does not look like a valid MAC address`),
   'pve-tag-list': (v) =>
     v.split(/[;, ]+/).filter(Boolean).every((t) => /^[a-z0-9_][a-z0-9_\-+.]*$/i.test(t)) ? undefined : `invalid tag list '${v}'`,

@@ -1,0 +1,109 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestSim, type TestSim } from './helpers.js';
+
+let t: TestSim;
+beforeAll(async () => {
+  t = await startTestSim();
+});
+afterAll(() => t.stop());
+
+const iface = async (node: string, name: string) =>
+  (await t.api('GET', `/nodes/${node}/network`)).body.data.find((i: { iface: string }) => i.iface === name);
+
+describe('node network', () => {
+  it('writes new bridges as pending changes, shown with a diff in the envelope', async () => {
+    const r = await t.api('POST', '/nodes/pve1/network', { iface: 'vmbr1001', type: 'bridge', autostart: 1, bridge_vlan_aware: 1, comments: 'stand st01' });
+    expect(r.body).toEqual({ data: null });
+    const list = await t.api('GET', '/nodes/pve1/network');
+    expect(list.body.changes).toContain('+auto vmbr1001');
+    expect(list.body.changes).toContain('+iface vmbr1001 inet manual');
+    expect(list.body.changes).toContain('+\tbridge-vlan-aware yes');
+    expect(await iface('pve1', 'vmbr1001')).toMatchObject({ type: 'bridge', autostart: 1, bridge_vlan_aware: 1, comments: 'stand st01\n' });
+    expect((await iface('pve1', 'vmbr1001')).active).toBeUndefined();
+    const dup = await t.api('POST', '/nodes/pve1/network', { iface: 'vmbr1001', type: 'bridge' });
+    expect([dup.status, dup.body.errors]).toEqual([400, { iface: 'interface already exists' }]);
+  });
+
+  it('reverts pending changes with DELETE', async () => {
+    expect((await t.api('DELETE', '/nodes/pve1/network')).status).toBe(200);
+    expect(await iface('pve1', 'vmbr1001')).toBeUndefined();
+    expect((await t.api('GET', '/nodes/pve1/network')).body.changes).toBeUndefined();
+  });
+
+  it('applies ALL pending edits of the node (someone else\'s too); only autostart bridges come up', async () => {
+    await t.api('POST', '/nodes/pve3/network', { iface: 'vmbr1002', type: 'bridge', autostart: 1 });
+    await t.api('POST', '/nodes/pve3/network', { iface: 'vmbr1003', type: 'bridge' });
+    const r = await t.api('PUT', '/nodes/pve3/network');
+    expect(r.body.data).toMatch(/^UPID:pve3:[0-9A-F]{8}:[0-9A-F]{8,9}:[0-9A-F]{8}:srvreload:networking:root@pam!stands:$/);
+    expect((await t.waitTask(r.body.data)).exitstatus).toBe('OK');
+    expect((await t.api('GET', '/nodes/pve3/network')).body.changes).toBeUndefined();
+    expect(await iface('pve3', 'vmbr1002')).toMatchObject({ active: 1 });
+    expect((await iface('pve3', 'vmbr1003')).active).toBeUndefined();
+    expect(await iface('pve3', 'vmbr99')).toMatchObject({ active: 1, comments: 'lab uplink (alice)\n' });
+  });
+
+  it('lets a VM start on an applied bridge, updates and deletes bridges (pending again)', async () => {
+    await t.api('PUT', '/nodes/pve3/qemu/102/config', { net1: 'virtio,bridge=vmbr1002' });
+    expect((await t.waitTask((await t.api('POST', '/nodes/pve3/qemu/102/status/start')).body.data)).exitstatus).toBe('OK');
+    await t.waitTask((await t.api('POST', '/nodes/pve3/qemu/102/status/stop')).body.data);
+    expect((await t.api('PUT', '/nodes/pve3/network/vmbr1003', { type: 'bridge', autostart: 1, comments: 'now auto' })).status).toBe(200);
+    expect((await t.api('DELETE', '/nodes/pve3/network/vmbr1002')).status).toBe(200);
+    const changes = (await t.api('GET', '/nodes/pve3/network')).body.changes as string;
+    expect(changes).toContain('-iface vmbr1002 inet manual');
+    expect(changes).toContain('+#now auto');
+    const missing = await t.api('DELETE', '/nodes/pve3/network/vmbr4242');
+    expect(missing.body.errors).toEqual({ iface: 'interface does not exist' });
+    await t.waitTask((await t.api('PUT', '/nodes/pve3/network')).body.data);
+    expect(await iface('pve3', 'vmbr1003')).toMatchObject({ active: 1 });
+    const gone = await t.waitTask((await t.api('POST', '/nodes/pve3/qemu/102/status/start')).body.data);
+    expect(gone.exitstatus).toBe('start failed: QEMU exited with code 1');
+    await t.api('PUT', '/nodes/pve3/qemu/102/config', { delete: 'net1' });
+  });
+});
+
+describe('SDN', () => {
+  it('creates zones and vnets as pending, enforces unique tags within a VLAN zone', async () => {
+    expect((await t.api('POST', '/cluster/sdn/zones', { zone: 'lab', type: 'vlan', bridge: 'vmbr0' })).status).toBe(200);
+    const dupZone = await t.api('POST', '/cluster/sdn/zones', { zone: 'lab', type: 'simple' });
+    expect(dupZone.reason).toBe("sdn zone object ID 'lab' already defined");
+    const longName = await t.api('POST', '/cluster/sdn/zones', { zone: 'toolongname', type: 'simple' });
+    expect(longName.body.errors).toEqual({ zone: "invalid format - zone ID 'toolongname' can't be more length than 8 characters" });
+    expect((await t.api('POST', '/cluster/sdn/vnets', { vnet: 'st01', zone: 'lab', tag: 101 })).status).toBe(200);
+    const same = await t.api('POST', '/cluster/sdn/vnets', { vnet: 'st02', zone: 'lab', tag: 101 });
+    expect([same.status, same.reason]).toEqual([500, 'tag 101 already exist in vnet st01']);
+    const noTag = await t.api('POST', '/cluster/sdn/vnets', { vnet: 'st02', zone: 'lab' });
+    expect(noTag.reason).toBe('missing vlan tag');
+    expect((await t.api('GET', '/cluster/sdn/vnets')).body.data).toEqual([]);
+    expect((await t.api('GET', '/cluster/sdn/vnets', { pending: 1 })).body.data).toEqual([
+      { vnet: 'st01', zone: 'lab', type: 'vnet', tag: 101, state: 'new' },
+    ]);
+  });
+
+  it('applies SDN on every node, which applies each node\'s pending network edits too (§2.10)', async () => {
+    await t.api('POST', '/nodes/pve2/network', { iface: 'vmbr2001', type: 'bridge', autostart: 1 });
+    const r = await t.api('PUT', '/cluster/sdn');
+    expect(r.body.data).toMatch(/:reloadnetworkall::root@pam!stands:$/);
+    expect((await t.waitTask(r.body.data)).exitstatus).toBe('OK');
+    // the per-node reloads are separate srvreload tasks that may end after the returned one
+    for (const node of ['pve1', 'pve2', 'pve3']) {
+      const tasks = (await t.api('GET', `/nodes/${node}/tasks`, { source: 'all', typefilter: 'srvreload' })).body.data;
+      for (const task of tasks) await t.waitTask(task.upid);
+    }
+    expect(await iface('pve2', 'vmbr2001')).toMatchObject({ active: 1 });
+    expect((await t.api('GET', '/cluster/sdn/vnets')).body.data).toEqual([{ vnet: 'st01', zone: 'lab', type: 'vnet', tag: 101 }]);
+    const sdn = (await t.api('GET', '/cluster/resources', { type: 'sdn' })).body.data;
+    expect(sdn).toContainEqual(expect.objectContaining({ id: 'sdn/pve1/lab', status: 'ok' }));
+    // a VM can now use the vnet as its bridge
+    await t.api('PUT', '/nodes/pve3/qemu/102/config', { net1: 'virtio,bridge=st01' });
+    expect((await t.waitTask((await t.api('POST', '/nodes/pve3/qemu/102/status/start')).body.data)).exitstatus).toBe('OK');
+  });
+
+  it('deletes vnets (pending until applied) and refuses to delete a zone in use', async () => {
+    const z = await t.api('DELETE', '/cluster/sdn/zones/lab');
+    expect(z.reason).toBe("Can't delete zone lab, vnet st01 is using it");
+    expect((await t.api('DELETE', '/cluster/sdn/vnets/st01')).status).toBe(200);
+    expect((await t.api('GET', '/cluster/sdn/vnets', { pending: 1 })).body.data).toEqual([
+      { vnet: 'st01', zone: 'lab', type: 'vnet', tag: 101, state: 'deleted' },
+    ]);
+  });
+});
