@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import { parseEnv } from 'node:util';
 import { z } from 'zod';
 import { ConfigError, type InputIssue } from '../errors.js';
+import { errorMap } from './yaml-source.js';
 
 const unsetIfEmpty = (v: unknown): unknown => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 const opt = <T extends z.ZodType>(schema: T) => z.preprocess(unsetIfEmpty, schema.optional());
@@ -72,7 +73,7 @@ export function loadEnv(options: LoadEnvOptions = {}): Env {
 }
 
 export function parseEnvironment(env: NodeJS.ProcessEnv): Env {
-  const res = Env.safeParse(env, { reportInput: true });
+  const res = Env.safeParse(env, { reportInput: true, error: errorMap });
   if (res.success) return res.data;
   throw new ConfigError(
     res.error.issues.map((iss): InputIssue => ({ file: 'environment', path: iss.path.map(String).join('.'), message: iss.message })),

@@ -208,7 +208,7 @@ const TYPE_NAMES: Record<string, string> = {
  * Default messages for our schemas, written for people editing YAML (zod's own are written for programmers).
  * A message given in a schema (`.regex(re, 'must look like …')`) wins over these.
  */
-const errorMap: z.core.$ZodErrorMap = (iss) => {
+export const errorMap: z.core.$ZodErrorMap = (iss) => {
   switch (iss.code) {
     case 'invalid_type': {
       if (iss.input === undefined) return 'required key is missing';
