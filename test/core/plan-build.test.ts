@@ -63,7 +63,7 @@ function inventory(f: Fixture = {}): Inventory {
     ...base,
     users: new Set((f.users ?? []).map((u) => u.toLowerCase())),
     networks,
-    ...(f.vnets ? { sdn: { zones: [], vnets: f.vnets } } : {}),
+    ...(f.vnets ? { sdn: { zones: [], vnets: f.vnets.map((v) => ({ ...v, vlanaware: false })) } } : {}),
     templateInfo: async (vmid) => {
       const vm = base.vmById.get(vmid);
       if (!vm) throw new Error(`no VM ${vmid}`);
