@@ -38,6 +38,17 @@ export const REQUIRED_PRIVILEGES = [
 
 export const REQUIRED_PRIVILEGE_NAMES: readonly string[] = REQUIRED_PRIVILEGES.map((p) => p.priv);
 
+/** The README's set-up lines: a role with exactly the deployer's privileges, granted on / to the token. */
+export function deployerRoleCommands(tokenId = 'stands@pve!deployer', role = 'StandsDeployer'): string[] {
+  const [user, name] = tokenId.split('!');
+  return [
+    `pveum role add ${role} -privs "${REQUIRED_PRIVILEGE_NAMES.join(',')}"`,
+    `pveum user add ${user}`,
+    `pveum user token add ${user} ${name} --privsep 0`,
+    `pveum acl modify / -user ${user} -role ${role}`,
+  ];
+}
+
 export type CheckVerdict =
   | 'ok'
   | 'unreachable'

@@ -79,6 +79,8 @@ export interface ProxmoxClientOptions {
   /** First task-poll interval and its cap (PVE time). Default 300 ms → 2 s. */
   pollStartMs?: number;
   pollMaxMs?: number;
+  /** How long a task may answer 400 "no such task" before that is believed (PVE time). Default 10 s. */
+  noSuchTaskGraceMs?: number;
   /** Jitter source (tests can make backoff deterministic). */
   random?: () => number;
 }
@@ -155,6 +157,7 @@ export class ProxmoxClient {
   private readonly pollStartMs: number;
   private readonly pollMaxMs: number;
   private readonly random: () => number;
+  private readonly noSuchTaskGraceMs: number;
   private agentInstance: Agent | undefined;
   private readonly slots: Semaphore;
   private readonly origin: string;
@@ -179,6 +182,7 @@ export class ProxmoxClient {
     this.pollStartMs = options.pollStartMs ?? 300;
     this.pollMaxMs = options.pollMaxMs ?? 2_000;
     this.random = options.random ?? Math.random;
+    this.noSuchTaskGraceMs = options.noSuchTaskGraceMs ?? 10_000;
     this.slots = new Semaphore(Math.max(1, cluster.maxInFlight || 6));
     const u = new URL(cluster.url);
     this.origin = u.origin;
@@ -765,7 +769,7 @@ export class ProxmoxClient {
     if (task.watchVmid !== undefined) return this.waitAdopted(task, deadlinePve);
     const start = performance.now();
     const deadlineReal = this.scaled(deadlinePve);
-    const noSuchTaskGrace = this.scaled(10_000);
+    const noSuchTaskGrace = this.scaled(this.noSuchTaskGraceMs);
     let interval = this.pollStartMs;
     for (;;) {
       let status: TaskStatus | undefined;

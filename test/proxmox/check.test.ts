@@ -2,7 +2,8 @@ import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningSimulator } from '../../src/sim/index.js';
 import { DEFAULT_SEED } from '../../src/sim/default-seed.js';
-import { REQUIRED_PRIVILEGE_NAMES } from '../../src/proxmox/check.js';
+import { deployerRoleCommands, REQUIRED_PRIVILEGE_NAMES } from '../../src/proxmox/check.js';
+import { ALL_PRIVS } from '../../src/sim/privileges.js';
 import { clientFor, clusterFor, startSim } from './sim-client.js';
 
 const WRONG = 'AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99';
@@ -102,5 +103,22 @@ describe('stands check: the connection test verdict', () => {
     } finally {
       await old.stop();
     }
+  });
+});
+
+describe('the deployer role', () => {
+  it('names only privileges that exist in PVE 9, each once', () => {
+    expect(REQUIRED_PRIVILEGE_NAMES.filter((p) => !ALL_PRIVS.has(p))).toEqual([]);
+    expect(new Set(REQUIRED_PRIVILEGE_NAMES).size).toBe(REQUIRED_PRIVILEGE_NAMES.length);
+  });
+
+  it('gives the pveum lines for the README', () => {
+    const lines = deployerRoleCommands('stands@pve!deployer');
+    expect(lines[0]).toMatch(/^pveum role add StandsDeployer -privs "Sys\.Audit,Sys\.Modify,VM\.Allocate,.*,SDN\.Audit"$/);
+    expect(lines.slice(1)).toEqual([
+      'pveum user add stands@pve',
+      'pveum user token add stands@pve deployer --privsep 0',
+      'pveum acl modify / -user stands@pve -role StandsDeployer',
+    ]);
   });
 });

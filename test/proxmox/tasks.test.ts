@@ -58,6 +58,21 @@ describe('waiting for tasks', () => {
     expect(c.stats.taskPolls).toBeGreaterThan(1);
   });
 
+  it('"no such task" in the first moments after the fork is waited out', async () => {
+    // A server whose task registry lags by 30 s: the first polls of every task answer 400 "no such task".
+    const laggy = await startSim({ timing: { noSuchTaskWindowMs: 30_000 } });
+    try {
+      const lc = clientFor(laggy, clusterFor(laggy, 'token'), { noSuchTaskGraceMs: 120_000 });
+      let answered = 0;
+      const r = await lc.waitTask(await lc.startVm('pve3', 102), { onPoll: () => answered++ });
+      expect(r.ok).toBe(true);
+      expect(lc.stats.taskPolls).toBeGreaterThan(answered); // some polls got "no such task" and were not fatal
+      await lc.close();
+    } finally {
+      await laggy.stop();
+    }
+  });
+
   it('gives up at the deadline with a TaskTimeoutError that says the task may still finish', async () => {
     const t = await c.cloneVm('pve2', 9002, { newid: 6003, name: 'tk-slow', full: true });
     const err = (await c.waitTask(t, { deadlineMs: 1 }).catch((e: unknown) => e)) as TaskTimeoutError;
