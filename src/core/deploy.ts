@@ -833,7 +833,11 @@ class DeployRun {
     return p;
   }
 
-  /** Full clone of the template on its node → template → migrate to the target node (as the seed did). */
+  /**
+   * Full clone of the template on its node → template → migrate to the target node (as the seed did). Each
+   * attempt starts from what the cluster shows, so an ambiguous or failed step (596 after a migrate, a failed
+   * clone task) is simply looked at again and carried on.
+   */
   private async makeReplica(r: ReplicaPlan): Promise<void> {
     const meta = {
       cluster: this.cluster,
@@ -842,41 +846,19 @@ class DeployRun {
       extra: { sourceVmid: r.sourceVmid, sourceNode: r.sourceNode, targetNode: r.targetNode, name: r.name },
     };
     await this.ctx.store.journal.intend('replica', r.vmid, meta);
-    let where = this.vmIndex.get(r.vmid)?.node;
-    if (where) {
-      const cfg = await this.client.vmConfig(where, r.vmid);
-      if (cfg.name !== r.name) throw new StandFailure(`VMID ${r.vmid} planned for template replica ${r.name} is taken by ${cfg.name ?? 'another VM'}`);
-      if (cfg.lock) await this.abortable(this.client.waitUnlocked(where, r.vmid));
-    } else {
+    const attempts = this.lanes.limits.cloneAttempts;
+    for (let attempt = 1; ; attempt++) {
       throwIfAborted(this.signal);
-      await this.lanes.storage(`${r.sourceNode}:${r.storage}`, true, async () => {
-        const task = await this.abortable(
-          this.lanes.node(r.sourceNode, () =>
-            this.client.cloneVm(r.sourceNode, r.sourceVmid, {
-              newid: r.vmid,
-              name: r.name,
-              full: true,
-              storage: r.storage,
-              description: `Template replica of ${r.sourceVmid} for ${r.targetNode}, made by pve-stands`,
-            }),
-          ),
-        );
-        await this.wait(task);
-      });
-      where = r.sourceNode;
-    }
-    const cfg = await this.client.vmConfig(where, r.vmid);
-    if (!cfg.template) {
-      throwIfAborted(this.signal);
-      const t = await this.abortable(this.lanes.node(where, () => this.client.convertToTemplate(where!, r.vmid)));
-      await this.wait(t);
-    }
-    if (where !== r.targetNode) {
-      throwIfAborted(this.signal);
-      const t = await this.abortable(
-        this.lanes.node(where, () => this.client.migrateVm(where!, r.vmid, r.targetNode, { withLocalDisks: true })),
-      );
-      await this.wait(t);
+      try {
+        const where = attempt === 1 ? this.vmIndex.get(r.vmid)?.node : (await this.client.findVm(r.vmid))?.node || undefined;
+        await this.replicaOnce(r, where);
+        break;
+      } catch (err) {
+        const retryable = isTransientTaskFailure(err) || (err instanceof ProxmoxApiError && (err.ambiguous || err.status >= 500));
+        if (isAbort(err) || err instanceof StandFailure || attempt >= attempts || !retryable) throw err;
+        this.emit({ type: 'retry', job: this.job, vm: r.vmid, step: 'replica', message: `replica ${r.name}: ${reasonOf(err)}; attempt ${attempt + 1} of ${attempts}` });
+        await sleep(Math.min(2000, 100 * 2 ** attempt) * (0.5 + Math.random() / 2));
+      }
     }
     await this.ctx.store.replicas.put({
       cluster: this.cluster,
@@ -890,6 +872,50 @@ class DeployRun {
     });
     await this.ctx.store.journal.confirm('replica', r.vmid, this.cluster);
     this.counts.replicas++;
+  }
+
+  private async replicaOnce(r: ReplicaPlan, found: string | undefined): Promise<void> {
+    let where = found;
+    if (where) {
+      const cfg = await this.client.vmConfig(where, r.vmid);
+      if (cfg.name !== r.name) throw new StandFailure(`VMID ${r.vmid} planned for template replica ${r.name} is taken by ${cfg.name ?? 'another VM'}`);
+      if (cfg.lock) await this.abortable(this.client.waitUnlocked(where, r.vmid));
+    } else {
+      await this.lanes.storage(`${r.sourceNode}:${r.storage}`, true, async () => {
+        const task = await this.abortable(
+          this.lanes.node(r.sourceNode, () =>
+            this.client.cloneVm(r.sourceNode, r.sourceVmid, {
+              newid: r.vmid,
+              name: r.name,
+              full: true,
+              storage: r.storage,
+              description: `Template replica of ${r.sourceVmid} for ${r.targetNode}, made by pve-stands`,
+            }),
+          ),
+        );
+        try {
+          await this.wait(task);
+        } catch (err) {
+          if (!isAbort(err)) await this.removeFailedClone({ vmid: r.vmid, node: r.sourceNode }).catch(() => undefined);
+          throw err;
+        }
+      });
+      where = r.sourceNode;
+    }
+    const node = where;
+    const cfg = await this.client.vmConfig(node, r.vmid);
+    if (!cfg.template) {
+      throwIfAborted(this.signal);
+      const t = await this.abortable(this.lanes.node(node, () => this.client.convertToTemplate(node, r.vmid)));
+      await this.wait(t);
+    }
+    if (node !== r.targetNode) {
+      throwIfAborted(this.signal);
+      const t = await this.abortable(
+        this.lanes.node(node, () => this.client.migrateVm(node, r.vmid, r.targetNode, { withLocalDisks: true })),
+      );
+      await this.wait(t);
+    }
   }
 
   // ----------------------------------------------------------------------------------------------- one VM
@@ -1113,7 +1139,7 @@ class DeployRun {
   }
 
   /** PVE removes a failed clone's config itself; if anything is left (ours: the journal says so), destroy it. */
-  private async removeFailedClone(vm: VmPlan): Promise<void> {
+  private async removeFailedClone(vm: { vmid: number; node: string }): Promise<void> {
     if (await this.client.isVmidFree(vm.vmid)) return;
     const where = await this.client.findVm(vm.vmid);
     const node = where?.node || vm.node;

@@ -1,0 +1,92 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { planCleanup, runCleanup } from '../../src/core/cleanup.js';
+import { runDeploy, type DeployResult } from '../../src/core/deploy.js';
+import { planDeploy } from '../../src/core/plan.js';
+import type { DeployPlan, EngineEvent } from '../../src/core/types.js';
+import { foreignSnapshot, leftovers, netlabProfile, startRunEnv, users, type RunEnv } from './run-harness.js';
+
+describe('deploy under injected PVE faults (task-start failures, 596 after the write, clone failures)', () => {
+  let env: RunEnv;
+  let plan: DeployPlan;
+  let result: DeployResult;
+  let foreignBefore: unknown;
+  const events: EngineEvent[] = [];
+
+  beforeAll(async () => {
+    env = await startRunEnv({ rngSeed: 11 });
+    foreignBefore = foreignSnapshot(env.sim);
+    plan = await planDeploy(env.ctx, { profile: await netlabProfile(), users: users(6), group: 'flaky' });
+    env.sim.faults.add({ kind: 'task-start-failure', method: 'POST', path: '/nodes/*/qemu/**', probability: 0.15 });
+    env.sim.faults.add({ kind: 'timeout', method: '*', path: '**', when: 'after', probability: 0.06 });
+    env.sim.faults.add({ kind: 'timeout', method: 'POST', path: '**', when: 'before', probability: 0.04 });
+    env.sim.faults.add({ kind: 'clone-failure', probability: 0.15 });
+    result = await runDeploy(env.ctx, plan, { onEvent: (e) => events.push(e) });
+    env.sim.faults.clear();
+  });
+  afterAll(async () => env?.close());
+
+  it('every stand ends complete', () => {
+    expect(result.stands.map((s) => `${s.userid}:${s.status}:${s.error ?? ''}`)).toEqual(
+      plan.stands.map((s) => `${s.userid}:ready:`),
+    );
+  });
+
+  it('with no duplicate VM, pool, user or bridge', () => {
+    const st = env.sim.state;
+    const ours = [...st.vms.values()].filter((v) => v.vmid >= 10000 && v.vmid < 100000).map((v) => v.vmid).sort();
+    expect(ours).toEqual(plan.stands.flatMap((s) => s.vms.map((v) => v.vmid)).sort());
+    const names = [...st.vms.values()].map((v) => String(v.config.name));
+    expect(names.length).toBe(new Set(names).size);
+    for (const s of plan.stands) {
+      expect(st.pools.get(s.pool)?.vmids.size).toBe(s.vms.length);
+      for (const vm of s.vms) expect(st.vms.get(vm.vmid)!.snapshots.map((x) => x.name)).toEqual(['start']);
+    }
+    const bridges = [...st.network.values()].flatMap((n) => [...n.current.values()].filter((i) => /^stands:/.test(i.comments ?? '')));
+    expect(bridges.length).toBe(plan.stands.reduce((a, s) => a + s.segments.length, 0));
+  });
+
+  it('clone failures were retried (and said so)', () => {
+    expect(events.filter((e) => e.type === 'retry' && e.step === 'clone').length).toBeGreaterThan(0);
+  });
+
+  it('cleans up to nothing, foreign objects untouched', async () => {
+    const res = await runCleanup(env.ctx, await planCleanup(env.ctx, { group: 'flaky' }));
+    expect(res.status).toBe('succeeded');
+    expect(leftovers(env)).toEqual([]);
+    expect(foreignSnapshot(env.sim)).toEqual(foreignBefore);
+  });
+});
+
+describe('rollbackFailed', () => {
+  let env: RunEnv;
+  beforeAll(async () => {
+    env = await startRunEnv();
+  });
+  afterAll(async () => env?.close());
+
+  it('a stand that cannot be made is reported with its reason, the others finish, and what it created is removed', async () => {
+    const plan = await planDeploy(env.ctx, { profile: await netlabProfile(), users: users(3), group: 'rb' });
+    const victim = plan.stands[1]!;
+    const taken = victim.vms[2]!.vmid;
+    // someone else takes one of the victim's VMIDs between planning and running
+    const client = env.ctx.client();
+    await client.waitTask(await client.cloneVm('pve1', 9000, { newid: taken, name: 'intruder' }));
+    const r = await runDeploy(env.ctx, plan, { rollbackFailed: true });
+    expect(r.status).toBe('partial');
+    const failed = r.stands.find((s) => s.userid === victim.userid)!;
+    expect(failed.status).toBe('failed');
+    expect(failed.error).toBe(`VMID ${taken} is taken by another VM (intruder on pve1); plan the deploy again`);
+    expect(failed.rolledBack).toBe(true);
+    expect(r.stands.filter((s) => s.status === 'ready').map((s) => s.userid)).toEqual(
+      plan.stands.filter((s) => s !== victim).map((s) => s.userid),
+    );
+    const st = env.sim.state;
+    for (const vm of victim.vms.slice(0, 2)) expect(st.vms.has(vm.vmid)).toBe(false);
+    expect(st.vms.get(taken)?.config.name).toBe('intruder');
+    expect(st.users.has(victim.userid)).toBe(false);
+    expect(st.pools.has(victim.pool)).toBe(false);
+    for (const g of victim.segments) expect(st.network.get(g.node!)!.current.has(g.iface)).toBe(false);
+    expect(await env.ctx.store.stands.get('rb', victim.userid)).toBeUndefined();
+    for (const s of plan.stands.filter((x) => x !== victim)) for (const vm of s.vms) expect(st.vms.has(vm.vmid)).toBe(true);
+  });
+});
