@@ -11,15 +11,9 @@ import { createClock, type SimClock } from './clock.js';
 import type { Sim, SimStats } from './context.js';
 import { DEFAULT_SEED } from './default-seed.js';
 import { type FaultRule, type FaultRuleInput, Faults, loadFaultsFile } from './faults.js';
-import { registerAccess } from './handlers/access.js';
-import { registerCluster } from './handlers/cluster.js';
-import { registerNetwork } from './handlers/network.js';
-import { registerPools } from './handlers/pools.js';
-import { registerQemu } from './handlers/qemu.js';
-import { registerTasks } from './handlers/tasks.js';
 import { LockTable, Workers } from './locks.js';
 import { createRng } from './rng.js';
-import { Router } from './router.js';
+import { createRouter } from './handlers/index.js';
 import { loadSeedFile, parseSeed, type SimSeed, type SimSeedInput } from './seed.js';
 import { createHandler } from './server.js';
 import { SimState } from './state.js';
@@ -139,13 +133,7 @@ export async function startSimulator(o: StartSimulatorOptions = {}): Promise<Run
   };
   for (const f of faultRules) faults.add(f);
 
-  const router = new Router();
-  registerCluster(router);
-  registerAccess(router);
-  registerPools(router);
-  registerQemu(router);
-  registerNetwork(router);
-  registerTasks(router);
+  const router = createRouter();
 
   const entry = [...state.nodes.keys()][0]!;
   const server: Server = createServer({ cert, key, keepAliveTimeout: 5000 }, createHandler({ sim, router, authFailDelayMs, entryNode: () => entry }));

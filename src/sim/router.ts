@@ -31,6 +31,18 @@ export class Router {
     n.methods.set(method, { template, handler });
   }
 
+  /** All registered 'METHOD /template' keys. */
+  routes(): string[] {
+    const out: string[] = [];
+    const walk = (n: TrieNode): void => {
+      for (const [m, { template }] of n.methods) out.push(`${m} ${template}`);
+      for (const c of n.literal.values()) walk(c);
+      if (n.param) walk(n.param.next);
+    };
+    walk(this.root);
+    return out.sort();
+  }
+
   /** The handler for a method and path, with the path parameters; undefined when PVE would answer 501. */
   match(method: string, path: string): { template: string; handler: Handler; pathParams: Record<string, string> } | undefined {
     let n: TrieNode | undefined = this.root;
