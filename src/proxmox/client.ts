@@ -188,6 +188,10 @@ export class ProxmoxClient {
     this.origin = u.origin;
   }
 
+  resetStats(): void {
+    Object.assign(this.stats, { requests: 0, byMethod: {}, taskPolls: 0, retries: 0, logins: 0, renewals: 0, cacheHits: 0 });
+  }
+
   /** Which credentials the client uses for ordinary requests. */
   get authMode(): AuthKind {
     if (this.cluster.tokenId && this.cluster.tokenSecret) return 'token';
@@ -282,7 +286,7 @@ export class ProxmoxClient {
         timeoutMs: this.requestTimeoutMs,
         cluster: this.cluster.name,
       });
-      const t = TicketResponse.parse(res.body);
+      const t = this.parse(TicketResponse, res.body, 'POST', '/access/ticket');
       return { ticket: t.ticket, csrf: t.CSRFPreventionToken, obtainedAt: this.now() };
     } catch (err) {
       if (err instanceof ProxmoxApiError && err.status === 401) {
@@ -800,6 +804,31 @@ export class ProxmoxClient {
       }
       await this.sleep(interval);
       interval = nextPollInterval(interval, this.pollMaxMs);
+    }
+  }
+
+  /**
+   * Start a task and wait for it; when the task itself fails on a lock ("VM is locked (clone)", "can't lock file
+   * … got timeout" inside the worker, which happens when start or config races a clone), start it again with
+   * backoff for up to `lockWaitMs`. Only for operations that are safe to repeat after they failed.
+   */
+  async runTask(
+    start: () => Promise<TaskRef>,
+    o: { deadlineMs?: number; onPoll?: (s: TaskStatus) => void } = {},
+  ): Promise<TaskResult> {
+    let waited = 0;
+    for (let attempt = 0; ; attempt++) {
+      const task = await start();
+      try {
+        return await this.waitTask(task, o);
+      } catch (err) {
+        if (!(err instanceof TaskFailedError) || !isLockError(err.exitstatus) || waited >= this.lockWaitMs) throw err;
+        const wait = this.backoffMs(attempt, 1_000, 10_000);
+        waited += wait;
+        this.stats.retries++;
+        this.log.debug({ type: task.type, exitstatus: err.exitstatus, wait }, 'task failed on a lock, starting it again');
+        await this.sleep(wait);
+      }
     }
   }
 

@@ -92,6 +92,17 @@ describe('locks', () => {
     await c.waitTask(t);
   });
 
+  it('runTask starts a VM again when the start task failed on the clone lock', async () => {
+    const clone = await c.cloneVm('pve2', 9002, { newid: 6006, name: 'tk-race', full: true });
+    const plain = await c.waitTask(await c.startVm('pve2', 6006)).catch((e: unknown) => e);
+    expect(plain).toBeInstanceOf(TaskFailedError); // what happens without runTask
+    expect((plain as TaskFailedError).exitstatus).toMatch(/VM is locked \(clone\)|can't lock file/);
+    const r = await c.runTask(() => c.startVm('pve2', 6006));
+    expect(r.ok).toBe(true);
+    expect((await c.vmStatus('pve2', 6006)).status).toBe('running');
+    await c.waitTask(clone);
+  });
+
   it('waitUnlocked returns once the clone lock is gone', async () => {
     const t = await c.cloneVm('pve1', 9001, { newid: 6005, name: 'tk-unlock', full: true });
     expect((await c.vmStatus('pve1', 6005)).lock).toBe('clone');
