@@ -66,6 +66,9 @@ const clusterName = z.string().regex(CLUSTER_NAME_RE, 'cluster names use letters
 export const USERID_RE = /^[^\s:/@]+@[A-Za-z][A-Za-z0-9._-]+$/;
 export const TOKEN_ID_RE = /^[^\s:/@]+@[A-Za-z][A-Za-z0-9._-]+![A-Za-z][A-Za-z0-9._-]+$/;
 
+/** Secrets are never echoed in errors (zod's default message would print a numeric password). */
+const secret = z.string({ error: 'expected a string: put the value in quotes' });
+
 const TlsSchema = strictObject({
   fingerprint: z.string().optional(),
   ca: z.string().optional(),
@@ -75,10 +78,10 @@ const TlsSchema = strictObject({
 const ClusterSchema = strictObject({
   url: z.string(),
   token_id: z.string().optional(),
-  token_secret: z.string().optional(),
+  token_secret: secret.optional(),
   token_secret_file: z.string().optional(),
   user: z.string().optional(),
-  password: z.string().optional(),
+  password: secret.optional(),
   password_file: z.string().optional(),
   tls: TlsSchema.optional(),
   max_in_flight: z.number().int().min(1).max(64).optional(),
@@ -98,13 +101,13 @@ const SeedClusterSchema = strictObject({
   port: z.union([z.number().int().min(1).max(65535), z.string().regex(/^\d{1,5}$/, 'expected a port number')]).optional(),
   user: z.string().optional(),
   login: z.string().optional(),
-  password: z.string().optional(),
+  password: secret.optional(),
   password_file: z.string().optional(),
   use_token: z.boolean().optional(),
   token_name: z.string().optional(),
-  token_value: z.string().optional(),
+  token_value: secret.optional(),
   token_value_file: z.string().optional(),
-  token: z.string().optional(),
+  token: secret.optional(),
   verify_ssl: z.boolean().optional(),
   tls: TlsSchema.optional(),
   max_in_flight: z.number().int().min(1).max(64).optional(),

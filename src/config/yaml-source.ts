@@ -106,6 +106,8 @@ export function parseYaml(text: string, file: string, options: ParseYamlOptions 
     intAsBigInt: true,
     // YAML 1.2 core schema: `no`/`on` stay strings, `0x1F` is not a number surprise for a VLAN.
     version: '1.2',
+    // `<<: *defaults` is common in hand-written profiles; YAML 1.2 leaves merge keys out unless asked.
+    merge: true,
   });
   const source: YamlSource = { file, doc, lineCounter };
   const issues: InputIssue[] = [];

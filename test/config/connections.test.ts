@@ -311,3 +311,25 @@ describe('normalizeFingerprint', () => {
     expect(normalizeFingerprint('zz'.repeat(32))).toBeUndefined();
   });
 });
+
+describe('secrets in errors', () => {
+  it('a password or secret of the wrong type is not echoed', async () => {
+    const dir = await dirWith({
+      'connections.yml': yaml(`
+        clusters:
+          lab:
+            url: https://pve:8006
+            user: root@pam
+            password: 918273645
+            token_id: root@pam!t1
+            token_secret: 55555
+      `),
+    });
+    const lines = await errorLines(() => loadConnections(dir, { env: {} }));
+    expect(lines).toEqual([
+      `${join(dir, 'connections.yml')}:5: clusters.lab.password: expected a string: put the value in quotes`,
+      `${join(dir, 'connections.yml')}:7: clusters.lab.token_secret: expected a string: put the value in quotes`,
+    ]);
+    expect(lines.join('\n')).not.toMatch(/918273645|55555/);
+  });
+});

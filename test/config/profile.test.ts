@@ -324,3 +324,26 @@ describe('network aliases (the pure parser the engine reuses)', () => {
     },
   );
 });
+
+describe('profiles: YAML conveniences', () => {
+  it('anchors and merge keys (<<) share machine settings', () => {
+    const p = parseProfile(
+      yaml(`
+        machines:
+          - &pc
+            name: pc1
+            template: debian-12-tpl
+            memory: 1024
+            networks: [hq]
+          - <<: *pc
+            name: pc2
+            networks: ["hq.10"]
+      `),
+      'p.yml',
+    );
+    expect(p.machines).toEqual([
+      { name: 'pc1', template: 'debian-12-tpl', memory: 1024, device: 'linux', networks: [{ kind: 'segment', alias: 'hq' }] },
+      { name: 'pc2', template: 'debian-12-tpl', memory: 1024, device: 'linux', networks: [{ kind: 'segment', alias: 'hq', vlan: 10 }] },
+    ]);
+  });
+});
