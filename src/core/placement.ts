@@ -264,3 +264,52 @@ function improve(
     if (!done) return;
   }
 }
+
+/**
+ * The exact optimum by exhaustive search (nodes^units assignments; meant for ≤ 8 units, as in benchmark 6): the
+ * lowest achievable highest utilisation (`metric`: memory only, or the max of memory and CPU) within the limits.
+ * Infinity when no assignment fits.
+ */
+export function optimalMaxUtil(
+  nodes: readonly PlacementNode[],
+  demands: readonly Demand[],
+  limits: PlacementLimits = DEFAULT_LIMITS,
+  metric: 'memory' | 'max' = 'max',
+): number {
+  if (demands.length > 10) throw new RangeError('optimalMaxUtil is exhaustive: at most 10 units');
+  const mem = nodes.map((n) => n.baseMemMiB);
+  const cores = nodes.map((n) => n.baseCores);
+  let best = Infinity;
+  const score = (): number => {
+    let worst = 0;
+    for (let k = 0; k < nodes.length; k++) {
+      const n = nodes[k] as PlacementNode;
+      const m = (mem[k] as number) / n.maxMemMiB;
+      const c = (cores[k] as number) / (n.maxCpu * limits.cpuOvercommit);
+      worst = Math.max(worst, metric === 'memory' ? m : Math.max(m, c));
+    }
+    return worst;
+  };
+  const walk = (i: number): void => {
+    if (i === demands.length) {
+      best = Math.min(best, score());
+      return;
+    }
+    const d = demands[i] as Demand;
+    for (let k = 0; k < nodes.length; k++) {
+      const n = nodes[k] as PlacementNode;
+      if (d.pinned !== undefined && d.pinned !== n.name) continue;
+      if (d.allowed !== undefined && !d.allowed.includes(n.name)) continue;
+      const m = (mem[k] as number) + d.memMiB;
+      const c = (cores[k] as number) + d.cores;
+      if (m / n.maxMemMiB > limits.memory + 1e-9 || c / (n.maxCpu * limits.cpuOvercommit) > 1 + 1e-9) continue;
+      mem[k] = m;
+      cores[k] = c;
+      walk(i + 1);
+      mem[k] = m - d.memMiB;
+      cores[k] = c - d.cores;
+    }
+  };
+  walk(0);
+  return best;
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { placeStands, type Demand, type PlacementNode } from '../../src/core/placement.js';
+import { optimalMaxUtil, placeStands, type Demand, type PlacementNode } from '../../src/core/placement.js';
 
 const GiB = 1024;
 // DEFAULT_SEED's unequal nodes, with the foreign VMs counted (4 GiB on pve1, 8 GiB on pve2, 2 GiB on pve3)
@@ -106,5 +106,42 @@ describe('scale', () => {
     const used = nodes.reduce((s, n) => s + n.baseMemMiB, 0) + 2000 * 2 * GiB;
     const share = (2 * GiB) / (64 * GiB);
     expect(r.maxMemUtil).toBeLessThanOrEqual(used / total + share);
+  });
+});
+
+describe('quality against the exhaustive optimum (benchmark 6)', () => {
+  it('stays within 5% (or one stand’s share) of the optimum on 300 random small classes', () => {
+    let seed = 42;
+    const rnd = (): number => {
+      // deterministic LCG: the test is reproducible
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    let worstRatio = 1;
+    for (let round = 0; round < 300; round++) {
+      const nodeCount = 2 + Math.floor(rnd() * 3);
+      const nodes: PlacementNode[] = Array.from({ length: nodeCount }, (_, i) => ({
+        name: `n${i}`,
+        maxMemMiB: [16, 32, 48, 64, 128][Math.floor(rnd() * 5)]! * GiB,
+        maxCpu: 64,
+        baseMemMiB: Math.floor(rnd() * 8) * GiB,
+        baseCores: 0,
+      }));
+      const demands: Demand[] = Array.from({ length: 1 + Math.floor(rnd() * 8) }, (_, i) => ({
+        key: `s${i}`,
+        memMiB: [1, 2, 3, 4, 6, 8][Math.floor(rnd() * 6)]! * GiB,
+        cores: 0,
+      }));
+      const limits = { memory: 1, cpuOvercommit: 4 };
+      const opt = optimalMaxUtil(nodes, demands, limits, 'memory');
+      const r = placeStands(nodes, demands, 'balanced', limits);
+      if (opt === Infinity) continue;
+      expect(r.unplaced).toEqual([]);
+      const share = Math.max(...demands.map((d) => d.memMiB)) / Math.min(...nodes.map((n) => n.maxMemMiB));
+      expect(r.maxMemUtil).toBeLessThanOrEqual(Math.max(opt * 1.05, opt + share) + 1e-9);
+      worstRatio = Math.max(worstRatio, r.maxMemUtil / opt);
+    }
+    // the local search makes most small classes exact; this pins down that it keeps doing so
+    expect(worstRatio).toBeLessThan(1.2);
   });
 });
