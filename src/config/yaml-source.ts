@@ -79,6 +79,11 @@ function keyText(key: unknown): string | undefined {
   return String(key);
 }
 
+/** A key named `__proto__` in a file stays an ordinary (unknown, hence reported) key. */
+function setOwn(obj: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
 function unbigint(value: unknown): unknown {
   if (typeof value === 'bigint') {
     return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value;
@@ -86,7 +91,7 @@ function unbigint(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(unbigint);
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = unbigint(v);
+    for (const [k, v] of Object.entries(value)) setOwn(out, k, unbigint(v));
     return out;
   }
   return value;
@@ -366,7 +371,7 @@ export function expandEnv(
     if (Array.isArray(v)) return v.map((item, i) => walk(item, [...path, i]));
     if (v && typeof v === 'object' && typeof v !== 'bigint') {
       const out: Record<string, unknown> = {};
-      for (const [k, item] of Object.entries(v)) out[k] = walk(item, [...path, k]);
+      for (const [k, item] of Object.entries(v)) setOwn(out, k, walk(item, [...path, k]));
       return out;
     }
     return v;

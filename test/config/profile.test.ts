@@ -347,3 +347,10 @@ describe('profiles: YAML conveniences', () => {
     ]);
   });
 });
+
+describe('profiles: hostile keys', () => {
+  it('a __proto__ key is reported as unknown, not swallowed', async () => {
+    const text = 'machines:\n  - name: a\n    template: 9000\n    networks: []\n    __proto__: {device: ecorouter}\n';
+    expect(await errorLines(() => parseProfile(text, 'p.yml'))).toEqual(['p.yml:5: machines[0].__proto__: unknown key']);
+  });
+});
