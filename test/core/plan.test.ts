@@ -8,7 +8,7 @@ import { defaultSettings, type Settings } from '../../src/config/settings.js';
 import { parseUserList } from '../../src/config/user-list.js';
 import { createContext, type AppContext } from '../../src/core/context.js';
 import { planDeploy } from '../../src/core/plan.js';
-import { renderPlan } from '../../src/core/plan-table.js';
+import { planTableData, renderPlan } from '../../src/core/plan-table.js';
 import { PlanRefusedError, type DeployPlan } from '../../src/core/types.js';
 import { silentLogger } from '../../src/log.js';
 import { startSimulator, type RunningSimulator } from '../../src/sim/index.js';
@@ -146,6 +146,20 @@ describe('planDeploy against the default simulated cluster', () => {
     expect(text).toMatch(/student01@pve\s*│\s*pve1\s*│\s*netlab-a_student01\s*│\s*10000 gw, 10001 pc1, 10002 pc2/);
     expect(text).toContain('pve3: pending network edits by someone else (vmbr99)');
     expect(text).toContain('create replica 100001 (tpl-9000-pve2) of template 9000 from pve1 on pve2');
+    const data = planTableData(plan);
+    expect(data.stands[0]).toEqual({
+      user: 'student01@pve',
+      node: 'pve1',
+      pool: 'netlab-a_student01',
+      vmids: '10000 gw, 10001 pc1, 10002 pc2',
+      networks: 'hq=vmbr1000, office=vmbr1001 vlan-aware; VLANs 100',
+      resources: '4 cores, 4 GiB',
+      note: 'new user',
+    });
+    expect(data.excluded.map((e) => e.node)).toEqual(['pve3']);
+    const short = renderPlan(plan, { maxStands: 2 });
+    expect(short).toContain('… and 8 more stands');
+    expect(short).not.toContain('student03@pve');
     expect(text).toMatch(/│ pve1 │ 32 GiB \/ 64 GiB \(50%\), \+28 GiB\s+│ 30 \/ 16 cores \(46.9% of overcommit\) │ 7 stands/);
   });
 });
