@@ -199,9 +199,20 @@ export function computeLowerBound(input: LowerBoundInput): LowerBound {
   return { ms: best.ms, binding: best.name, terms };
 }
 
-/** Idealised strictly-sequential time: the sum of every operation's minimum duration, no gaps, no overlap. */
-export function sequentialFloor(input: LowerBoundInput): number {
-  const { plan, timing: t, templates } = input;
+/**
+ * Idealised strictly-sequential time: the sum of every operation's duration with no gap, no request latency and
+ * no polling delay. `min` takes the shortest config/snapshot write (a floor), `mean` their expected length.
+ */
+export function sequentialFloor(input: LowerBoundInput, durations: 'min' | 'mean' = 'min'): number {
+  const { plan, timing, templates } = input;
+  const t =
+    durations === 'min'
+      ? timing
+      : {
+          ...timing,
+          configWriteMinMs: (timing.configWriteMinMs + timing.configWriteMaxMs) / 2,
+          snapshotMinMs: (timing.snapshotMinMs + timing.snapshotMaxMs) / 2,
+        };
   let ms = 0;
   for (const r of plan.replicas) {
     if (r.exists) continue;
@@ -210,7 +221,8 @@ export function sequentialFloor(input: LowerBoundInput): number {
     ms += src.diskGiB * t.fullCloneMsPerGiB + t.templateMs + (src.shared ? t.migrateSharedMs : src.diskGiB * t.migrateMsPerGiB);
   }
   for (const s of plan.stands) {
-    ms += ((s.userExists ? 0 : 1) + 2) * t.clusterWriteMs;
+    ms += ((s.userExists ? 0 : 1) + 2) * (input.accessWriteMs ?? 0);
+    ms += s.segments.filter((g) => g.kind === 'bridge').length * t.clusterWriteMs + (s.segments.length ? t.networkReloadMs : 0);
     for (const vm of s.vms) {
       const src = templates.get(vm.sourceTemplateVmid);
       ms += vm.full ? (src?.diskGiB ?? 0) * t.fullCloneMsPerGiB : t.linkedCloneMs;

@@ -21,6 +21,8 @@ export interface DeployChildOptions {
   timeScale: number;
   mode: 'engine' | 'sequential' | 'plan-only';
   planOut?: string;
+  /** write every engine event with its time (ms since the deploy started) here, for timelines */
+  eventsOut?: string;
 }
 
 export interface DeployChildResult {
@@ -71,13 +73,16 @@ if (o.mode !== 'plan-only') {
     await runSequential(ctx.client(), plan);
     summary = { ready: plan.stands.length, failed: 0, status: 'sequential' };
   } else {
+    const timeline: unknown[] = [];
     const r = await runDeploy(ctx, plan, {
       onEvent: (e) => {
+        if (o.eventsOut && e.type !== 'progress') timeline.push({ t: Math.round(performance.now() - t1), ...e });
         events[e.type] = (events[e.type] ?? 0) + 1;
         if (e.type === 'stand-failed' && errors.length < 10) errors.push(`${e.stand}: ${e.message}`);
       },
     });
     summary = { ready: r.ready, failed: r.failed, status: r.status };
+    if (o.eventsOut) writeFileSync(o.eventsOut, JSON.stringify(timeline));
   }
   deployMs = performance.now() - t1;
   deployCpuMs = cpuMs(process.cpuUsage(c1));

@@ -57,6 +57,7 @@ export async function deployOnce(o: {
   mode: DeployChildOptions['mode'];
   start: boolean;
   rngSeed?: number;
+  eventsOut?: string;
 }): Promise<DeployRun> {
   const sim = await spawnSimulator({ seed: o.seed, timeScale: o.timeScale, rngSeed: o.rngSeed ?? 7 });
   try {
@@ -72,6 +73,7 @@ export async function deployOnce(o: {
       timeScale: o.timeScale,
       mode: o.mode,
       planOut,
+      ...(o.eventsOut ? { eventsOut: o.eventsOut } : {}),
     });
     const plan = JSON.parse(readFileSync(planOut, 'utf8')) as DeployPlan;
     return { result, plan, sim: await sim.stats(), timing: sim.timing, fixture };
