@@ -26,17 +26,26 @@ export function nodeUptime(node: SimNode, now: number): number {
   return Math.floor((now - node.bootEpochMs) / 1000);
 }
 
-/** Bytes used per storage (per node for local storage): full disks count fully, linked clones a little. */
-export function storageUsed(state: SimState, storage: SimStorage, node: string): number {
-  let used = 0;
+/**
+ * Bytes used on every storage, in one pass over the VMs: full disks count fully, linked clones (thin, sharing
+ * the base) a little. Keyed 'storage' for shared storage and 'storage@node' for local storage.
+ */
+export function storageUsage(state: SimState): Map<string, number> {
+  const used = new Map<string, number>();
   for (const vm of state.vms.values()) {
-    if (!storage.shared && vm.node !== node) continue;
     for (const d of disksOf(vm.config)) {
-      if (d.storage !== storage.id) continue;
-      used += (d.volname.includes('/') ? 0.05 : 1) * d.sizeGiB * GiB;
+      const st = state.storages.get(d.storage);
+      if (!st) continue;
+      const key = st.shared ? st.id : `${st.id}@${vm.node}`;
+      used.set(key, (used.get(key) ?? 0) + (d.volname.includes('/') ? 0.05 : 1) * d.sizeGiB * GiB);
     }
   }
-  return Math.round(used + storage.capacity[node]! * 0.02);
+  return used;
+}
+
+export function storageUsed(state: SimState, storage: SimStorage, node: string, usage = storageUsage(state)): number {
+  const key = storage.shared ? storage.id : `${storage.id}@${node}`;
+  return Math.round((usage.get(key) ?? 0) + storage.capacity[node]! * 0.02);
 }
 
 function nodeEntry(state: SimState, n: SimNode, now: number, full: boolean): Record<string, unknown> {
@@ -183,6 +192,7 @@ export function registerCluster(router: Router): void {
       }
     }
     if (!type || type === 'storage') {
+      const usage = storageUsage(state);
       for (const s of state.storages.values()) {
         if (!root && !hasPriv(state, r.who, `/storage/${s.id}`, ['Datastore.Audit', 'Datastore.AllocateSpace'], true)) continue;
         for (const node of s.nodes) {
@@ -190,7 +200,7 @@ export function registerCluster(router: Router): void {
           out.push({
             id: `storage/${node}/${s.id}`, storage: s.id, node, type: 'storage', plugintype: s.type,
             status: online ? 'available' : 'unknown', shared: s.shared ? 1 : 0, content: s.content,
-            ...(online ? { disk: storageUsed(state, s, node), maxdisk: s.capacity[node] } : {}),
+            ...(online ? { disk: storageUsed(state, s, node, usage), maxdisk: s.capacity[node] } : {}),
           });
         }
       }
