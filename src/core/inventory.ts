@@ -227,6 +227,11 @@ export function nodeNetwork(node: string, ifaces: readonly NetworkIface[], chang
       pending: isPending || parsed.ifaces.has(i.iface),
     });
   }
+  // an interface deleted by a pending edit is gone from the list; keep it (its number is not free until applied)
+  for (const name of parsed.ifaces) {
+    if (map.has(name)) continue;
+    map.set(name, { iface: name, type: 'unknown', active: false, comments: parsed.comments.get(name)?.trim() || undefined, pending: true });
+  }
   return {
     node,
     ifaces: map,

@@ -214,10 +214,16 @@ export function planMachineNics(
  * (`/etc/network/interfaces` vs `interfaces.new`). A changed line is attributed to the stanza it belongs to.
  * Returns the names, and whether some change could not be attributed to any interface.
  */
-export function parsePendingIfaces(changes: string | undefined): { ifaces: Set<string>; unattributed: boolean } {
+export function parsePendingIfaces(changes: string | undefined): {
+  ifaces: Set<string>;
+  unattributed: boolean;
+  /** `#…` comment lines of each stanza seen in the diff (a deleted bridge's marker is only visible here). */
+  comments: Map<string, string>;
+} {
   const ifaces = new Set<string>();
+  const comments = new Map<string, string>();
   let unattributed = false;
-  if (!changes) return { ifaces, unattributed };
+  if (!changes) return { ifaces, unattributed, comments };
   let current: string | undefined;
   for (const raw of changes.split('\n')) {
     if (raw.startsWith('+++') || raw.startsWith('---') || raw.startsWith('@@')) continue;
@@ -225,11 +231,15 @@ export function parsePendingIfaces(changes: string | undefined): { ifaces: Set<s
     const line = sign === '+' || sign === '-' || sign === ' ' ? raw.slice(1) : raw;
     const m = /^\s*(?:iface|auto|allow-hotplug|allow-[a-z]+)\s+(\S+)/.exec(line);
     if (m?.[1] && /^\s*iface\s/.test(line)) current = m[1];
+    if (current && line.startsWith('#')) {
+      const prev = comments.get(current);
+      comments.set(current, prev ? `${prev}\n${line.slice(1)}` : line.slice(1));
+    }
     if (sign !== '+' && sign !== '-') continue;
     if (line.trim() === '' || line.trim().startsWith('#') || /^\s*source/.test(line)) continue;
     const name = m?.[1] ?? current;
     if (name) ifaces.add(name);
     else unattributed = true;
   }
-  return { ifaces, unattributed };
+  return { ifaces, unattributed, comments };
 }

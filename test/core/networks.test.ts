@@ -137,3 +137,24 @@ describe('pending network edits', () => {
     expect(foreignPending(net, new Set())).toEqual(['vmbr99']);
   });
 });
+
+describe('a pending deletion of our own bridge', () => {
+  it('is recognised as ours from the comment in the diff (the interface is gone from the list)', () => {
+    const diff = [
+      '--- /etc/network/interfaces',
+      '+++ /etc/network/interfaces.new',
+      '@@ -1,12 +1,6 @@',
+      ' iface vmbr0 inet static',
+      ' \tbridge-ports eno1',
+      '-auto vmbr1000',
+      '-iface vmbr1000 inet manual',
+      '-\tbridge-ports none',
+      '-#stands:netlab:ivanov:hq',
+      ' source /etc/network/interfaces.d/*',
+    ].join('\n');
+    const net = nodeNetwork('pve1', [{ iface: 'vmbr0', type: 'bridge', active: true } as never], diff);
+    expect(net.ifaces.get('vmbr1000')).toEqual({ iface: 'vmbr1000', type: 'unknown', active: false, comments: 'stands:netlab:ivanov:hq', pending: true });
+    expect(foreignPending(net, new Set(['pve1/vmbr1000']))).toEqual([]);
+    expect(foreignPending(net, new Set())).toEqual(['vmbr1000']);
+  });
+});
