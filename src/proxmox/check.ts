@@ -104,7 +104,7 @@ export async function runConnectionCheck(client: ProxmoxClient): Promise<Connect
   let version: string;
   let release: string | undefined;
   try {
-    const v = await client.version();
+    const v = await client.version({ attempts: 2 });
     version = v.version;
     release = v.release;
   } catch (err) {

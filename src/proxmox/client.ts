@@ -170,7 +170,9 @@ export class ProxmoxClient {
 
   constructor(cluster: ClusterConfig, options: ProxmoxClientOptions = {}) {
     this.cluster = cluster;
-    this.log = (options.logger ?? silentLogger()).child({ cluster: cluster.name, component: 'proxmox' });
+    const parent = options.logger ?? silentLogger();
+    // Callers often bind `cluster` already; binding it twice would print the key twice.
+    this.log = parent.child(parent.bindings().cluster === undefined ? { cluster: cluster.name, component: 'proxmox' } : { component: 'proxmox' });
     this.sleepImpl = options.sleep ?? ((ms) => delay(ms));
     this.now = options.now ?? Date.now;
     this.timeScale = options.timeScale ?? 1;
@@ -378,12 +380,12 @@ export class ProxmoxClient {
     return this.parse(schema, res.body, 'GET', path);
   }
 
-  private async getRaw(path: string, query?: Params): Promise<RawResponse> {
+  private async getRaw(path: string, query?: Params, attempts = this.maxAttempts): Promise<RawResponse> {
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.sendAuthed('GET', path, { query });
       } catch (err) {
-        if (!(err instanceof ProxmoxApiError) || attempt + 1 >= this.maxAttempts || !this.readRetryable(err)) throw err;
+        if (!(err instanceof ProxmoxApiError) || attempt + 1 >= attempts || !this.readRetryable(err)) throw err;
         this.stats.retries++;
         const wait = this.backoffMs(attempt);
         this.log.debug({ path, attempt, wait, status: err.status }, 'retrying read');
@@ -523,8 +525,10 @@ export class ProxmoxClient {
 
   // ---------------------------------------------------------------------------------------------- version
 
-  async version(): Promise<PveVersion> {
-    const v = await this.get('/version', PveVersion);
+  /** `attempts` lets the connection test give up on an unreachable host quickly (default: maxAttempts). */
+  async version(o: { attempts?: number } = {}): Promise<PveVersion> {
+    const res = await this.getRaw('/version', undefined, o.attempts ?? this.maxAttempts);
+    const v = this.parse(PveVersion, res.body, 'GET', '/version');
     this.versionCache = v;
     return v;
   }
