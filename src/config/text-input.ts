@@ -9,6 +9,22 @@ export interface DecodeOptions {
   maxBytes?: number;
   /** What to call the input in the size error ("file", "user list"). */
   what?: string;
+  /**
+   * Accept Windows-1251 text that is not UTF-8 (Excel in a Russian locale saves "CSV" that way). Only text
+   * whose non-ASCII bytes are all Cyrillic letters (or №) qualifies, so binary data is still refused.
+   */
+  allowCp1251?: boolean;
+}
+
+function looksLikeCp1251(bytes: Buffer): boolean {
+  let nonAscii = 0;
+  for (const b of bytes) {
+    if (b < 0x80) continue;
+    nonAscii++;
+    // А–я, Ё, ё, №
+    if (!(b >= 0xc0 || b === 0xa8 || b === 0xb8 || b === 0xb9)) return false;
+  }
+  return nonAscii > 0;
 }
 
 function formatBytes(n: number): string {
@@ -26,7 +42,7 @@ export function decodeText(
   input: Buffer | Uint8Array | string,
   file: string,
   options: DecodeOptions = {},
-): { text: string } | { issue: InputIssue } {
+): { text: string; warning?: InputIssue } | { issue: InputIssue } {
   const maxBytes = options.maxBytes ?? MAX_CONFIG_BYTES;
   const what = options.what ?? 'file';
   const bytes = typeof input === 'string' ? Buffer.from(input, 'utf8') : Buffer.from(input);
@@ -44,10 +60,15 @@ export function decodeText(
     return { issue: { file, message: `not a text file (a NUL byte at offset ${nul}); expected UTF-8 text` } };
   }
   let text: string;
+  let warning: InputIssue | undefined;
   try {
     text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
   } catch {
-    return { issue: { file, message: 'not valid UTF-8 text (save the file as UTF-8)' } };
+    if (!options.allowCp1251 || !looksLikeCp1251(bytes)) {
+      return { issue: { file, message: 'not valid UTF-8 text (save the file as UTF-8)' } };
+    }
+    text = new TextDecoder('windows-1251').decode(bytes);
+    warning = { file, message: 'read as Windows-1251 (not UTF-8); in Excel choose "CSV UTF-8" to avoid this warning' };
   }
   // eslint-disable-next-line no-control-regex
   const control = /[\u0001-\u0008\u000e-\u001f\u007f]/.exec(text);
@@ -61,31 +82,33 @@ export function decodeText(
       },
     };
   }
-  return { text };
+  return warning ? { text, warning } : { text };
 }
 
-/** Read a configuration file as text, with the size and binary checks of `decodeText`. */
-export async function readTextFile(path: string, displayName: string = path, options: DecodeOptions = {}): Promise<string> {
-  const maxBytes = options.maxBytes ?? MAX_CONFIG_BYTES;
+/** Read a file's bytes, refusing files over `maxBytes` before reading them (a huge file never enters memory). */
+export async function readBytes(path: string, maxBytes: number = MAX_CONFIG_BYTES, what = 'file', displayName: string = path): Promise<Buffer> {
   let size: number;
   try {
     size = (await stat(path)).size;
   } catch (err) {
     throw new ConfigError({ file: displayName, message: describeFsError(err) }, { cause: err });
   }
-  // Check the size before reading, so a huge file is never loaded into memory.
   if (size > maxBytes) {
     throw new ConfigError({
       file: displayName,
-      message: `${options.what ?? 'file'} is too large (${formatBytes(size)}; the limit is ${formatBytes(maxBytes)})`,
+      message: `${what} is too large (${formatBytes(size)}; the limit is ${formatBytes(maxBytes)})`,
     });
   }
-  let bytes: Buffer;
   try {
-    bytes = await readFile(path);
+    return await readFile(path);
   } catch (err) {
     throw new ConfigError({ file: displayName, message: describeFsError(err) }, { cause: err });
   }
+}
+
+/** Read a configuration file as text, with the size and binary checks of `decodeText`. */
+export async function readTextFile(path: string, displayName: string = path, options: DecodeOptions = {}): Promise<string> {
+  const bytes = await readBytes(path, options.maxBytes ?? MAX_CONFIG_BYTES, options.what ?? 'file', displayName);
   const decoded = decodeText(bytes, displayName, options);
   if ('issue' in decoded) throw new ConfigError(decoded.issue);
   return decoded.text;

@@ -6,7 +6,7 @@
 import { extname } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, type InputIssue } from '../errors.js';
-import { decodeText, readTextFile } from './text-input.js';
+import { decodeText, readBytes } from './text-input.js';
 import { formatPath, lineOf, parseYaml, sortIssues, stringOrMapping, strictObject, validate } from './yaml-source.js';
 
 export interface UserEntry {
@@ -92,7 +92,11 @@ export function parseUserList(input: Buffer | Uint8Array | string, filename: str
       message: `unsupported file type "${extname(filename)}" (expected .txt, .csv, .yml or .yaml)`,
     });
   }
-  const decoded = decodeText(input, file, { maxBytes: options.maxBytes ?? MAX_USER_LIST_BYTES, what: 'user list' });
+  const decoded = decodeText(input, file, {
+    maxBytes: options.maxBytes ?? MAX_USER_LIST_BYTES,
+    what: 'user list',
+    allowCp1251: format !== 'yaml',
+  });
   if ('issue' in decoded) throw new ConfigError(decoded.issue);
   const text = decoded.text;
   if (text.trim() === '') throw new ConfigError({ file, message: 'the file is empty: expected one user per line' });
@@ -118,7 +122,7 @@ export function parseUserList(input: Buffer | Uint8Array | string, filename: str
     allowPam: options.allowPam ?? false,
   };
   const users: UserEntry[] = [];
-  const warnings: InputIssue[] = [];
+  const warnings: InputIssue[] = decoded.warning ? [decoded.warning] : [];
   const seen = new Map<string, UserEntry>();
   for (const raw of raws) {
     const user = checkUser(raw, rules, ctx);
@@ -143,9 +147,8 @@ export function parseUserList(input: Buffer | Uint8Array | string, filename: str
 
 /** Read a user list from disk (the size is checked before the file is read). */
 export async function loadUserListFile(path: string, options: UserListOptions = {}): Promise<UserList> {
-  // readTextFile does the size/binary checks; parseUserList repeats the cheap ones on the decoded text.
-  const text = await readTextFile(path, path, { maxBytes: options.maxBytes ?? MAX_USER_LIST_BYTES, what: 'user list' });
-  return parseUserList(text, path, options);
+  const bytes = await readBytes(path, options.maxBytes ?? MAX_USER_LIST_BYTES, 'user list');
+  return parseUserList(bytes, path, options);
 }
 
 function checkUser(

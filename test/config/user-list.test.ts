@@ -101,7 +101,8 @@ describe('user lists: the bad-input table', () => {
     expect(await errorLines(() => parseUserList(garbage, 'users.txt'))).toEqual([
       'users.txt: not a text file (a NUL byte at offset 3); expected UTF-8 text',
     ]);
-    expect(await errorLines(() => parseUserList(Buffer.from([0x61, 0x0a, 0xc3, 0x28, 0x0a]), 'users.csv'))).toEqual([
+    // a cut-off UTF-8 sequence; not Cyrillic in Windows-1251 either
+    expect(await errorLines(() => parseUserList(Buffer.from([0x61, 0x0a, 0xe2, 0x82, 0x28, 0x0a]), 'users.csv'))).toEqual([
       'users.csv: not valid UTF-8 text (save the file as UTF-8)',
     ]);
     expect(await errorLines(() => parseUserList(Buffer.from('\uFEFFa\n', 'utf16le'), 'users.txt'))).toEqual([
@@ -220,6 +221,31 @@ describe('user lists: .csv', () => {
       'class.csv:4: 4 fields, but the header has 3',
       'class.csv:5: the user is empty',
       'class.csv:6: a quoted field is not closed (missing ")',
+    ]);
+  });
+});
+
+describe('user lists: Windows-1251 from a Russian Excel', () => {
+  it('a cp1251 CSV is read, with a warning; cp1251-looking garbage is still refused', async () => {
+    // "user;name\r\nivanov;Иванов Ёжик\r\n" in Windows-1251
+    const cp1251 = Buffer.concat([
+      Buffer.from('user;name\r\nivanov;'),
+      Buffer.from([0xc8, 0xe2, 0xe0, 0xed, 0xee, 0xe2, 0x20, 0xa8, 0xe6, 0xe8, 0xea]),
+      Buffer.from('\r\n'),
+    ]);
+    const list = parseUserList(cp1251, 'class.csv');
+    expect(list.users).toEqual([{ userid: 'ivanov@pve', name: 'ivanov', realm: 'pve', displayName: 'Иванов Ёжик', line: 2 }]);
+    expect(list.warnings.map(formatIssue)).toEqual([
+      'class.csv: read as Windows-1251 (not UTF-8); in Excel choose "CSV UTF-8" to avoid this warning',
+    ]);
+    const { dir, cleanup } = await tempConfig({ 'class.csv': cp1251 });
+    try {
+      expect((await loadUserListFile(join(dir, 'class.csv'))).users[0]!.displayName).toBe('Иванов Ёжик');
+    } finally {
+      await cleanup();
+    }
+    expect(await errorLines(() => parseUserList(Buffer.from([0x61, 0x0a, 0x81, 0x92, 0xc8, 0x0a]), 'class.csv'))).toEqual([
+      'class.csv: not valid UTF-8 text (save the file as UTF-8)',
     ]);
   });
 });
