@@ -335,7 +335,9 @@ class DeployRun {
       st.createdUser = prev?.createdUser ?? false;
       const vms: StandVm[] = s.vms.map((vm) => {
         const old = prev?.vms.find((v) => v.vmid === vm.vmid);
-        return old ?? { machine: vm.machine, vmid: vm.vmid, node: vm.node, name: vm.name, status: 'planned', steps: [] };
+        return old
+          ? { ...old, template: old.template ?? vm.templateVmid }
+          : { machine: vm.machine, vmid: vm.vmid, node: vm.node, name: vm.name, status: 'planned' as const, steps: [], template: vm.templateVmid };
       });
       // VMs an earlier run recorded that are not in this plan stay recorded (cleanup must still find them)
       for (const old of prev?.vms ?? []) if (!vms.some((v) => v.vmid === old.vmid)) vms.push(old);
