@@ -236,6 +236,12 @@ const CSV_COLUMNS: Record<string, 'user' | 'discord' | 'name' | 'email'> = {
   display_name: 'name',
   email: 'email',
   'e-mail': 'email',
+  // Russian headers, as teachers write them
+  пользователь: 'user',
+  логин: 'user',
+  имя: 'name',
+  фио: 'name',
+  почта: 'email',
 };
 
 interface CsvRecord {
@@ -261,12 +267,12 @@ function detectDelimiter(text: string): string {
   return semi > comma ? ';' : ',';
 }
 
-function parseCsv(text: string, delimiter: string, ctx: Ctx): CsvRecord[] {
+function parseCsv(text: string, delimiter: string, ctx: Ctx, firstLine = 1): CsvRecord[] {
   const records: CsvRecord[] = [];
   let fields: string[] = [];
   let field = '';
-  let line = 1;
-  let recordLine = 1;
+  let line = firstLine;
+  let recordLine = firstLine;
   let quoted = false;
   let quoteLine = 0;
   let i = 0;
@@ -320,7 +326,10 @@ function parseCsv(text: string, delimiter: string, ctx: Ctx): CsvRecord[] {
 }
 
 function readCsv(text: string, ctx: Ctx): RawUser[] {
-  const records = parseCsv(text, detectDelimiter(text), ctx).filter((r) => !r.fields[0]?.trim().startsWith('#'));
+  // Excel honours (and some tools write) a first line "sep=;" naming the separator.
+  const sep = /^sep=(.)\r?\n/i.exec(text);
+  const body = sep ? text.slice(sep[0].length) : text;
+  const records = parseCsv(body, sep ? sep[1]! : detectDelimiter(body), ctx, sep ? 2 : 1).filter((r) => !r.fields[0]?.trim().startsWith('#'));
   const header = records.shift();
   if (!header) return [];
   const columns: ((typeof CSV_COLUMNS)[string] | undefined)[] = [];

@@ -194,6 +194,16 @@ describe('user lists: .csv', () => {
     ]);
   });
 
+  it('a "sep=" first line and Russian column names', async () => {
+    const list = parseUserList('sep=,\nпользователь,ФИО,почта\nivanov,"Иванов, Иван",ivanov@example.org\n', 'class.csv');
+    expect(list.users).toEqual([
+      { userid: 'ivanov@pve', name: 'ivanov', realm: 'pve', displayName: 'Иванов, Иван', email: 'ivanov@example.org', line: 3 },
+    ]);
+    expect(await errorLines(() => parseUserList('sep=;\nuser\nbad user\n', 'class.csv'))).toEqual([
+      'class.csv:3: "bad user": contains whitespace',
+    ]);
+  });
+
   it('a comma CSV with only a user column', () => {
     const list = parseUserList('user\nstudent01\nstudent02@pve\n', 'class.csv');
     expect(list.users.map((u) => u.userid)).toEqual(['student01@pve', 'student02@pve']);
