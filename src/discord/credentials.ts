@@ -47,7 +47,7 @@ export async function deliverCredentials(o: {
   if (o.creds.length) {
     const file = { name: `${o.group}-credentials.csv`, data: Buffer.from(credentialsCsv(o.creds)) };
     const now = (o.now ?? Date.now)();
-    if (o.interaction && now - o.interaction.createdAt < o.tokenSwitchMs) {
+    if (o.interaction && !o.interaction.dead && now - o.interaction.createdAt < o.tokenSwitchMs) {
       try {
         await o.client.rest.post(Routes.webhook(o.interaction.appId, o.interaction.token), {
           body: { content: o.m.credentialsFile(o.group), flags: 64, allowed_mentions: { parse: [] } },

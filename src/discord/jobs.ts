@@ -26,6 +26,8 @@ export interface InteractionHandle {
   token: string;
   /** When the interaction was created (its token's clock starts then). */
   createdAt: number;
+  /** Set once Discord refused the token (401/50027): it is never used again. */
+  dead?: boolean;
 }
 
 function errCode(err: unknown): { status?: number; code?: number | string } {
@@ -57,7 +59,7 @@ export class ProgressMessage {
   }
 
   tokenUsable(): boolean {
-    return !!this.interaction && this.now() - this.interaction.createdAt < this.settings.tokenSwitchMs;
+    return !!this.interaction && !this.interaction.dead && this.now() - this.interaction.createdAt < this.settings.tokenSwitchMs;
   }
 
   private body(b: MessageBody) {
@@ -78,6 +80,7 @@ export class ProgressMessage {
         const { status, code } = errCode(err);
         // 50027 Invalid Webhook Token: the token died earlier than we thought; never retry with it.
         if (status === 401 || code === RESTJSONErrorCodes.InvalidWebhookToken || code === RESTJSONErrorCodes.UnknownWebhook) {
+          this.interaction!.dead = true;
           return this.moveToChannel(b, true);
         }
         throw err;
@@ -88,7 +91,9 @@ export class ProgressMessage {
       await this.client.rest.patch(Routes.channelMessage(this.channelId, this.messageId), { body: this.body(b) });
       this.edits++;
     } catch (err) {
-      if (errCode(err).code === RESTJSONErrorCodes.UnknownMessage) {
+      const { status, code } = errCode(err);
+      // gone, or not editable with the bot token (e.g. 50005): carry on in a new channel message
+      if (code === RESTJSONErrorCodes.UnknownMessage || status === 403 || code === RESTJSONErrorCodes.CannotEditMessageAuthoredByAnotherUser) {
         this.messageId = undefined;
         await this.create(b);
         if (this.messageId) await this.onMove(this.messageId);
@@ -100,14 +105,22 @@ export class ProgressMessage {
 
   private async create(b: MessageBody): Promise<void> {
     if (this.tokenUsable()) {
-      const msg = (await this.client.rest.post(Routes.webhook(this.interaction!.appId, this.interaction!.token), {
-        body: this.body(b),
-        query: new URLSearchParams({ wait: 'true' }),
-        auth: false,
-      })) as { id: string };
-      this.messageId = msg.id;
-      this.via = 'webhook';
-    } else {
+      try {
+        const msg = (await this.client.rest.post(Routes.webhook(this.interaction!.appId, this.interaction!.token), {
+          body: this.body(b),
+          query: new URLSearchParams({ wait: 'true' }),
+          auth: false,
+        })) as { id: string };
+        this.messageId = msg.id;
+        this.via = 'webhook';
+        return;
+      } catch (err) {
+        const { status, code } = errCode(err);
+        if (!(status === 401 || code === RESTJSONErrorCodes.InvalidWebhookToken || code === RESTJSONErrorCodes.UnknownWebhook)) throw err;
+        this.interaction!.dead = true;
+      }
+    }
+    {
       const msg = (await this.client.rest.post(Routes.channelMessages(this.channelId), { body: this.body(b) })) as { id: string };
       this.messageId = msg.id;
       this.via = 'channel';
@@ -259,8 +272,15 @@ export class JobManager {
         let result: R | undefined;
         try {
           result = await o.run(onEvent, abort.signal);
-          state.outcome = result.outcome;
-          if (result.note) state.note = result.note;
+          if (result.outcome === 'cancelled' && this.stopping && jobId) {
+            // interrupted by our own shutdown: the engine checkpointed; queue it so the next start resumes it
+            await this.o.store.jobs.update(jobId, { status: 'queued' }).catch((err: unknown) => logger.warn({ err }, 'could not queue the job for resume'));
+            state.note = m.paused;
+            result = undefined;
+          } else {
+            state.outcome = result.outcome;
+            if (result.note) state.note = result.note;
+          }
         } catch (err) {
           if (abort.signal.aborted && this.stopping) {
             state.note = m.paused;

@@ -6,6 +6,7 @@
  */
 import { resume } from '../core/deploy.js';
 import type { DeployPlan } from '../core/types.js';
+import { GroupBusyError } from '../store/index.js';
 import { deliverCredentials } from './credentials.js';
 import { deployOutcome, discordIdOf } from './engine-glue.js';
 import { messages } from './i18n.js';
@@ -34,8 +35,17 @@ export async function resumeJobs(bot: Bot): Promise<string[]> {
         stands: plan?.stands.map((s) => s.userid) ?? [],
         note: m.resumedAfterRestart,
         jobId: job.id,
-        run: async (onEvent, signal) =>
-          deployOutcome(await resume(app, job.id, { onEvent, signal, requestedBy: job.requestedBy })),
+        run: async (onEvent, signal) => {
+          // after a crash our own stale lock (`job:<id>`) may still be held until its TTL runs out: wait for it
+          for (;;) {
+            try {
+              return deployOutcome(await resume(app, job.id, { onEvent, signal, requestedBy: job.requestedBy }));
+            } catch (err) {
+              if (!(err instanceof GroupBusyError) || err.holder !== `job:${job.id}` || signal.aborted) throw err;
+              await new Promise((r) => setTimeout(r, 1000));
+            }
+          }
+        },
         after: async (r) => {
           await bot.audit({
             actor: actor.name,

@@ -83,9 +83,16 @@ describe('fake Discord', () => {
     expect([...fake.interactions.values()].find((i) => i.token === token)!.autocompleteChoices).toEqual([{ name: 'v:net', value: 'x' }]);
   });
 
-  it('answers heartbeats so the connection stays up', async () => {
+  it('answers heartbeats, and replays missed events to a client that resumes', async () => {
     await new Promise((r) => setTimeout(r, 500));
     expect(fake.gatewayOps.filter((o) => o === 1).length).toBeGreaterThan(0);
-    expect(fake.gatewayOps).not.toContain(6);
+    handlers.length = 0;
+    const seen: string[] = [];
+    handlers.push(async (i) => void seen.push(i.id));
+    fake.dropGateway(4000);
+    const { id } = fake.slash({ member: fake.members.teacher, name: 'probe' }); // sent while disconnected
+    for (let k = 0; k < 100 && !seen.includes(id); k++) await new Promise((r) => setTimeout(r, 50));
+    expect(seen).toEqual([id]);
+    expect(fake.gatewayOps).toContain(6);
   });
 });

@@ -144,6 +144,7 @@ export class FakeDiscord {
   private readonly sockets = new Set<WebSocket>();
   private readonly identified = new Set<WebSocket>();
   private seq = 0;
+  private readonly sentFrames: { s: number; frame: string }[] = [];
   private reqSeq = 0;
   private server!: Server;
   private wss!: WebSocketServer;
@@ -405,7 +406,10 @@ export class FakeDiscord {
   // ---------- gateway ----------
 
   dispatch(t: string, d: unknown): void {
-    const frame = JSON.stringify({ op: 0, s: ++this.seq, t, d });
+    const s = ++this.seq;
+    const frame = JSON.stringify({ op: 0, s, t, d });
+    // kept for RESUME: like Discord, a client that reconnects gets what it missed
+    this.sentFrames.push({ s, frame });
     for (const ws of this.identified) ws.send(frame);
   }
 
@@ -440,6 +444,8 @@ export class FakeDiscord {
         ws.send(JSON.stringify({ op: 0, s: ++this.seq, t: 'READY', d: ready }));
         ws.send(JSON.stringify({ op: 0, s: ++this.seq, t: 'GUILD_CREATE', d: this.guildCreate() }));
       } else if (msg.op === 6) {
+        const last = Number(msg.d?.seq ?? 0);
+        for (const f of this.sentFrames) if (f.s > last) ws.send(f.frame);
         this.identified.add(ws);
         ws.send(JSON.stringify({ op: 0, s: ++this.seq, t: 'RESUMED', d: {} }));
       }
