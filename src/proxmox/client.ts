@@ -780,6 +780,9 @@ export class ProxmoxClient {
     const noSuchTaskGrace = this.scaled(this.noSuchTaskGraceMs);
     let interval = this.pollStartMs;
     for (;;) {
+      // Sleep first: a task polled the moment it was forked is always still running (or not yet listed).
+      await this.sleep(interval);
+      interval = nextPollInterval(interval, this.pollMaxMs);
       let status: TaskStatus | undefined;
       this.stats.taskPolls++;
       try {
@@ -806,8 +809,6 @@ export class ProxmoxClient {
           task.upid,
         );
       }
-      await this.sleep(interval);
-      interval = nextPollInterval(interval, this.pollMaxMs);
     }
   }
 
