@@ -240,7 +240,14 @@ function profileFromValue(value: unknown, source: YamlSource, defaultName: strin
       profile.leaseMs = d.lease.ms;
     }
   }
-  throwIfIssues(duplicates);
+  const nicIssues: InputIssue[] = [];
+  profile.machines.forEach((m, i) => {
+    // ecorouter machines spend net0 on the management port; the listed networks start at net1.
+    if (m.device === 'ecorouter' && m.networks.length > MAX_NICS - 1) {
+      nicIssues.push(issueAt(source, ['machines', i, 'networks'], `an ecorouter has at most ${MAX_NICS - 1} networks (net0 is its management port)`));
+    }
+  });
+  throwIfIssues([...duplicates, ...nicIssues]);
   return profile;
 }
 

@@ -264,6 +264,17 @@ describe('profiles: the bad-input table', () => {
     ]);
   });
 
+  it('NIC limits: 32 per VM, 31 for an ecorouter (net0 is its management port)', async () => {
+    const nets = (n: number) => JSON.stringify(Array.from({ length: n }, (_, k) => `n${k}`));
+    expect(parseProfile(`machines:\n  - {name: a, template: 9000, networks: ${nets(32)}}\n`, 'p.yml').machines[0]!.networks).toHaveLength(32);
+    expect(await errorLines(() => parseProfile(`machines:\n  - {name: a, template: 9000, networks: ${nets(33)}}\n`, 'p.yml'))).toEqual([
+      'p.yml:2: machines[0].networks: must have at most 32 items',
+    ]);
+    expect(
+      await errorLines(() => parseProfile(`machines:\n  - {name: a, template: 9001, device: ecorouter, networks: ${nets(32)}}\n`, 'p.yml')),
+    ).toEqual(['p.yml:2: machines[0].networks: an ecorouter has at most 31 networks (net0 is its management port)']);
+  });
+
   it('an empty file and an empty machine list', async () => {
     expect(await errorLines(() => parseProfile('# nothing\n', 'p.yml'))).toEqual([
       'p.yml: empty profile: expected "machines:" with at least one machine',
