@@ -40,6 +40,9 @@ export interface DrillOutcome {
   logins?: number;
   error?: string;
   rerunNote?: string;
+  /** proof the faults struck: the client's own retries (no worker, 596) and the engine's step retries (clones) */
+  clientRetries?: number;
+  engineRetries?: number;
   ms: number;
 }
 
@@ -201,6 +204,7 @@ export async function runDrill(drill: DrillName, seed: number, o: DrillOptions):
       try {
         await runDeploy(ctx, plan, {
           onEvent: (e) => {
+            if (e.type === 'retry') out.engineRetries = (out.engineRetries ?? 0) + 1;
             if (e.type !== 'step-finished' || !strike) return;
             if (++finished === strikeAt) {
               strike();
@@ -213,6 +217,7 @@ export async function runDrill(drill: DrillName, seed: number, o: DrillOptions):
         out.error = `runDeploy threw: ${(e as Error).message.split('\n')[0]}`;
       }
       out.struck = strike === undefined;
+      out.clientRetries = ctx.client().stats.retries;
       if (drill === 'ticket-expiry') out.logins = ctx.client().stats.logins - loginsBefore;
       // a node going away may fail the whole job; that is clean only if nothing of ours is left unrecorded
       const cleanJobFailure = threw && drill === 'node-offline';
