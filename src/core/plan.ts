@@ -17,7 +17,9 @@ import { foreignPending, loadInventory, type Inventory, type TemplateInfo } from
 import {
   allocateStandNames,
   defaultGroupName,
+  groupTag,
   normalizeGroupName,
+  parseSegmentMarker,
   segmentMarker,
   standTags,
   userName,
@@ -332,6 +334,7 @@ export async function buildPlan(o: BuildPlanOptions): Promise<DeployPlan> {
       ? new VnetAllocator(rangeOf(settings.network.sdn.tagRange), takenVnets(inv, store, settings.network.sdn.zone))
       : undefined;
   const tags = standTags(group);
+  const groupTagOf = groupTag(group);
 
   const assignment = placed.assignment;
   const standPlans: StandPlan[] = [];
@@ -359,7 +362,13 @@ export async function buildPlan(o: BuildPlanOptions): Promise<DeployPlan> {
       const recSeg = rec?.segments.find((s) => s.alias === seg.alias);
       const comment = segmentMarker(group, nm.slug, seg.alias);
       if (mode === 'bridges') {
-        if (recSeg && recSeg.kind === 'bridge' && recSeg.node === mainNode) {
+        const seen = recSeg ? inv.networks.get(mainNode)?.ifaces.get(recSeg.iface) : undefined;
+        const mark = parseSegmentMarker(seen?.comments);
+        const taken = seen !== undefined && (mark?.group !== group || mark.alias !== seg.alias);
+        if (recSeg && taken) {
+          warnings.push(`${u.userid}: recorded bridge ${recSeg.iface} on ${mainNode} is now someone else's; planning a new one`);
+        }
+        if (recSeg && recSeg.kind === 'bridge' && recSeg.node === mainNode && !taken) {
           segments.push({ alias: seg.alias, kind: 'bridge', iface: recSeg.iface, node: mainNode, vlanAware: seg.vlanAware, comment, recorded: true });
           ifaceOf.set(seg.alias, recSeg.iface);
           continue;
@@ -391,7 +400,14 @@ export async function buildPlan(o: BuildPlanOptions): Promise<DeployPlan> {
     const vms: VmPlan[] = [];
     machines.forEach((mt, mi) => {
       const node = nodeOf.get(`${ui}#${mi}`) ?? mainNode;
-      const recVm = rec?.vms.find((v) => v.machine === mt.machine.name);
+      let recVm = rec?.vms.find((v) => v.machine === mt.machine.name);
+      const there = recVm ? inv.vmById.get(recVm.vmid) : undefined;
+      // a freshly cloned VM may still lack name and tags in /cluster/resources (pvestatd lag): only a VM that
+      // shows another name and not our group tag is someone else's
+      if (recVm && there?.name !== undefined && there.name !== recVm.name && !there.tags.includes(groupTagOf)) {
+        warnings.push(`${u.userid}: recorded VMID ${recVm.vmid} (${mt.machine.name}) is now VM "${there.name}"; planning a new id`);
+        recVm = undefined;
+      }
       let vmid = recVm?.vmid;
       if (vmid === undefined) {
         vmid = vmids.next();

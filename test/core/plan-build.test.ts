@@ -247,3 +247,44 @@ describe('misc', () => {
     expect(p.leaseExpiresAt).toBe('2026-11-25T16:00:00.000Z');
   });
 });
+
+describe('re-runs where the cluster changed', () => {
+  const recorded = (over: Partial<StandRecord> = {}): StandRecord => ({
+    cluster: 'lab', group: 'g', user: 's1', userid: 's1@pve', profile: 'p', pool: 'g_s1', node: 'pve1', mode: 'bridges',
+    vms: [{ machine: 'vm', vmid: 10000, node: 'pve1', name: 's1-vm', status: 'ready', steps: [] }],
+    segments: [
+      { alias: 'lan', kind: 'bridge', iface: 'vmbr1000', node: 'pve1', vlanAware: false },
+      { alias: 'dmz', kind: 'bridge', iface: 'vmbr1001', node: 'pve1', vlanAware: true },
+    ],
+    vlans: [10], createdUser: true, poolCreated: true, aclCreated: true, status: 'ready',
+    createdAt: 'x', updatedAt: 'x', history: [], ...over,
+  });
+
+  it('keeps recorded objects that are still ours (or gone) and replaces ones someone else now holds', async () => {
+    const inv = inventory({
+      shared: true,
+      vms: [
+        { vmid: 9000, node: 'pve1', mem: 1024, cores: 1, template: true, name: 'debian-12-tpl' },
+        { vmid: 10000, node: 'pve1', mem: 512, cores: 1, name: 'someone-elses' },
+      ],
+      ifaces: {
+        pve1: [
+          { iface: 'vmbr1000', type: 'bridge', active: true, comments: 'stands:g:s1:lan' },
+          { iface: 'vmbr1001', type: 'bridge', active: true, comments: 'lab uplink (alice)' },
+        ],
+      },
+    });
+    const p = await plan({ inv, n: 1, store: { ...empty, stands: [recorded()] } });
+    const s = p.stands[0];
+    expect(s?.node).toBe('pve1');
+    expect(s?.segments.map((g) => [g.alias, g.iface, g.recorded])).toEqual([
+      ['lan', 'vmbr1000', true],
+      ['dmz', 'vmbr1002', false],
+    ]);
+    expect(s?.vms[0]).toMatchObject({ vmid: 10001, recorded: false });
+    expect(p.warnings).toEqual([
+      's1@pve: recorded bridge vmbr1001 on pve1 is now someone else\'s; planning a new one',
+      's1@pve: recorded VMID 10000 (vm) is now VM "someone-elses"; planning a new id',
+    ]);
+  });
+});
