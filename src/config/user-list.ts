@@ -103,7 +103,7 @@ export function parseUserList(input: Buffer | Uint8Array | string, filename: str
 
   const ctx: Ctx = { file, issues: [] };
   let raws: RawUser[];
-  if (format === 'txt') raws = readTxt(text, ctx);
+  if (format === 'txt') raws = readTxt(text);
   else if (format === 'csv') raws = readCsv(text, ctx);
   else raws = readYaml(text, ctx, options.maxAliasCount);
 
@@ -213,8 +213,7 @@ function checkUser(
 
 // ---- .txt: one user per line; `#` starts a comment (whole line, or after whitespace)
 
-function readTxt(text: string, ctx: Ctx): RawUser[] {
-  void ctx;
+function readTxt(text: string): RawUser[] {
   const out: RawUser[] = [];
   text.split(/\r?\n|\r/).forEach((lineText, i) => {
     const stripped = lineText.replace(/(^|\s)#.*$/, '').trim();

@@ -8,8 +8,6 @@ import { z } from 'zod';
 import { ConfigError, type InputIssue } from '../errors.js';
 import { readTextFile } from './text-input.js';
 
-export type PathSegment = string | number;
-
 /** YAML alias uses allowed while converting a document (a "billion laughs" file stops here). */
 export const DEFAULT_MAX_ALIAS_COUNT = 100;
 
