@@ -76,8 +76,8 @@ describe('tasks', () => {
 
 describe('storage allocation lock', () => {
   it('fails parallel full clones beyond what 10 s of lock waiting allows, with PVE\'s local-storage message', async () => {
-    // a 30 GiB full clone holds the storage lock for 15 s, so both waiters exceed the 10 s timeout; time scale
-    // 0.05 keeps the HTTP round trips small against those margins
+    // a 60 GiB full clone holds the storage lock for 30 s, so both waiters exceed the 10 s timeout; time scale
+    // 0.05 keeps HTTP round trips and timer lag small against those margins
     const sim = await startTestSim({
       timeScale: 0.05,
       seed: {
@@ -87,8 +87,8 @@ describe('storage allocation lock', () => {
           { id: 'ceph', type: 'rbd', shared: true, capacityGiB: 1000 },
         ],
         vms: [
-          { vmid: 9000, name: 'big', node: 'pve1', template: true, storage: 'local-lvm', diskGiB: 30 },
-          { vmid: 9001, name: 'bigc', node: 'pve1', template: true, storage: 'ceph', diskGiB: 30 },
+          { vmid: 9000, name: 'big', node: 'pve1', template: true, storage: 'local-lvm', diskGiB: 60 },
+          { vmid: 9001, name: 'bigc', node: 'pve1', template: true, storage: 'ceph', diskGiB: 60 },
         ],
       },
     });
