@@ -67,11 +67,11 @@ describe('writes are never blindly repeated', () => {
     expect((await c.listPools()).filter((p) => p.poolid === 'amb-pool')).toHaveLength(1);
   });
 
-  it('596 after a clone was accepted → adopts the running clone instead of cloning again', async () => {
+  it('596 after a clone was accepted, clone already finished → watches the new VM instead of cloning again', async () => {
     const c = client();
     sim.faults.add({ kind: 'timeout', method: 'POST', path: '/nodes/pve1/qemu/9000/clone', when: 'after', times: 1 });
     const t = await c.cloneVm('pve1', 9000, { newid: 7001, name: 'amb-clone' });
-    expect(t.adopted).toBe(true);
+    expect(t).toMatchObject({ adopted: true, watchVmid: 7001 });
     expect((await c.waitTask(t)).ok).toBe(true);
     expect(c.stats.byMethod.POST).toBe(1);
     const named = (await c.clusterResources('vm')).filter((r) => r.name === 'amb-clone');
@@ -148,6 +148,48 @@ describe('writes are never blindly repeated', () => {
     expect(err.status).toBe(500);
     expect(err.pveMessage).toBe('pool name must start with a letter');
     expect(c.stats.byMethod.POST).toBe(1);
+  });
+});
+
+describe('ambiguous clones while the clone is still running', () => {
+  // Full clones that take 10 s per GiB: the clone is certainly still running when the client looks.
+  let slow: RunningSimulator;
+  beforeAll(async () => {
+    slow = await startSim({ timing: { fullCloneMsPerGiB: 10_000 } });
+  });
+  afterAll(async () => {
+    await slow?.stop();
+  });
+  const slowClient = (): ProxmoxClient => {
+    const c = clientFor(slow, clusterFor(slow, 'token'));
+    clients.push(c);
+    return c;
+  };
+
+  it('596 after a clone was accepted, clone still running → adopts its UPID', async () => {
+    const c = slowClient();
+    // latencyMs: the 596 comes back at once, while the full clone is still copying
+    slow.faults.add({ kind: 'timeout', method: 'POST', path: '/nodes/pve1/qemu/9000/clone', when: 'after', times: 1, latencyMs: 1 });
+    const t = await c.cloneVm('pve1', 9000, { newid: 7004, name: 'amb-running', full: true });
+    expect(t.adopted).toBe(true);
+    expect(t.upid).toMatch(/^UPID:pve1:[0-9A-F]{8}:[0-9A-F]{8,9}:[0-9A-F]{8}:qmclone:9000:root@pam!stands:$/);
+    expect(t.watchVmid).toBeUndefined();
+    expect((await c.waitTask(t)).ok).toBe(true);
+    expect(c.stats.byMethod.POST).toBe(1);
+  });
+
+  it('two ambiguous clones of one template running at once → each watches its own new VM', async () => {
+    const c = slowClient();
+    slow.faults.add({ kind: 'timeout', method: 'POST', path: '/nodes/pve1/qemu/9000/clone', when: 'after', times: 2, latencyMs: 1 });
+    const [a, b] = await Promise.all([
+      c.cloneVm('pve1', 9000, { newid: 7005, name: 'amb-par-a', full: true }),
+      c.cloneVm('pve1', 9000, { newid: 7006, name: 'amb-par-b', full: true }),
+    ]);
+    expect([a.watchVmid, b.watchVmid]).toEqual([7005, 7006]);
+    await Promise.all([c.waitTask(a), c.waitTask(b)]);
+    expect(c.stats.byMethod.POST).toBe(2);
+    expect((await c.vmStatus('pve1', 7005)).lock).toBeUndefined();
+    expect((await c.vmStatus('pve1', 7006)).lock).toBeUndefined();
   });
 });
 
