@@ -1,4 +1,7 @@
 import { randomInt } from 'node:crypto';
+import { UserError } from '../errors.js';
+import type { AppContext } from './context.js';
+import { isOurUserComment } from './ownership.js';
 
 /**
  * Passwords of PVE users we create: shown once (deploy result / credentials event), never stored or logged.
@@ -45,4 +48,31 @@ export interface StandCredential {
 /** noVNC console link as the PVE GUI builds it: `<base>/#v1:0:=qemu%2F<vmid>:4:::::::`. */
 export function consoleUrl(base: string, vmid: number): string {
   return `${base.replace(/\/+$/, '')}/#v1:0:=qemu%2F${vmid}:4:::::::`;
+}
+
+/**
+ * `stands password --user U`: a new generated password for a PVE user WE created (journal or comment marker);
+ * anyone else's account (alice@pve, root@pam, a pre-existing student account) is refused. Needs ticket auth:
+ * the client explains when only a token is configured.
+ */
+export async function setPassword(
+  ctx: AppContext,
+  userid: string,
+  o: { cluster?: string; length?: number } = {},
+): Promise<{ userid: string; password: string }> {
+  const cluster = o.cluster ?? ctx.defaultCluster;
+  const client = ctx.client(cluster);
+  if (userid === 'root@pam' || /@pam$/.test(userid)) {
+    throw new UserError(`refusing to change the password of ${userid}: pve-stands only manages users it created`);
+  }
+  const user = await client.getUser(userid);
+  if (!user) throw new UserError(`user ${userid} does not exist on ${cluster}`);
+  const journaled = await ctx.store.journal.get('user', userid, cluster);
+  if (!journaled && !isOurUserComment(user.comment)) {
+    throw new UserError(`refusing to change the password of ${userid}: it was not created by pve-stands`);
+  }
+  const password = generatePassword(o.length ?? ctx.settings?.passwords?.length ?? 16);
+  await client.changePassword(userid, password);
+  await ctx.store.audit.append({ actor: 'cli', action: 'password', user: userid, outcome: 'ok' }).catch(() => undefined);
+  return { userid, password };
 }

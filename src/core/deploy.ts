@@ -529,9 +529,9 @@ class DeployRun {
     }
     await this.ctx.store.journal.intend('pool', s.pool, { cluster: this.cluster, group: s.group, user: s.userid, job: this.job });
     throwIfAborted(this.signal);
-    await this.abortable(this.lanes.accessWrite(() => this.client.createPool(s.pool, poolComment(s.group, s.userid))));
+    await this.abortable(this.lanes.accessWrite(() => this.client.createPool(s.pool, poolComment(s.group, s.userid, this.plan.profile.name))));
     await this.ctx.store.journal.confirm('pool', s.pool, this.cluster);
-    this.pools.set(s.pool, { comment: poolComment(s.group, s.userid) });
+    this.pools.set(s.pool, { comment: poolComment(s.group, s.userid, this.plan.profile.name) });
     this.counts.pools++;
     await this.ctx.store.stands.update(s.group, s.userid, (r) => ({ ...r, poolCreated: true }));
     return true;

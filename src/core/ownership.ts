@@ -8,13 +8,15 @@
  */
 import { groupTag, parseSegmentMarker } from './naming.js';
 
-export function poolComment(group: string, userid: string): string {
-  return `stands:${group}:${userid}`;
+export function poolComment(group: string, userid: string, profile?: string): string {
+  // the profile rides along so `stands recover` can rebuild the group record exactly
+  return profile ? `stands:${group}:${userid} profile=${profile}` : `stands:${group}:${userid}`;
 }
 
-export function parsePoolComment(comment: string | undefined): { group: string; userid: string } | undefined {
-  const m = /^stands:([a-z0-9._-]+):(\S+@\S+)$/.exec(comment?.trim() ?? '');
-  return m ? { group: m[1]!, userid: m[2]! } : undefined;
+export function parsePoolComment(comment: string | undefined): { group: string; userid: string; profile?: string } | undefined {
+  const m = /^stands:([a-z0-9._-]+):(\S+@\S+?)(?:\s+profile=(\S+))?$/.exec(comment?.trim() ?? '');
+  if (!m) return undefined;
+  return { group: m[1]!, userid: m[2]!, ...(m[3] ? { profile: m[3] } : {}) };
 }
 
 export function userComment(group: string): string {

@@ -30,7 +30,7 @@ describe('runDeploy: 10 students of data/profiles/netlab.yml on the 3-node defau
     const st = env.sim.state;
     for (const s of plan.stands) {
       expect(st.users.get(s.userid)?.comment).toBe('stands: created for net1');
-      expect(st.pools.get(s.pool)?.comment).toBe(`stands:net1:${s.userid}`);
+      expect(st.pools.get(s.pool)?.comment).toBe(`stands:net1:${s.userid} profile=netlab`);
       expect(st.acl.filter((a) => a.path === `/pool/${s.pool}`)).toEqual([
         expect.objectContaining({ ugid: s.userid, roleid: 'PVEVMUser', type: 'user' }),
       ]);
