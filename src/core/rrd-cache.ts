@@ -33,6 +33,7 @@ export class RrdCache {
   private readonly data = new Map<string, NodeRrd>();
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<void> | undefined;
+  private lastRefresh = 0;
   lastError: string | undefined;
 
   constructor(
@@ -51,7 +52,7 @@ export class RrdCache {
   /** Starts the background refresh (idempotent); the first refresh starts now, nobody waits for it. */
   start(): void {
     if (this.timer) return;
-    void this.refresh().catch(() => undefined);
+    if (Date.now() - this.lastRefresh > this.refreshMs / 2) void this.refresh().catch(() => undefined);
     this.timer = setInterval(() => void this.refresh().catch(() => undefined), this.refreshMs);
     // a CLI that printed its status must be able to exit
     this.timer.unref();
@@ -77,6 +78,7 @@ export class RrdCache {
             }
           }),
         );
+        this.lastRefresh = Date.now();
       } finally {
         this.inFlight = undefined;
       }
