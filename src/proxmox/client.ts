@@ -1,3 +1,16 @@
+/**
+ * The Proxmox VE client: the one way pve-stands talks to a cluster (engine, CLI, bot).
+ *
+ * Rules it follows (shared/pve-api/BEHAVIOUR.md §2–3, §5):
+ * - one keep-alive undici Agent per cluster, at most `maxInFlight` requests open (pveproxy has 3 workers);
+ * - auth by API token, or ticket + CSRF (renewed at 1 h of its 2 h life, by posting the ticket as password;
+ *   a 401 logs in again once); password changes always go by ticket (PVE refuses them for tokens);
+ * - reads retried with jittered backoff on network errors, 5xx and 59x; writes never repeated blindly: lock
+ *   refusals, 595 and "no worker" (nothing happened) are retried, ambiguous failures (596/597/599, timeouts,
+ *   resets after send) re-read state through a per-operation "already done?" check;
+ * - tasks polled with a growing interval, "no such task" tolerated briefly, failures carry the log tail.
+ * All durations in options are PVE time: multiplied by `timeScale` (the simulator's, 1 for real PVE).
+ */
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Agent } from 'undici';
@@ -622,7 +635,10 @@ export class ProxmoxClient {
     return this.voidWrite('PUT', `/nodes/${enc(node)}/qemu/${vmid}/config`, { body: params, idempotent: true });
   }
 
-  /** Where VM `vmid` lives right now, if anywhere (real-time vmlist via nextid, then the inventory for the node). */
+  /**
+   * Where VM `vmid` lives right now, if anywhere: existence from the real-time vmlist (nextid?vmid=), the node
+   * from the inventory (`node: ''` when pvestatd has not listed it yet).
+   */
   async findVm(vmid: number): Promise<{ node: string; lock?: string } | undefined> {
     if (await this.isVmidFree(vmid)) return undefined;
     const all = await this.clusterResources('vm');

@@ -41,7 +41,7 @@ export function isTaskOk(exitstatus: string | undefined): boolean {
 export function defaultTaskDeadlineMs(type: string): number {
   switch (type) {
     case 'qmclone':
-    case 'qmmigrate':
+    case 'qmigrate':
       return 60 * 60_000;
     case 'qmdestroy':
     case 'qmtemplate':
