@@ -1,4 +1,5 @@
 import { createContext, type AppContext } from '../core/context.js';
+import { envValue } from './io.js';
 import type { CommandEnv } from './program.js';
 
 /** The engine's context for one command: config + connections + store, closed when the command ends. */
@@ -7,12 +8,13 @@ export async function withContext<T>(
   o: { cluster?: string },
   fn: (ctx: AppContext) => Promise<T>,
 ): Promise<T> {
+  const cluster = o.cluster ?? envValue(env.io.env, 'STANDS_CLUSTER');
   const ctx = await createContext({
     configDir: env.paths.configDir,
     statePath: env.paths.statePath,
     logger: env.logger,
     env: env.io.env,
-    ...(o.cluster ? { clusterOverride: o.cluster } : {}),
+    ...(cluster ? { clusterOverride: cluster } : {}),
     ...(env.clientOptions ? { clientOptions: env.clientOptions } : {}),
   });
   try {

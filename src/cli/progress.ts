@@ -85,12 +85,14 @@ class LiveProgress implements ProgressView {
   private readonly multi: cliProgress.MultiBar;
   private readonly overall: cliProgress.SingleBar;
   private readonly rows = new Map<string, StandRow>();
-  private total = 0;
-  private done = 0;
+  /** Steps done / total, from the engine's `progress` events. */
+  private stepsDone = 0;
+  private stepsTotal = 0;
+  private stands = 0;
+  private ready = 0;
   private failed = 0;
   private retries = 0;
   private etaMs: number | undefined;
-  private readonly started = Date.now();
   private stopped = false;
 
   constructor(
@@ -103,17 +105,18 @@ class LiveProgress implements ProgressView {
         format: (options, params, payload: Record<string, string>) => {
           if (payload.kind === 'overall') {
             const size = options.barsize ?? 30;
-            const filled = Math.round(params.progress * size);
+            const filled = Math.round(Math.min(1, params.progress) * size);
             const bar = '█'.repeat(filled) + '░'.repeat(Math.max(0, size - filled));
-            return `${label} ${bar} ${params.value}/${params.total} done | ${payload.failed} failed | ${payload.retries} retries | ETA ${payload.eta}`;
+            return `${label} ${bar} ${payload.steps} | ${payload.stands} | ${payload.failed} failed | ${payload.retries} retries | ETA ${payload.eta}`;
           }
-          return `  ${payload.stand} ${payload.state}`;
+          return `  ${payload.stand}  ${payload.state}  (${payload.steps} steps done)`;
         },
         hideCursor: true,
         clearOnComplete: false,
         barsize: 30,
         fps: 8,
-        autopadding: true,
+        // rows that did not change since the last frame are otherwise left blank after a log line
+        forceRedraw: true,
       },
       cliProgress.Presets.shades_classic,
     );
@@ -121,25 +124,25 @@ class LiveProgress implements ProgressView {
   }
 
   private payload(): Record<string, string | number> {
-    return { kind: 'overall', failed: this.failed, retries: this.retries, eta: formatDuration(this.eta()) };
-  }
-
-  private eta(): number | undefined {
-    if (this.etaMs !== undefined) return this.etaMs;
-    if (this.done === 0 || this.total === 0) return undefined;
-    const elapsed = Date.now() - this.started;
-    return (elapsed / this.done) * (this.total - this.done);
+    return {
+      kind: 'overall',
+      steps: `${this.stepsDone}/${this.stepsTotal || '?'} steps`,
+      stands: `${this.ready}/${this.stands || '?'} stands done`,
+      failed: this.failed,
+      retries: this.retries,
+      eta: formatDuration(this.etaMs),
+    };
   }
 
   private refreshOverall(): void {
-    this.overall.setTotal(Math.max(this.total, 1));
-    this.overall.update(this.done + this.failed, this.payload());
+    this.overall.setTotal(Math.max(this.stepsTotal, 1));
+    this.overall.update(this.stepsDone, this.payload());
   }
 
   private row(stand: string): StandRow {
     let row = this.rows.get(stand);
     if (!row) {
-      row = { bar: this.multi.create(1, 0, { kind: 'stand', stand, state: 'queued' }), steps: 0, retries: 0 };
+      row = { bar: this.multi.create(1, 0, { kind: 'stand', stand, state: 'queued', steps: 0 }), steps: 0, retries: 0 };
       this.rows.set(stand, row);
     }
     return row;
@@ -156,11 +159,13 @@ class LiveProgress implements ProgressView {
 
   onEvent(event: EngineEvent): void {
     if (this.stopped) return;
-    if (event.total !== undefined && (event.type === 'planned' || event.type === 'job-started' || event.type === 'progress')) {
-      this.total = event.total;
+    if (event.type === 'job-started' || event.type === 'planned') {
+      if (event.total !== undefined) this.stands = event.total;
     }
     if (event.type === 'progress') {
-      if (event.etaMs !== undefined) this.etaMs = event.etaMs;
+      if (event.done !== undefined) this.stepsDone = event.done;
+      if (event.total !== undefined) this.stepsTotal = event.total;
+      this.etaMs = event.etaMs;
     }
     const stand = event.stand;
     switch (event.type) {
@@ -172,7 +177,11 @@ class LiveProgress implements ProgressView {
         }
         break;
       case 'step-finished':
-        if (stand) this.row(stand).steps++;
+        if (stand) {
+          const row = this.row(stand);
+          row.steps++;
+          row.bar.update(0, { steps: row.steps });
+        }
         break;
       case 'retry':
         this.retries++;
@@ -183,7 +192,7 @@ class LiveProgress implements ProgressView {
         }
         break;
       case 'stand-done':
-        this.done++;
+        this.ready++;
         if (stand) this.finishRow(stand, `✔ ${event.message ?? `${stand} done`}`);
         break;
       case 'stand-failed':

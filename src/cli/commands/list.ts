@@ -1,0 +1,40 @@
+import { listGroups } from '../../core/status.js';
+import { withContext } from '../engine.js';
+import { EXIT_OK } from '../errors.js';
+import { print, printJson } from '../output.js';
+import type { CommandEnv } from '../program.js';
+import { table } from '../tables.js';
+
+export interface ListOptions {
+  json?: boolean;
+}
+
+/** `stands list`: groups and their stands from the state file (no request to the cluster). */
+export async function listCommand(opts: ListOptions, env: CommandEnv): Promise<number> {
+  return withContext(env, {}, async (ctx) => {
+    const groups = await listGroups(ctx);
+    if (opts.json) {
+      printJson(env.io, { groups });
+      return EXIT_OK;
+    }
+    if (groups.length === 0) {
+      print(env.io, `no groups in ${ctx.store.file}`);
+      return EXIT_OK;
+    }
+    print(
+      env.io,
+      table(
+        ['group', 'cluster', 'profile', 'stands', 'created', 'job'],
+        groups.map((g) => [
+          g.name,
+          g.cluster,
+          g.profile,
+          `${g.stands} (${g.ready} ready${g.failed ? `, ${g.failed} failed` : ''})`,
+          g.createdAt.slice(0, 16).replace('T', ' '),
+          g.lockedBy ?? '',
+        ]),
+      ),
+    );
+    return EXIT_OK;
+  });
+}

@@ -1,0 +1,58 @@
+import { resume } from '../../core/deploy.js';
+import { withContext } from '../engine.js';
+import { EXIT_OK, EXIT_PARTIAL } from '../errors.js';
+import { cliRequester } from '../io.js';
+import { print } from '../output.js';
+import type { CommandEnv } from '../program.js';
+import { createProgress } from '../progress.js';
+import { printDeployResult } from './deploy.js';
+
+export interface ResumeOptions {
+  group?: string;
+  json?: boolean;
+}
+
+const UNFINISHED = new Set(['queued', 'running', 'cancelled', 'partial', 'failed']);
+
+/** `stands resume`: runs interrupted deploy jobs again from their stored plan; they converge (idempotent). */
+export async function resumeCommand(opts: ResumeOptions, env: CommandEnv): Promise<number> {
+  const { io } = env;
+  return withContext(env, {}, async (ctx) => {
+    const jobs = (await ctx.store.jobs.list(opts.group ? { group: opts.group } : {})).filter(
+      (j) => j.kind === 'deploy' && UNFINISHED.has(j.status),
+    );
+    // the newest unfinished deploy per group: an older one is superseded by it
+    const latest = new Map<string, (typeof jobs)[number]>();
+    for (const j of jobs) {
+      const key = j.group ?? j.id;
+      const prev = latest.get(key);
+      if (!prev || prev.createdAt < j.createdAt) latest.set(key, j);
+    }
+    if (latest.size === 0) {
+      if (opts.json) print(io, JSON.stringify({ resumed: [] }));
+      else print(io, `nothing to resume: no unfinished deploy jobs${opts.group ? ` in group ${opts.group}` : ''}`);
+      return EXIT_OK;
+    }
+    let code = EXIT_OK;
+    const results = [];
+    for (const job of latest.values()) {
+      const progress = createProgress(io, { label: job.group ?? job.id });
+      progress.log(`resuming ${job.id} (group ${job.group ?? '?'}, ${job.status})`);
+      try {
+        const result = await resume(ctx, job.id, {
+          onEvent: (e) => progress.onEvent(e),
+          ...(io.signal ? { signal: io.signal } : {}),
+          requestedBy: cliRequester(io),
+        });
+        progress.stop();
+        results.push(result);
+        if (!opts.json) printDeployResult(io, result, false);
+        if (result.status !== 'succeeded') code = EXIT_PARTIAL;
+      } finally {
+        progress.stop();
+      }
+    }
+    if (opts.json) print(io, JSON.stringify({ resumed: results }));
+    return code;
+  });
+}

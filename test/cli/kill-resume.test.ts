@@ -1,0 +1,114 @@
+import { spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openStore } from '../../src/store/index.js';
+import { lastJson, runCli } from './run-cli.js';
+import { oursOnCluster, REPO, startSimEnv, type SimEnv } from './sim-env.js';
+
+/** A progress line of a non-terminal run: `HH:MM:SS …` on stderr. */
+const PROGRESS = /^\d\d:\d\d:\d\d /;
+const GROUP_LOCK_TTL_MS = 30_000;
+
+interface ChildRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  progressLines: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * `node bin/stands.js deploy … --yes --json` as a real child process talking HTTPS to the simulator in this
+ * process; SIGKILLed (no cleanup, no finally blocks) right after its `killAt`-th progress line.
+ */
+function runChild(argv: string[], killAt?: number): Promise<ChildRun> {
+  const child = spawn(process.execPath, [path.join(REPO, 'bin/stands.js'), ...argv], {
+    cwd: REPO,
+    env: { ...process.env, STANDS_LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  let pending = '';
+  let progressLines = 0;
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+    pending += d.toString();
+    const lines = pending.split('\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines) {
+      if (!PROGRESS.test(line)) continue;
+      progressLines++;
+      if (killAt !== undefined && progressLines === killAt) child.kill('SIGKILL');
+    }
+  });
+  return new Promise((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal, progressLines, stdout, stderr })),
+  );
+}
+
+describe('killing `stands deploy` with SIGKILL at 10 different moments', () => {
+  let env: SimEnv;
+  let users: string;
+
+  beforeAll(async () => {
+    env = await startSimEnv({ timeScale: 0.02 });
+    users = path.join(env.dir, 'kill.txt');
+    await writeFile(users, 'k1\nk2\nk3\n');
+  });
+  afterAll(async () => {
+    await env?.close();
+  });
+
+  it('then running it again converges: every stand once, nothing duplicated or leaked, cleanup leaves nothing', async () => {
+    const argv = [...env.globals, 'deploy', '--profile', 'netlab', '--users', users, '--yes', '--json'];
+    const killed: number[] = [];
+    // Progress lines at which to kill: early (users/pools/bridges), mid (clones in flight), late (snapshots).
+    for (const killAt of [1, 4, 9, 2, 15, 6, 25, 3, 12, 40]) {
+      const run = await runChild(argv, killAt);
+      if (run.signal === 'SIGKILL') killed.push(killAt);
+      else expect(run.code, run.stderr).toBe(0); // the deploy finished before that line: nothing left to kill
+      // A killed process cannot release its group lock; it expires after the TTL. Rather than sleep 30 s ten
+      // times, take the expired lock over with a clock 31 s ahead, then free it.
+      const store = await openStore(env.statePath, { now: () => Date.now() + GROUP_LOCK_TTL_MS + 1_000 });
+      const lock = await store.tryAcquireGroupLock('netlab-kill', 'test', 1_000);
+      await lock?.release();
+      await store.close();
+    }
+    expect(killed.length).toBeGreaterThanOrEqual(5);
+
+    const final = await runChild(argv);
+    expect(final.code, final.stderr).toBe(0);
+    const result = lastJson<{ status: string; stands: { userid: string; vms: { vmid: number; name: string }[] }[] }>(
+      final.stdout,
+    );
+    expect(result.status).toBe('succeeded');
+    expect(result.stands.map((s) => s.userid).sort()).toEqual(['k1@pve', 'k2@pve', 'k3@pve']);
+
+    const s = env.sim.state;
+    const ours = oursOnCluster(env.sim);
+    const recorded = result.stands.flatMap((x) => x.vms.map((v) => v.vmid)).sort((a, b) => a - b);
+    // exactly the recorded VMs carry our tag: no orphan clone from a killed run
+    expect([...ours.vms].sort((a, b) => a - b)).toEqual(recorded);
+    expect(recorded).toHaveLength(9);
+    const names = ours.vms.map((id) => s.vms.get(id)!.config.name);
+    expect(new Set(names).size).toBe(names.length);
+    expect([...s.pools.keys()].filter((p) => p.startsWith('netlab-kill')).sort()).toEqual([
+      'netlab-kill_k1',
+      'netlab-kill_k2',
+      'netlab-kill_k3',
+    ]);
+    expect([...s.users.keys()].sort()).toEqual(['alice@pve', 'k1@pve', 'k2@pve', 'k3@pve', 'root@pam']);
+    // two private segments per stand, each one bridge, applied (nothing of ours left pending)
+    expect(ours.bridges.filter((b) => b.endsWith('(pending)'))).toEqual([]);
+    expect(ours.bridges).toHaveLength(6);
+
+    const cleanup = await runCli([...env.globals, 'cleanup', '--group', 'netlab-kill', '--yes']);
+    expect(cleanup.code, cleanup.stderr).toBe(0);
+    expect(oursOnCluster(env.sim)).toEqual({ vms: [], bridges: [] });
+    expect([...s.users.keys()].sort()).toEqual(['alice@pve', 'root@pam']);
+    expect([...s.pools.keys()]).toEqual(['prod']);
+  }, 300_000);
+});
