@@ -1,0 +1,71 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runDeploy } from '../../src/core/deploy.js';
+import { expireLeases, leasesExpiringWithin, setLease } from '../../src/core/leases.js';
+import { planDeploy } from '../../src/core/plan.js';
+import { resetStands, startStands, stopStands } from '../../src/core/power.js';
+import type { DeployPlan } from '../../src/core/types.js';
+import { netlabProfile, startRunEnv, users, type RunEnv } from './run-harness.js';
+
+describe('power and leases', () => {
+  let env: RunEnv;
+  let plan: DeployPlan;
+  const vmState = (vmid: number): string | undefined => env.sim.state.vms.get(vmid)?.status;
+
+  beforeAll(async () => {
+    env = await startRunEnv();
+    plan = await planDeploy(env.ctx, { profile: await netlabProfile(), users: users(3), group: 'pw', lease: '4h' });
+    expect((await runDeploy(env.ctx, plan)).status).toBe('succeeded');
+  });
+  afterAll(async () => env?.close());
+
+  it('start and stop one user\'s stand, then the whole group', async () => {
+    const [a, b] = plan.stands;
+    const r = await startStands(env.ctx, { group: 'pw', user: a!.userid });
+    expect(r.status).toBe('succeeded');
+    for (const vm of a!.vms) expect(vmState(vm.vmid)).toBe('running');
+    for (const vm of b!.vms) expect(vmState(vm.vmid)).toBe('stopped');
+    const all = await startStands(env.ctx, { group: 'pw' });
+    expect(all.stands.find((s) => s.userid === a!.userid)!.vms.map((v) => v.outcome)).toEqual(a!.vms.map(() => 'already'));
+    for (const s of plan.stands) for (const vm of s.vms) expect(vmState(vm.vmid)).toBe('running');
+    const stop = await stopStands(env.ctx, { group: 'pw', user: b!.userid });
+    expect(stop.status).toBe('succeeded');
+    for (const vm of b!.vms) expect(vmState(vm.vmid)).toBe('stopped');
+  });
+
+  it('reset rolls back to the start snapshot and brings running VMs back up', async () => {
+    const a = plan.stands[0]!;
+    const vm = env.sim.state.vms.get(a.vms[1]!.vmid)!;
+    const original = String(vm.config.net0);
+    vm.config.net0 = 'virtio=BC:24:11:00:00:99,bridge=vmbr0';
+    const r = await resetStands(env.ctx, { group: 'pw', user: a.userid });
+    expect(r.status).toBe('succeeded');
+    expect(String(env.sim.state.vms.get(a.vms[1]!.vmid)!.config.net0)).toBe(original);
+    for (const v of a.vms) expect(vmState(v.vmid)).toBe('running');
+  });
+
+  it('refuses an unknown stand with a clear message', async () => {
+    await expect(startStands(env.ctx, { group: 'pw', user: 'nobody@pve' })).rejects.toThrow('no stand of nobody@pve in group pw');
+  });
+
+  it('leases: warns within the window, stops expired stands once, and leaves the others', async () => {
+    const recs = await env.ctx.store.stands.listByGroup('pw');
+    expect(recs.every((r) => r.leaseExpiresAt !== undefined)).toBe(true);
+    const now = Date.now();
+    const [a, b] = plan.stands;
+    await setLease(env.ctx, { group: 'pw', user: a!.userid }, new Date(now - 60_000).toISOString(), now);
+    await setLease(env.ctx, { group: 'pw', user: b!.userid }, '30m', now);
+    expect((await leasesExpiringWithin(env.ctx, 3_600_000, now)).map((s) => s.userid)).toEqual([b!.userid]);
+    const r = await expireLeases(env.ctx, { now, action: 'stop' });
+    expect(r.stands.map((s) => `${s.userid}:${s.outcome}`)).toEqual([`${a!.userid}:stopped`]);
+    for (const vm of a!.vms) expect(vmState(vm.vmid)).toBe('stopped');
+    for (const vm of plan.stands[2]!.vms) expect(vmState(vm.vmid)).toBe('running');
+    // handled once: the next round does nothing for it
+    expect((await expireLeases(env.ctx, { now: now + 1000, action: 'stop' })).stands).toEqual([]);
+    // destroy action removes the stand entirely
+    const later = now + 3_600_000;
+    const d = await expireLeases(env.ctx, { now: later, action: 'destroy' });
+    expect(d.stands.map((s) => `${s.userid}:${s.outcome}`)).toEqual([`${b!.userid}:removed`]);
+    for (const vm of b!.vms) expect(env.sim.state.vms.has(vm.vmid)).toBe(false);
+    expect(await env.ctx.store.stands.get('pw', b!.userid)).toBeUndefined();
+  });
+});
