@@ -14,6 +14,7 @@ import {
   parseYaml,
   sortIssues,
   strictObject,
+  suggest,
   throwIfIssues,
   validate,
   type YamlSource,
@@ -222,6 +223,15 @@ async function parseConnectionsValue(raw: unknown, source: YamlSource, env: Node
       );
     }
   } else {
+    // `cluster:` or `Clusters:` would otherwise read as a seed-format cluster of that name.
+    if (value && typeof value === 'object') {
+      for (const [k, v] of Object.entries(value)) {
+        // a seed cluster has `host`; a misspelt `clusters:` holds clusters instead
+        const holdsClusters = v !== null && typeof v === 'object' && !('host' in v);
+        const hint = holdsClusters ? suggest(k, ['clusters']) : undefined;
+        if (hint) throw new ConfigError(issueAt(source, [k], `unknown key (did you mean "${hint}"?)`));
+      }
+    }
     const res = validate(SeedConnectionsFile, value, source);
     if (!res.ok) throw new ConfigError(sortIssues([...issues, ...res.issues]));
     throwIfIssues(issues);

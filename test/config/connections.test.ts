@@ -333,3 +333,21 @@ describe('secrets in errors', () => {
     expect(lines.join('\n')).not.toMatch(/918273645|55555/);
   });
 });
+
+describe('connections.yml: a misspelt clusters key', () => {
+  it('is not mistaken for a seed-format cluster', async () => {
+    const dir = await dirWith({
+      'connections.yml': 'cluster:\n  lab:\n    url: https://pve:8006\n    token_id: a@pve!t1\n    token_secret: s\n',
+    });
+    expect(await errorLines(() => loadConnections(dir, { env: {} }))).toEqual([
+      `${join(dir, 'connections.yml')}:1: cluster: unknown key (did you mean "clusters"?)`,
+    ]);
+  });
+});
+
+describe('connections.yml: seed clusters named like "clusters"', () => {
+  it('a seed entry called cluster1 (with a host) is a cluster', async () => {
+    const dir = await dirWith({ 'connections.yml': 'cluster1:\n  host: 10.0.0.1\n  user: root@pam\n  password: pw\n' });
+    expect((await loadConnections(dir, { env: {} })).clusters.cluster1!.url).toBe('https://10.0.0.1:8006');
+  });
+});
