@@ -46,6 +46,11 @@ export interface Req {
   who: Principal & { via: 'ticket' | 'token' };
 }
 
+/** `data` already serialized (big listings are assembled from cached JSON fragments). */
+export class RawJson {
+  constructor(readonly json: string) {}
+}
+
 /** A reply with extra envelope keys (`changes` of GET network, `total`). */
 export class Envelope {
   constructor(readonly data: unknown, readonly extra: Record<string, unknown>) {}

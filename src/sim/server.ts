@@ -4,7 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { unauthorized } from './auth.js';
-import { Envelope, type Req, type Sim } from './context.js';
+import { Envelope, RawJson, type Req, type Sim } from './context.js';
 import { fail, paramError, PveError } from './errors.js';
 import { checkExpr } from './privileges.js';
 import type { Router } from './router.js';
@@ -206,6 +206,7 @@ async function handle(d: Dispatch, req: IncomingMessage, res: ServerResponse): P
         throw new PveError(to.status ?? 596, to.message ?? 'Connection timed out');
       }
     }
+    if (result instanceof RawJson) return sendJson(res, 200, 'OK', `{"data":${result.json}}`);
     const env = result instanceof Envelope ? result : undefined;
     const payload = env ? { data: env.data ?? null, ...env.extra } : { data: result ?? null };
     sendJson(res, 200, 'OK', JSON.stringify(payload));

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { SimClock } from './clock.js';
 import type { Rng } from './rng.js';
 import { newMac } from './rng.js';
-import { type VmConfig, formatNet, formatSize } from './qemu-config.js';
+import { disksOf, formatNet, formatSize, type VmConfig } from './qemu-config.js';
 import type { SimSeed } from './seed.js';
 
 const GiB = 1024 ** 3;
@@ -64,6 +64,8 @@ export interface SimVm {
   snapshots: SimSnapshot[];
   /** the last pvestatd broadcast about this VM (cluster/resources lags behind by up to 10 s) */
   stats?: VmStats;
+  /** `stats` pre-serialized as JSON members (`"status":…,"name":…`), for /cluster/resources on big clusters */
+  statsJson?: string;
 }
 
 export interface SimPool {
@@ -185,6 +187,8 @@ export class SimState {
   tasksByNode = new Map<string, SimTask[]>();
   /** last pvestatd tick (sim ms) */
   lastStatTickMs = 0;
+  /** storage usage as of the last pvestatd tick ('storage' or 'storage@node' → bytes) */
+  storageUsageSnap = new Map<string, number>();
 
   constructor(
     seed: SimSeed,
@@ -429,7 +433,37 @@ export class SimState {
   /** pvestatd: every 10 s the stats of every running guest are broadcast; cluster/resources shows those. */
   refreshStats(now: number): void {
     this.lastStatTickMs = now;
-    for (const vm of this.vms.values()) vm.stats = currentStats(vm, now, this.rng);
+    for (const vm of this.vms.values()) {
+      const s = currentStats(vm, now, this.rng);
+      vm.stats = s;
+      vm.statsJson =
+        `"status":"${s.status}","name":${JSON.stringify(s.name)},"template":${s.template},"maxcpu":${s.maxcpu},"cpu":${s.cpu},` +
+        `"maxmem":${s.maxmem},"mem":${s.mem},"memhost":${s.mem},"maxdisk":${s.maxdisk},"disk":0,"uptime":${s.uptime},` +
+        `"netin":0,"netout":0,"diskread":0,"diskwrite":0`;
+    }
+    this.storageUsageSnap = this.storageUsage();
+  }
+
+  /**
+   * Bytes used on every storage, in one pass over the VMs: full disks count fully, linked clones (thin, sharing
+   * the base) a little. Keyed 'storage' for shared storage and 'storage@node' for local storage.
+   */
+  storageUsage(): Map<string, number> {
+    const used = new Map<string, number>();
+    for (const vm of this.vms.values()) {
+      for (const d of disksOf(vm.config)) {
+        const st = this.storages.get(d.storage);
+        if (!st) continue;
+        const key = st.shared ? st.id : `${st.id}@${vm.node}`;
+        used.set(key, (used.get(key) ?? 0) + (d.volname.includes('/') ? 0.05 : 1) * d.sizeGiB * GiB);
+      }
+    }
+    return used;
+  }
+
+  storageUsed(storage: SimStorage, node: string, usage = this.storageUsage()): number {
+    const key = storage.shared ? storage.id : `${storage.id}@${node}`;
+    return Math.round((usage.get(key) ?? 0) + storage.capacity[node]! * 0.02);
   }
 }
 
