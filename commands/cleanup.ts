@@ -8,6 +8,7 @@ import { newJobId } from '../src/core/executor.js';
 import { ensureGroupFree, groupChoices } from '../src/discord/engine-glue.js';
 import { confirmRow } from '../src/discord/plan-view.js';
 import { clip } from '../src/discord/progress.js';
+import { cancelButton, takeOwnPending } from '../src/discord/confirm.js';
 import type { BotCommand, ButtonContext } from '../src/discord/types.js';
 
 interface PendingCleanup {
@@ -17,10 +18,8 @@ interface PendingCleanup {
 
 async function confirm(cx: ButtonContext, id: string): Promise<void> {
   const { bot, m, interaction: i } = cx;
-  const p = bot.pending.get<PendingCleanup>(id);
-  if (!p) return void (await cx.refuse(m.confirmExpired));
-  if (p.ownerId !== i.user.id) return void (await cx.refuse(m.deniedButton(p.ownerId)));
-  bot.pending.take(id);
+  const p = await takeOwnPending<PendingCleanup>(cx, id);
+  if (!p) return;
   const { cplan } = p.payload;
   await i.update({ components: [] });
   const jobId = newJobId('cleanup');
@@ -88,15 +87,6 @@ export const cleanup: BotCommand = {
   },
   buttons: {
     confirm: { access: 'teacher', run: confirm },
-    cancel: {
-      access: 'teacher',
-      async run(cx, id) {
-        const p = cx.bot.pending.get(id);
-        if (!p) return void (await cx.refuse(cx.m.confirmExpired));
-        if (p.ownerId !== cx.interaction.user.id) return void (await cx.refuse(cx.m.deniedButton(p.ownerId)));
-        cx.bot.pending.take(id);
-        await cx.interaction.update({ content: cx.m.cancelled, embeds: [], components: [] });
-      },
-    },
+    cancel: cancelButton,
   },
 };

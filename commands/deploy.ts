@@ -17,6 +17,7 @@ import { deliverCredentials } from '../src/discord/credentials.js';
 import { confirmRow, deployPlanEmbed, refusedEmbed } from '../src/discord/plan-view.js';
 import { clip } from '../src/discord/progress.js';
 import { clusterChoices, deployOutcome, ensureGroupFree, profileChoices, discordIdOf } from '../src/discord/engine-glue.js';
+import { cancelButton, takeOwnPending } from '../src/discord/confirm.js';
 import type { BotCommand, ButtonContext } from '../src/discord/types.js';
 
 interface PendingDeploy {
@@ -41,10 +42,8 @@ const data = new SlashCommandBuilder()
 
 async function confirm(cx: ButtonContext, id: string): Promise<void> {
   const { bot, m, interaction: i } = cx;
-  const p = bot.pending.get<PendingDeploy>(id);
-  if (!p) return void (await cx.refuse(m.confirmExpired));
-  if (p.ownerId !== i.user.id) return void (await cx.refuse(m.deniedButton(p.ownerId)));
-  bot.pending.take(id);
+  const p = await takeOwnPending<PendingDeploy>(cx, id);
+  if (!p) return;
   const { plan } = p.payload;
   await i.update({ components: [] });
   const jobId = newJobId('deploy');
@@ -155,15 +154,6 @@ export const deploy: BotCommand = {
   },
   buttons: {
     confirm: { access: 'teacher', run: confirm },
-    cancel: {
-      access: 'teacher',
-      async run(cx, id) {
-        const p = cx.bot.pending.get(id);
-        if (!p) return void (await cx.refuse(cx.m.confirmExpired));
-        if (p.ownerId !== cx.interaction.user.id) return void (await cx.refuse(cx.m.deniedButton(p.ownerId)));
-        cx.bot.pending.take(id);
-        await cx.interaction.update({ content: cx.m.cancelled, embeds: [], components: [] });
-      },
-    },
+    cancel: cancelButton,
   },
 };

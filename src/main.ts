@@ -7,6 +7,8 @@ import { Client, Events, GatewayIntentBits } from 'discord.js';
 import { loadBotSettings } from './config/bot.js';
 import { loadEnv } from './config/env.js';
 import { createContext, type CreateContextOptions, type AppContext } from './core/context.js';
+import { expireLeases } from './core/leases.js';
+import { rrdCacheFor, stopRrdCaches } from './core/rrd-cache.js';
 import { ConfigError } from './errors.js';
 import { createLogger, type Logger } from './log.js';
 import { createAuditor } from './discord/audit.js';
@@ -81,6 +83,8 @@ export async function runBot(o: RunBotOptions = {}): Promise<RunningBot> {
   await ready;
   logger.info({ user: client.user?.tag, guild: settings.guildId }, 'bot connected');
 
+  // /status reads the last hour of rrd data from this cache: warm it now, not on the first /status
+  for (const name of Object.keys(app.connections.clusters)) rrdCacheFor(app, name).start();
   const resumed = await resumeJobs(bot);
   let leaseTimer: NodeJS.Timeout | undefined;
   if (o.leases !== false) {
@@ -88,7 +92,7 @@ export async function runBot(o: RunBotOptions = {}): Promise<RunningBot> {
     leaseTimer = setInterval(() => {
       if (running) return;
       running = true;
-      void leaseTick(bot, async () => (await import('./core/index.js')).expireLeases(app)).finally(() => (running = false));
+      void leaseTick(bot, () => expireLeases(app)).finally(() => (running = false));
     }, settings.expireIntervalMs);
     leaseTimer.unref();
   }
@@ -100,6 +104,7 @@ export async function runBot(o: RunBotOptions = {}): Promise<RunningBot> {
       if (leaseTimer) clearInterval(leaseTimer);
       bot.pending.clear();
       await bot.jobs.shutdown();
+      stopRrdCaches(app);
       await client.destroy();
       await app.close();
     })());

@@ -301,6 +301,20 @@ export class JobManager {
     return { job, finished };
   }
 
+  private readonly chains = new Map<string, Promise<unknown>>();
+
+  /** Runs `fn` after every earlier `serial` call with the same key (self-service requests sharing a group). */
+  serial<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.chains.get(key) ?? Promise.resolve();
+    const next = prev.then(fn, fn);
+    const tail = next.catch(() => undefined);
+    this.chains.set(key, tail);
+    void tail.then(() => {
+      if (this.chains.get(key) === tail) this.chains.delete(key);
+    });
+    return next;
+  }
+
   /** Graceful shutdown: stop taking jobs, signal running ones (the engine checkpoints), show the last state. */
   async shutdown(timeoutMs = 10_000): Promise<void> {
     this.stopping = true;
