@@ -72,7 +72,10 @@ export interface ProxmoxClientOptions {
   logger?: Logger;
   /** Real-time sleep (tests may inject one). */
   sleep?: (ms: number) => Promise<void>;
-  /** Clock used for the ticket's age (epoch ms). Tests pass the simulator's clock. */
+  /**
+   * Clock for the ticket's age (epoch ms, PVE time). Tests pass the simulator's clock; without it the real clock
+   * is used and the renewal age is scaled by `timeScale`.
+   */
   now?: () => number;
   /**
    * Speed of the server's clock relative to real time (the simulator's timeScale; 1 for real PVE). Every PVE-time
@@ -191,7 +194,9 @@ export class ProxmoxClient {
     this.timeScale = options.timeScale ?? 1;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 45_000;
     this.connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
-    this.ticketRenewAgeMs = options.ticketRenewAgeMs ?? 3_600_000;
+    // With the server's clock the age is in PVE time; with our own (real) clock, scale the threshold instead.
+    const renewAge = options.ticketRenewAgeMs ?? 3_600_000;
+    this.ticketRenewAgeMs = options.now ? renewAge : renewAge * this.timeScale;
     this.lockWaitMs = options.lockWaitMs ?? 120_000;
     this.maxAttempts = options.maxAttempts ?? 5;
     this.pollStartMs = options.pollStartMs ?? 300;

@@ -91,6 +91,16 @@ describe('ticket auth', () => {
     await c.close();
   });
 
+  it('without the server clock, renews after timeScale × 1 h of real time', async () => {
+    // 1 h of PVE time at timeScale 0.01 is 36 s of real time; compress it further for the test.
+    const c = clientFor(sim, clusterFor(sim, 'ticket'), { now: undefined, timeScale: 0.00001 });
+    await c.nodes();
+    await new Promise((r) => setTimeout(r, 60));
+    await c.nodes();
+    expect(c.stats.renewals).toBe(1);
+    await c.close();
+  });
+
   it('after a gap longer than the 2 h lifetime, the old ticket is refused and it logs in with the password', async () => {
     const c = clientFor(sim, clusterFor(sim, 'ticket'));
     await c.nodes();
