@@ -44,7 +44,8 @@ function sendText(res: ServerResponse, status: number, message: string): void {
   res.end(`${message}\n`);
 }
 
-export function sendError(res: ServerResponse, e: PveError): void {
+/** pve-http-server ≥ 5.2.0 (PVE 8.3+) also puts the message in the JSON body ("fix #6503"). */
+export function sendError(res: ServerResponse, e: PveError, withMessage = true): void {
   if (e.emptyBody) {
     res.writeHead(e.status, reasonOf(e.message), { ...baseHeaders(), 'Content-Length': 0, Connection: 'close' });
     res.end();
@@ -52,7 +53,7 @@ export function sendError(res: ServerResponse, e: PveError): void {
   }
   const body: Record<string, unknown> = { data: null };
   if (e.errors) body.errors = e.errors;
-  body.message = e.message.endsWith('\n') ? e.message : `${e.message}\n`;
+  if (withMessage) body.message = e.message.endsWith('\n') ? e.message : `${e.message}\n`;
   sendJson(res, e.status, reasonOf(e.message), JSON.stringify(body));
 }
 
@@ -83,6 +84,15 @@ function decodeForm(text: string, into: Record<string, unknown>): void {
   }
 }
 
+/** 'major.minor' as a number: 9.1 → 901. */
+const versionOf = (v: string): number => {
+  const [a, b] = v.split('.').map(Number);
+  return (a ?? 0) * 100 + (b ?? 0);
+};
+
+/** Pool forms added in pve-manager 8.1.0 (commit 4448f8d3); 8.0 only has /pools/{poolid}. */
+const POOLS_81 = new Set(['PUT /pools', 'DELETE /pools']);
+
 export interface Dispatch {
   sim: Sim;
   router: Router;
@@ -104,6 +114,8 @@ export function createHandler(d: Dispatch): (req: IncomingMessage, res: ServerRe
 
 async function handle(d: Dispatch, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const { sim } = d;
+  const version = versionOf(sim.state.version);
+  const sendErr = (e: PveError): void => sendError(res, e, version >= 803);
   const method = req.method ?? 'GET';
   const url = req.url ?? '/';
   const q = url.indexOf('?');
@@ -120,7 +132,7 @@ async function handle(d: Dispatch, req: IncomingMessage, res: ServerResponse): P
   const params: Record<string, unknown> = {};
   let json = false;
   if (body.length) {
-    if (method !== 'POST' && method !== 'PUT') return sendError(res, new PveError(501, `Unexpected content for method '${method}'`));
+    if (method !== 'POST' && method !== 'PUT') return sendErr(new PveError(501, `Unexpected content for method '${method}'`));
     const ct = (req.headers['content-type'] ?? 'application/x-www-form-urlencoded').split(';')[0]!.trim().toLowerCase();
     if (ct === 'application/json') {
       json = true;
@@ -128,7 +140,7 @@ async function handle(d: Dispatch, req: IncomingMessage, res: ServerResponse): P
       try {
         parsed = JSON.parse(body.toString('utf8'));
       } catch {
-        return sendError(res, new PveError(400, 'malformed JSON string'));
+        return sendErr(new PveError(400, 'malformed JSON string'));
       }
       if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) Object.assign(params, parsed);
     } else if (ct === 'application/x-www-form-urlencoded') decodeForm(body.toString('utf8'), params);
@@ -142,16 +154,19 @@ async function handle(d: Dispatch, req: IncomingMessage, res: ServerResponse): P
   }
 
   const match = d.router.match(method, path);
-  if (!match) return sendError(res, new PveError(501, `Method '${method} ${path}' not implemented`));
+  if (!match) return sendErr(new PveError(501, `Method '${method} ${path}' not implemented`));
   const route = `${method} ${match.template}`;
   sim.stats.byRoute[route] = (sim.stats.byRoute[route] ?? 0) + 1;
   if (route === 'GET /nodes/{node}/tasks/{upid}/status') sim.stats.taskStatusPolls++;
   const ep = SCHEMA.endpoints[route];
-  if (!ep) return sendError(res, new PveError(501, `Method '${method} ${path}' not implemented`));
+  if (!ep || (version < 801 && POOLS_81.has(route))) return sendErr(new PveError(501, `Method '${method} ${path}' not implemented`));
+  // PVE ≤ 8.0 has no poolid filter on the pool index (nested pools came with pve-manager 8.1.0)
+  if (version < 801 && route === 'GET /pools' && params.poolid !== undefined)
+    return sendErr(paramError({ poolid: 'property is not defined in schema and the schema does not allow additional properties' }));
 
   for (const [k, v] of Object.entries(match.pathParams)) {
     if (params[k] !== undefined && String(params[k]) !== v)
-      return sendError(res, paramError({ [k]: 'duplicate parameter (already defined in URI) with conflicting values!' }));
+      return sendErr(paramError({ [k]: 'duplicate parameter (already defined in URI) with conflicting values!' }));
     params[k] = v;
   }
 
@@ -160,16 +175,16 @@ async function handle(d: Dispatch, req: IncomingMessage, res: ServerResponse): P
   if (WORLD.has(route)) {
     who = { userid: '', privsep: false, via: 'ticket' };
     if (!ep.allowtoken && /(?:^|\s)PVEAPIToken(?:=| )/.test(req.headers.authorization ?? ''))
-      return sendError(res, new PveError(403, `Permission check failed (URI '${path}' not available with API token, need proper ticket.)`));
+      return sendErr(new PveError(403, `Permission check failed (URI '${path}' not available with API token, need proper ticket.)`));
   } else {
     try {
       who = sim.auth.authenticate(req.headers, method);
     } catch (e) {
       await realSleep(d.authFailDelayMs);
-      return sendError(res, e instanceof PveError ? e : unauthorized('permission denied - invalid PVE ticket'));
+      return sendErr(e instanceof PveError ? e : unauthorized('permission denied - invalid PVE ticket'));
     }
     if (who.via === 'token' && !ep.allowtoken)
-      return sendError(res, new PveError(403, `Permission check failed (URI '${path}' not available with API token, need proper ticket.)`));
+      return sendErr(new PveError(403, `Permission check failed (URI '${path}' not available with API token, need proper ticket.)`));
   }
 
   const r: Req = { sim, method, path, route, params, who };
@@ -211,7 +226,7 @@ async function handle(d: Dispatch, req: IncomingMessage, res: ServerResponse): P
     const payload = env ? { data: env.data ?? null, ...env.extra } : { data: result ?? null };
     sendJson(res, 200, 'OK', JSON.stringify(payload));
   } catch (e) {
-    if (e instanceof PveError) return sendError(res, e);
+    if (e instanceof PveError) return sendErr(e);
     throw e;
   }
 }

@@ -108,6 +108,16 @@ describe('version profile', () => {
     try {
       const r = await old.api('GET', '/version');
       expect(r.body.data).toMatchObject({ version: '8.0.4', release: '8.0' });
+      // pools: only the /pools/{poolid} forms before 8.1
+      const put = await old.api('PUT', '/pools', { poolid: 'x', vms: '100' });
+      expect([put.status, put.reason]).toEqual([501, "Method 'PUT /pools' not implemented"]);
+      const get = await old.api('GET', '/pools', { poolid: 'x' });
+      expect(get.body.errors).toEqual({ poolid: 'property is not defined in schema and the schema does not allow additional properties' });
+      // before pve-http-server 5.2.0 (PVE 8.3) error bodies carry no "message"
+      expect(get.body).toEqual({ data: null, errors: expect.any(Object) });
+      const missing = await old.api('GET', '/nodes/pve1/qemu/555/config');
+      expect(missing.body).toEqual({ data: null });
+      expect(missing.reason).toBe("Configuration file 'nodes/pve1/qemu-server/555.conf' does not exist");
     } finally {
       await old.stop();
     }

@@ -98,6 +98,18 @@ describe('SDN', () => {
     expect((await t.waitTask((await t.api('POST', '/nodes/pve3/qemu/102/status/start')).body.data)).exitstatus).toBe('OK');
   });
 
+  it('ends the SDN apply with WARNINGS when a node is offline', async () => {
+    t.sim.state.nodes.get('pve2')!.online = false;
+    try {
+      const st = await t.waitTask((await t.api('PUT', '/cluster/sdn')).body.data);
+      expect(st.exitstatus).toBe('WARNINGS: 1');
+      expect(st.log).toContain('WARN: node pve2 is offline');
+      expect(st.log.at(-1)).toBe('TASK WARNINGS: 1');
+    } finally {
+      t.sim.state.nodes.get('pve2')!.online = true;
+    }
+  });
+
   it('deletes vnets (pending until applied) and refuses to delete a zone in use', async () => {
     const z = await t.api('DELETE', '/cluster/sdn/zones/lab');
     expect(z.reason).toBe("Can't delete zone lab, vnet st01 is using it");
