@@ -81,6 +81,7 @@ export interface StandNames {
 }
 
 const SLUG_MAX = 24;
+const PLAIN_SLUG = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
 
 /**
  * Slugs and pool ids for every user of a group, unique within it (`ivanov@pve` and `ivanov@ad`, or `Ivanov` and
@@ -95,7 +96,9 @@ export function allocateStandNames(
   const bySlug = new Map<string, string[]>();
   const first = new Map<string, string>();
   for (const userid of userids) {
-    const slug = slugify(userName(userid), { maxLength: SLUG_MAX });
+    const name = userName(userid);
+    // already a slug: slugify would return it unchanged (and hash nothing), so skip its sha256
+    const slug = PLAIN_SLUG.test(name) && name.length <= SLUG_MAX ? name : slugify(name, { maxLength: SLUG_MAX });
     first.set(userid, slug);
     const list = bySlug.get(slug) ?? [];
     list.push(userid);
@@ -137,8 +140,14 @@ export function poolId(groupSlug: string, userSlug: string): string {
 }
 
 /** `<user>-<machine>`, a DNS name of at most 63 characters. */
+const machineSlugs = new Map<string, string>();
 export function vmName(userSlug: string, machine: string): string {
-  const m = slugify(machine, { maxLength: 24 });
+  // a class has a handful of machine names and thousands of VMs: slugify (a sha256 each) once per name
+  let m = machineSlugs.get(machine);
+  if (m === undefined) {
+    m = slugify(machine, { maxLength: 24 });
+    if (machineSlugs.size < 10_000) machineSlugs.set(machine, m);
+  }
   const room = VM_NAME_MAX - m.length - 1;
   return `${userSlug.slice(0, room).replace(/-+$/, '')}-${m}`;
 }

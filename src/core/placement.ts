@@ -9,7 +9,8 @@
  * `balanced` is greedy in decreasing demand order: each unit goes to the node where the resulting utilisation
  * (max of memory and CPU) is lowest. When a unit is added, some node is at or below the fractional optimum, so the
  * highest utilisation ends within one unit's share of it; a bounded local search (moves and swaps off the most
- * loaded node) then closes most of that gap for small classes. Cost O(units × nodes), no scans over VMs.
+ * loaded node) then closes most of that gap for small classes. Runs of identical units use a heap of nodes:
+ * O(units × log nodes), no scans over VMs.
  */
 import type { NodeProjection, PlacementStrategy } from './types.js';
 
@@ -134,6 +135,15 @@ export function placeStands(
     });
   }
 
+  const order = new Map(all.map((l, k) => [l, k]));
+  const entry = (l: Load, d: Demand): HeapEntry => ({
+    load: l,
+    u: util(l, limits, d.memMiB, d.cores),
+    m: memUtil(l, d.memMiB),
+    k: order.get(l) ?? 0,
+  });
+  let heap: NodeHeap | undefined;
+  let heapFor: Demand = { key: '', memMiB: -1, cores: -1 };
   let rr = 0;
   for (const i of free) {
     const d = demands[i] as Demand;
@@ -157,19 +167,19 @@ export function placeStands(
     } else if (strategy === 'pack') {
       chosen = cands.find((l) => fits(l, d, limits));
     } else {
-      let best = Infinity;
-      for (const l of cands) {
-        if (!fits(l, d, limits)) continue;
-        const u = util(l, limits, d.memMiB, d.cores);
-        // ties: the lower memory utilisation, then the node order
-        if (u < best - 1e-12 || (Math.abs(u - best) <= 1e-12 && chosen && memUtil(l, d.memMiB) < memUtil(chosen, d.memMiB))) {
-          best = u;
-          chosen = l;
-        }
+      // Identical demands come in runs (LPT order; a class is usually one profile): keep a heap of the nodes keyed
+      // by the utilisation they would reach, so each placement is O(log nodes) instead of a scan.
+      if (!heap || heapFor.memMiB !== d.memMiB || heapFor.cores !== d.cores || heapFor.allowed !== d.allowed) {
+        heap = new NodeHeap();
+        heapFor = d;
+        for (const l of cands) if (fits(l, d, limits)) heap.push(entry(l, d));
       }
+      chosen = heap.pop()?.load;
     }
-    if (chosen) put(i, chosen);
-    else unplaced.push({ key: d.key, reason: why(cands, d, limits) });
+    if (chosen) {
+      put(i, chosen);
+      if (heap && fits(chosen, d, limits)) heap.push(entry(chosen, d));
+    } else unplaced.push({ key: d.key, reason: why(cands, d, limits) });
   }
 
   if (strategy === 'balanced' && unplaced.length === 0) improve(demands, free, assignment, loads, limits);
@@ -194,6 +204,53 @@ export function placeStands(
     maxMemUtil: Math.max(0, ...projections.map((p) => p.memUtil)),
     maxUtil: Math.max(0, ...projections.map((p) => Math.max(p.memUtil, p.cpuUtil))),
   };
+}
+
+interface HeapEntry {
+  load: Load;
+  /** Utilisation (max of memory and CPU) the node would reach with the demand; ties: memory, then node order. */
+  u: number;
+  m: number;
+  k: number;
+}
+
+const before = (a: HeapEntry, b: HeapEntry): boolean =>
+  a.u < b.u - 1e-12 || (Math.abs(a.u - b.u) <= 1e-12 && (a.m < b.m - 1e-12 || (Math.abs(a.m - b.m) <= 1e-12 && a.k < b.k)));
+
+/** A binary min-heap of nodes for `balanced`. */
+class NodeHeap {
+  private readonly a: HeapEntry[] = [];
+  push(e: HeapEntry): void {
+    const a = this.a;
+    a.push(e);
+    let i = a.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!before(a[i] as HeapEntry, a[p] as HeapEntry)) break;
+      [a[i], a[p]] = [a[p] as HeapEntry, a[i] as HeapEntry];
+      i = p;
+    }
+  }
+  pop(): HeapEntry | undefined {
+    const a = this.a;
+    const top = a[0];
+    const last = a.pop();
+    if (a.length > 0 && last) {
+      a[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < a.length && before(a[l] as HeapEntry, a[m] as HeapEntry)) m = l;
+        if (r < a.length && before(a[r] as HeapEntry, a[m] as HeapEntry)) m = r;
+        if (m === i) break;
+        [a[i], a[m]] = [a[m] as HeapEntry, a[i] as HeapEntry];
+        i = m;
+      }
+    }
+    return top;
+  }
 }
 
 /**
