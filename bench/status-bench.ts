@@ -47,17 +47,17 @@ export async function runStatusBench({ quick }: { quick: boolean }): Promise<Res
         const reqs: number[] = [];
         let report: unknown;
         for (let i = 0; i < 7; i++) {
-          // let the inventory cache expire between calls so each one does the real work of a fresh /status
-          await new Promise((r) => setTimeout(r, 300));
+          await new Promise((r) => setTimeout(r, 200));
           const before = client.stats.requests;
           const t0 = performance.now();
-          report = await getStatus(ctx, {});
+          // maxAgeMs 0: no reuse of a cached inventory, so each call does the full work of a fresh /status
+          report = await getStatus(ctx, { maxAgeMs: 0 });
           times.push(performance.now() - t0);
           reqs.push(client.stats.requests - before);
         }
         const maxReq = Math.max(...reqs);
         rows.push({ bench: '5', metric: `/status on ${nodes} nodes, ${vms} VMs: API requests per call (warm)`, value: `${maxReq} (per call: ${reqs.join(',')})`, goal: '≤ 2', verdict: verdict(maxReq <= 2) });
-        rows.push({ bench: '5', metric: '/status reply built, no chart (median of 7)', value: fmtMs(median(times)), goal: '< 200 ms', verdict: verdict(median(times) < 200), note: `max ${fmtMs(Math.max(...times))}; loopback HTTPS to a simulator process` });
+        rows.push({ bench: '5', metric: '/status reply built from a fresh inventory, no chart (median of 7)', value: fmtMs(median(times)), goal: '< 200 ms', verdict: verdict(median(times) < 200), note: `max ${fmtMs(Math.max(...times))}; loopback HTTPS to a simulator process` });
         await renderChartRow(rows, report, nodes);
       } finally {
         await ctx.close();
