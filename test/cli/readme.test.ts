@@ -1,0 +1,43 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { Env } from '../../src/config/env.js';
+import { REQUIRED_PRIVILEGE_NAMES } from '../../src/proxmox/check.js';
+import { runCli } from './run-cli.js';
+import { REPO } from './sim-env.js';
+
+const readme = readFileSync(path.join(REPO, 'README.md'), 'utf8');
+
+/** The README is part of the product: these keep it true to the code. */
+describe('README.md and .env.example stay true to the code', () => {
+  it('the `pveum role add` line grants exactly the privileges the client checks for', () => {
+    const line = /pveum role add PVEStands --privs "([^"]+)"/.exec(readme);
+    expect(line).not.toBeNull();
+    expect(line![1]!.split(',').sort()).toEqual([...REQUIRED_PRIVILEGE_NAMES].sort());
+  });
+
+  it('every command of the CLI reference exists in `stands --help`, and every command is in the reference', async () => {
+    const help = (await runCli(['--help'])).stdout;
+    const listed = [...help.matchAll(/^  ([a-z]+)(?: \[options\])?\s/gm)].map((m) => m[1]!).filter((c) => c !== 'help');
+    const section = readme.slice(readme.indexOf('## CLI reference'), readme.indexOf('## Configuration'));
+    const documented = new Set([...section.matchAll(/^\| `([a-z\\|]+)[ `]/gm)].flatMap((m) => m[1]!.split(/\\?\|/)));
+    for (const c of [...section.matchAll(/`(bot)`, `(register)`/g)].flatMap((m) => [m[1]!, m[2]!])) documented.add(c);
+    expect([...documented].sort()).toEqual([...listed].sort());
+  });
+
+  it('every relative link points at a file that exists', () => {
+    for (const m of readme.matchAll(/\]\((?!https?:|#)([^)#]+)(#[^)]*)?\)/g)) {
+      expect(existsSync(path.resolve(REPO, m[1]!)), m[1]).toBe(true);
+    }
+  });
+
+  it('.env.example lists every variable the environment schema reads', () => {
+    const example = readFileSync(path.join(REPO, '.env.example'), 'utf8');
+    const names = new Set([...example.matchAll(/^([A-Z_]+)=/gm)].map((m) => m[1]!));
+    // STANDS_LOG_FORMAT is parsed but nothing applies it yet (src/log.ts decides pretty/JSON by terminal)
+    for (const key of Object.keys(Env.shape).filter((k) => k !== 'STANDS_LOG_FORMAT')) expect(names, key).toContain(key);
+    // and whatever data/connections.yml references with ${…}
+    const conn = readFileSync(path.join(REPO, 'data/connections.yml'), 'utf8').replace(/^\s*#.*$/gm, '');
+    for (const m of conn.matchAll(/\$\{([A-Z_]+)\}/g)) expect(names, m[1]).toContain(m[1]);
+  });
+});
