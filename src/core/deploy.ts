@@ -247,6 +247,8 @@ class DeployRun {
       await this.abortable(this.survey());
       await this.recordStands();
       const networkWork = this.plan.mode === 'sdn' ? [this.sdnNetwork()] : this.bridgeNodes().map((n) => this.nodeNetwork(n));
+      // replicas are on the critical path of every stand of their node: start them now, not at first use
+      for (const r of this.plan.replicas) if (!r.exists) void this.replicaReady({ templateVmid: r.vmid, templateNode: r.targetNode } as VmPlan).catch(() => undefined);
       const standWork = plan.stands.map((s) => this.runStand(this.stands.get(s.userid)!));
       await Promise.allSettled([...networkWork, ...standWork]);
       aborted = Boolean(this.signal?.aborted);
@@ -468,9 +470,10 @@ class DeployRun {
     try {
       await this.step(st, 'access', undefined, async () => {
         let wrote = false;
-        wrote = (await this.ensureUser(st)) || wrote;
+        // the pool first: every clone of the stand waits for it, nothing waits for the user but its ACL
         wrote = (await this.ensurePool(st)) || wrote;
         st.pool.resolve();
+        wrote = (await this.ensureUser(st)) || wrote;
         wrote = (await this.ensureAcl(st)) || wrote;
         return wrote ? undefined : 'skipped';
       });
@@ -505,6 +508,7 @@ class DeployRun {
           ...(s.email ? { email: s.email } : {}),
           ...(s.displayName ? { firstname: s.displayName } : {}),
         }),
+        1,
       ),
     );
     await this.ctx.store.journal.confirm('user', s.userid, this.cluster);
@@ -529,7 +533,7 @@ class DeployRun {
     }
     await this.ctx.store.journal.intend('pool', s.pool, { cluster: this.cluster, group: s.group, user: s.userid, job: this.job });
     throwIfAborted(this.signal);
-    await this.abortable(this.lanes.accessWrite(() => this.client.createPool(s.pool, poolComment(s.group, s.userid, this.plan.profile.name))));
+    await this.abortable(this.lanes.accessWrite(() => this.client.createPool(s.pool, poolComment(s.group, s.userid, this.plan.profile.name)), 2));
     await this.ctx.store.journal.confirm('pool', s.pool, this.cluster);
     this.pools.set(s.pool, { comment: poolComment(s.group, s.userid, this.plan.profile.name) });
     this.counts.pools++;

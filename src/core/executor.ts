@@ -62,8 +62,9 @@ export class Lanes {
     return q.add(fn, { throwOnTimeout: true }) as Promise<T>;
   }
 
-  accessWrite<T>(fn: () => Promise<T>): Promise<T> {
-    return this.access.add(fn, { throwOnTimeout: true }) as Promise<T>;
+  /** `priority`: higher runs first (pools before users before ACLs: clones wait only for the pool). */
+  accessWrite<T>(fn: () => Promise<T>, priority = 0): Promise<T> {
+    return this.access.add(fn, { throwOnTimeout: true, priority }) as Promise<T>;
   }
 
   networkApply<T>(node: string, fn: () => Promise<T>): Promise<T> {
