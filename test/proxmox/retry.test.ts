@@ -53,7 +53,7 @@ describe('reads are retried with backoff', () => {
 describe('writes are never blindly repeated', () => {
   it('596 after the user was created → re-read finds it → done, no second POST', async () => {
     const c = client();
-    sim.faults.add({ kind: 'timeout', method: 'POST', path: '/access/users', when: 'after', times: 1 });
+    sim.faults.add({ kind: 'timeout', method: 'POST', path: '/access/users', when: 'after', times: 1, latencyMs: 1 });
     await c.createUser({ userid: 'amb01@pve', password: 'Amb-Passw0rd' });
     expect(c.stats.byMethod.POST).toBe(1);
     expect((await c.listUsers()).filter((u) => u.userid === 'amb01@pve')).toHaveLength(1);
@@ -61,7 +61,7 @@ describe('writes are never blindly repeated', () => {
 
   it('596 before anything happened → re-read finds nothing → repeated once → exists once', async () => {
     const c = client();
-    sim.faults.add({ kind: 'timeout', method: 'POST', path: '/pools', when: 'before', times: 1 });
+    sim.faults.add({ kind: 'timeout', method: 'POST', path: '/pools', when: 'before', times: 1, latencyMs: 1 });
     await c.createPool('amb-pool');
     expect(c.stats.byMethod.POST).toBe(2);
     expect((await c.listPools()).filter((p) => p.poolid === 'amb-pool')).toHaveLength(1);
@@ -69,6 +69,7 @@ describe('writes are never blindly repeated', () => {
 
   it('596 after a clone was accepted, clone already finished → watches the new VM instead of cloning again', async () => {
     const c = client();
+    // the 596 comes after pveproxy's 30 s: the 2 s linked clone has finished by then
     sim.faults.add({ kind: 'timeout', method: 'POST', path: '/nodes/pve1/qemu/9000/clone', when: 'after', times: 1 });
     const t = await c.cloneVm('pve1', 9000, { newid: 7001, name: 'amb-clone' });
     expect(t).toMatchObject({ adopted: true, watchVmid: 7001 });
@@ -81,7 +82,7 @@ describe('writes are never blindly repeated', () => {
 
   it('596 after a bridge was added → found in the list → not added again', async () => {
     const c = client();
-    sim.faults.add({ kind: 'timeout', method: 'POST', path: '/nodes/pve2/network', when: 'after', times: 1 });
+    sim.faults.add({ kind: 'timeout', method: 'POST', path: '/nodes/pve2/network', when: 'after', times: 1, latencyMs: 1 });
     await c.createBridge('pve2', { iface: 'vmbr1002' });
     expect(c.stats.byMethod.POST).toBe(1);
     expect((await c.listNetwork('pve2')).ifaces.filter((i) => i.iface === 'vmbr1002')).toHaveLength(1);
@@ -91,7 +92,7 @@ describe('writes are never blindly repeated', () => {
     const c = client();
     await c.waitTask(await c.cloneVm('pve1', 9000, { newid: 7002, name: 'amb-snap' }));
     await c.waitTask(await c.createSnapshot('pve1', 7002, 'base'));
-    sim.faults.add({ kind: 'timeout', method: 'POST', path: '/nodes/pve1/qemu/7002/snapshot/base/rollback', when: 'after', times: 1 });
+    sim.faults.add({ kind: 'timeout', method: 'POST', path: '/nodes/pve1/qemu/7002/snapshot/base/rollback', when: 'after', times: 1, latencyMs: 1 });
     const posts = c.stats.byMethod.POST ?? 0;
     const err = (await c.rollbackSnapshot('pve1', 7002, 'base').catch((e: unknown) => e)) as ProxmoxApiError;
     expect(err).toBeInstanceOf(ProxmoxApiError);
@@ -103,7 +104,7 @@ describe('writes are never blindly repeated', () => {
 
   it('an idempotent write (ACL) is simply repeated after 596', async () => {
     const c = client();
-    sim.faults.add({ kind: 'timeout', method: 'PUT', path: '/access/acl', when: 'before', times: 1 });
+    sim.faults.add({ kind: 'timeout', method: 'PUT', path: '/access/acl', when: 'before', times: 1, latencyMs: 1 });
     await c.updateAcl({ path: '/vms/7001', roles: ['PVEVMUser'], users: ['alice@pve'] });
     expect(c.stats.byMethod.PUT).toBe(2);
     expect((await c.listAcl()).filter((a) => a.path === '/vms/7001')).toHaveLength(1);
