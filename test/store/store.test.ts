@@ -202,3 +202,22 @@ describe('jobs, links, audit, replicas, groups', () => {
     expect((await s.replicas.list('lab')).length).toBe(1);
   });
 });
+
+describe('group lock across processes', () => {
+  it('lets exactly one of two processes take a group', async () => {
+    const { execFile } = await import('node:child_process');
+    const { promisify } = await import('node:util');
+    const run = promisify(execFile);
+    const file = join(dir, 'procs.sqlite');
+    const parent = await open(file);
+    const child = join(import.meta.dirname, 'fixtures', 'lock-child.ts');
+    // the child and this process race for the same group; whichever order they run in, exactly one wins
+    const [out, mine] = await Promise.all([
+      run(process.execPath, ['--import', 'tsx', child, file, 'netlab', 'child'], { cwd: process.cwd() }),
+      parent.tryAcquireGroupLock('netlab', 'parent', 60_000),
+    ]);
+    const theirs = JSON.parse(out.stdout.trim()) as { holder: string; got: boolean };
+    expect(theirs.got).toBe(mine === undefined);
+    expect((await parent.lockInfo('netlab'))?.holder).toBe(mine ? 'parent' : 'child');
+  });
+});
