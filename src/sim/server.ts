@@ -15,9 +15,15 @@ const PREFIX = '/api2/json';
 /** Endpoints that answer without credentials (BEHAVIOUR.md §2.2). */
 const WORLD = new Set(['GET /access/ticket', 'POST /access/ticket']);
 
+let dateSecond = 0;
+let dateString = '';
 function baseHeaders(): Record<string, string> {
-  const now = new Date().toUTCString();
-  return { Server: 'pve-api-daemon/3.0', 'Cache-Control': 'max-age=0', Pragma: 'no-cache', Expires: now };
+  const sec = Math.floor(Date.now() / 1000);
+  if (sec !== dateSecond) {
+    dateSecond = sec;
+    dateString = new Date(sec * 1000).toUTCString();
+  }
+  return { Server: 'pve-api-daemon/3.0', 'Cache-Control': 'max-age=0', Pragma: 'no-cache', Expires: dateString };
 }
 
 /** HTTP reason phrases are one line of printable ASCII: the first line of PVE's message. */

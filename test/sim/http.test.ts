@@ -54,6 +54,21 @@ describe('envelope and errors (pve-http-server)', () => {
   });
 });
 
+describe('statistics', () => {
+  it('counts requests per route and task status polls separately', async () => {
+    t.sim.stats.reset();
+    await t.api('GET', '/version');
+    await t.api('GET', '/version');
+    const up = await t.api('POST', '/nodes/pve3/qemu/102/status/stop');
+    await t.waitTask(up.body.data);
+    expect(t.sim.stats.byRoute['GET /version']).toBe(2);
+    expect(t.sim.stats.byRoute['POST /nodes/{node}/qemu/{vmid}/status/stop']).toBe(1);
+    expect(t.sim.stats.taskStatusPolls).toBe(t.sim.stats.byRoute['GET /nodes/{node}/tasks/{upid}/status']);
+    expect(t.sim.stats.taskStatusPolls).toBeGreaterThanOrEqual(1);
+    expect(t.sim.stats.requests).toBe(Object.values(t.sim.stats.byRoute).reduce((a, b) => a + b, 0));
+  });
+});
+
 describe('parameter verification (JSONSchema.pm messages)', () => {
   it('rejects form booleans other than 1/0', async () => {
     const r = await t.api('POST', '/nodes/pve1/qemu/9000/clone', { newid: 300, full: 'true' });
