@@ -283,6 +283,18 @@ export async function buildPlan(o: BuildPlanOptions): Promise<DeployPlan> {
     refuse('no eligible node', [{ subject: cluster, problem: 'every node is left out (see below)' }], { excluded });
   }
 
+  if (strategy.startsWith('node:')) {
+    const want = strategy.slice(5);
+    const known = inv.nodes.find((n) => n.name === want);
+    const out = excluded.find((e) => e.node === want);
+    if (!known) {
+      refuse(`placement ${strategy}: no such node`, [
+        { subject: want, problem: `not a node of cluster ${cluster} (nodes: ${inv.nodes.map((n) => n.name).join(', ')})` },
+      ]);
+    } else if (out && demands.some((d) => d.pinned === undefined)) {
+      refuse(`placement ${strategy}: the node is left out`, [{ subject: want, problem: out.reason }], { excluded });
+    }
+  }
   const placed = placeStands(placementNodes, demands, strategy, limits);
   const projections = placed.nodes.map((p) => ({
     ...p,

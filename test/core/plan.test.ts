@@ -206,7 +206,16 @@ describe('refusals (exit 2, nothing created)', () => {
         (e: unknown) => e,
       )) as PlanRefusedError;
       expect(err).toBeInstanceOf(PlanRefusedError);
-      expect(err.rows[0]).toEqual({ subject: 'pin/student01@pve', problem: 'node pve2 is not eligible' });
+      expect(err.summary).toBe('placement node:pve2: the node is left out');
+      expect(err.rows[0]).toEqual({
+        subject: 'pve2',
+        problem: 'template 9001 (ecorouter-tpl) is on node-local storage local-lvm of pve1; replication is off',
+      });
+      const unknown = (await planDeploy(c, { profile: profile(), users: users(1), group: 'pin', placement: 'node:pve9' }).catch(
+        (e: unknown) => e,
+      )) as PlanRefusedError;
+      expect(unknown.message.split('\n')[0]).toBe('placement node:pve9: no such node');
+      expect(unknown.rows).toEqual([{ subject: 'pve9', problem: 'not a node of cluster sim (nodes: pve1, pve2, pve3)' }]);
     } finally {
       await c.close();
     }
