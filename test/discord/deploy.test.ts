@@ -80,4 +80,33 @@ describe('/deploy', () => {
     const pw = csv[1]!.split(',')[1]!;
     expect(fake.channelMessages(fake.auditChannelId).concat(fake.channelMessages(fake.channelId)).some((m) => JSON.stringify(m).includes(pw))).toBe(false);
   });
+
+  it('offers profiles and groups by autocomplete', async () => {
+    const { fake } = s;
+    const a = fake.autocomplete({ member: fake.members.teacher, name: 'deploy', focused: 'profile', value: '' });
+    await fake.waitFor((r) => r.interactionToken === a.token);
+    expect([...fake.interactions.values()].find((x) => x.token === a.token)!.autocompleteChoices).toEqual([
+      { name: 'basic', value: 'basic' },
+      { name: 'netlab', value: 'netlab' },
+    ]);
+    const g = fake.autocomplete({ member: fake.members.teacher, name: 'reset', focused: 'group', value: 'net' });
+    await fake.waitFor((r) => r.interactionToken === g.token);
+    expect([...fake.interactions.values()].find((x) => x.token === g.token)!.autocompleteChoices).toEqual([{ name: 'net-101', value: 'net-101' }]);
+  });
+
+  it('resets a group to its start snapshot after a listing and Confirm', async () => {
+    const { fake } = s;
+    for (let k = 0; k < 100 && s.bot.bot.jobs.list().length; k++) await new Promise((r) => setTimeout(r, 50));
+    const { token } = fake.slash({ member: fake.members.teacher, name: 'reset', options: { group: 'net-101' } });
+    const listing = (await fake.waitFor((r) => r.interactionToken === token && r.method === 'PATCH', 20_000)).message!;
+    expect(listing.embeds[0]!.title).toBe('Reset of net-101 to the start snapshot');
+    expect(listing.embeds[0]!.description!.split('\n').map((l) => l.split(':')[0]).sort()).toEqual(['ivanov@pve', 'petrov@pve', 'sidorov@pve']);
+    const click = fake.click({ member: fake.members.teacher, messageId: listing.id, customId: fake.button(listing.id, 'reset:confirm:') });
+    const post = await fake.waitFor((r) => r.interactionToken === click.token && r.method === 'POST' && !r.path.endsWith('/callback'));
+    const final = await fake.waitFor((r) => r.message?.id === post.message!.id && /Finished/.test(r.body?.embeds?.[0]?.footer?.text ?? ''), 30_000, 'reset summary');
+    expect(final.body.embeds[0].title).toBe('Reset net-101');
+    expect(final.body.embeds[0].footer.text).toMatch(/^Finished: success/);
+    const rollbacks = s.sim.stats.byRoute;
+    expect(Object.keys(rollbacks).some((k) => /rollback/.test(k))).toBe(true);
+  });
 });

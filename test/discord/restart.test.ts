@@ -27,6 +27,17 @@ describe('bot restart mid-deploy', () => {
     const msgId = post.message!.id;
     // wait until some work is under way, then restart
     await fake.waitFor((r) => r.method === 'PATCH' && r.message?.id === msgId && /🔄|✅/.test(r.body?.embeds?.[0]?.description ?? ''), 20_000, 'running');
+    // one job per group: a second /deploy or /cleanup of it is refused, naming who holds it
+    for (const name of ['deploy', 'cleanup']) {
+      const again = fake.slash({
+        member: fake.members.admin,
+        name,
+        options: name === 'deploy' ? { profile: 'basic', group: 'rs-1' } : { group: 'rs-1' },
+        ...(name === 'deploy' ? { attachments: { users: { filename: 'restart.txt', url, size: text.length } } } : {}),
+      });
+      const refusal = await fake.waitFor((r) => r.interactionToken === again.token && r.method === 'PATCH', 20_000);
+      expect(refusal.body.content).toBe('Group rs-1 is busy: teacher is running a job on it.');
+    }
     const bot = await s.restart();
     expect(bot.resumed).toHaveLength(1);
     // the old bot said so before it went

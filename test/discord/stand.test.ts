@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { warnLeases } from '../../src/discord/leases.js';
 import { startStack, type Stack } from './stack.js';
 
 // Students on their own stand: /link by a teacher, /stand request | info | reset | delete, limits, and no way to
@@ -48,6 +49,15 @@ describe('/stand and /link', () => {
     const publicText = JSON.stringify(visible);
     expect(publicText.includes(pw)).toBe(false);
     expect(await run('student', 'stand', 'request')).toBe('You already have 1 stand(s), the most a student may have.');
+  });
+
+  it('warns the student by DM once before the lease ends', async () => {
+    const { fake } = s;
+    const inThreeAndAHalfHours = Date.now() + 3.5 * 3600_000;
+    expect(await warnLeases(s.bot.bot, inThreeAndAHalfHours)).toEqual(['self-basic/ivanov@pve']);
+    const dms = fake.dmsTo(fake.members.student.user.id);
+    expect(dms.map((d) => d.content)).toEqual([expect.stringMatching(/^Your stand in self-basic expires <t:\d+:R>\. Save your work\.$/)]);
+    expect(await warnLeases(s.bot.bot, inThreeAndAHalfHours + 60_000)).toEqual([]);
   });
 
   it('shows info, resets and cannot reach another student’s stand', async () => {
