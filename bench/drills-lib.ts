@@ -51,6 +51,8 @@ export interface DrillOptions {
   users: number;
   /** do the clean re-run (default true) */
   rerun?: boolean;
+  /** replace the drill's fault rules (tests use deterministic ones: `skip`/`times` instead of a probability) */
+  faults?: FaultRuleInput[];
 }
 
 /** A small deterministic PRNG for drill choices (kill moment, offline node, expiry moment). */
@@ -116,7 +118,7 @@ async function deployInProcess(ctx: AppContext, fx: Fixture, start: boolean, gro
 export async function runDrill(drill: DrillName, seed: number, o: DrillOptions): Promise<DrillOutcome> {
   const t0 = performance.now();
   const rand = mulberry(seed * 7919 + DRILLS.indexOf(drill));
-  const sim = await startSimulator({ timeScale: o.timeScale, rngSeed: seed, faults: faultsFor(drill) });
+  const sim = await startSimulator({ timeScale: o.timeScale, rngSeed: seed, faults: o.faults ?? faultsFor(drill) });
   const out: DrillOutcome = { drill, seed, ok: false, ready: 0, failed: 0, violations: [], converged: false, rerunViolations: [], ms: 0 };
   const unreachable: string[] = [];
   try {
