@@ -42,7 +42,6 @@ export async function deliverCredentials(o: {
   logger: Logger;
   now?: () => number;
 }): Promise<{ teacher: 'ephemeral' | 'dm' | 'none'; students: number }> {
-  const withPw = o.creds.filter((c) => c.password);
   let teacher: 'ephemeral' | 'dm' | 'none' = 'none';
   if (o.creds.length) {
     const file = { name: `${o.group}-credentials.csv`, data: Buffer.from(credentialsCsv(o.creds)) };
@@ -70,7 +69,7 @@ export async function deliverCredentials(o: {
     }
   }
   let students = 0;
-  for (const c of withPw.length ? o.creds : []) {
+  for (const c of o.creds) {
     const id = await o.discordOf(c.userid);
     if (!id) continue;
     const lines = [o.m.studentDm(c.userid, c.group)];

@@ -21,7 +21,8 @@ describe('/deploy', () => {
       member: fake.members.teacher,
       name: 'deploy',
       options: { profile: 'basic', group: 'net-101' },
-      attachments: upload('class.txt', 'ivanov\npetrov\nsidorov\n'),
+      // a roster as Excel in a Russian locale writes it: `;`, with the students' Discord ids where known
+      attachments: upload('class.csv', `user;discord\nivanov;${fake.members.student.user.id}\npetrov;\nsidorov;\n`),
     });
     const planEdit = await fake.waitFor((r) => r.interactionToken === token && r.method === 'PATCH', 20_000, 'plan');
     expect(fake.requestsFor(token)[0]!.body).toMatchObject({ type: 5, data: { flags: 64 } });
@@ -74,11 +75,19 @@ describe('/deploy', () => {
     expect(csv.slice(1).map((l) => l.split(',')[0]).sort()).toEqual(['ivanov@pve', 'petrov@pve', 'sidorov@pve']);
     expect(csv.slice(1).every((l) => l.split(',')[1]!.length >= 12)).toBe(true);
 
+    // the student with a Discord id in the roster gets their own login by DM, nobody else's
+    const dm = await fake.waitFor((r) => r.method === 'POST' && fake.dmChannels.get(r.path.split('/')[2] ?? '') === fake.members.student.user.id, 10_000, 'student DM');
+    const ivanov = csv.find((l) => l.startsWith('ivanov@pve,'))!.split(',');
+    expect(dm.body.content).toBe(`Your stand in net-101 is ready. Login: ivanov@pve\nPassword: ||${ivanov[1]}||\nConsole: ${ivanov[2]}`);
+
     // audited, and no password in the audit channel
     const audit = fake.channelMessages(fake.auditChannelId).map((m) => m.content);
     expect(audit.some((a) => /deploy net-101: ok/.test(a))).toBe(true);
-    const pw = csv[1]!.split(',')[1]!;
-    expect(fake.channelMessages(fake.auditChannelId).concat(fake.channelMessages(fake.channelId)).some((m) => JSON.stringify(m).includes(pw))).toBe(false);
+    for (const line of csv.slice(1)) {
+      const pw = line.split(',')[1]!;
+      const visible = fake.channelMessages(fake.auditChannelId).concat(fake.channelMessages(fake.channelId)).filter((m) => !((m.flags ?? 0) & 64));
+      expect(visible.some((m) => JSON.stringify(m).includes(pw))).toBe(false);
+    }
   });
 
   it('offers profiles and groups by autocomplete', async () => {
