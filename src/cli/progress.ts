@@ -218,6 +218,8 @@ class LiveProgress implements ProgressView {
     for (const row of this.rows.values()) this.multi.remove(row.bar);
     this.rows.clear();
     this.refreshOverall();
+    // log lines are flushed on the next redraw: draw once more so the last ✔/✘ lines are not lost
+    this.multi.update();
     this.multi.stop();
   }
 }

@@ -45,7 +45,13 @@ describe('after a deploy: status, reset/stop/start, expire, templates, password,
     expect(refused.stderr).toContain('Stop the VMs: every stand of group life: confirmation needed');
     expect(vmStates()).toEqual(['running', 'running']);
 
-    const stop = await runCli([...env.globals, 'stop', '--group', GROUP, '--user', 'anna@pve', '--yes']);
+    const no = await runCli([...env.globals, 'stop', '--group', GROUP], { interactive: true, stdin: 'n\n' });
+    expect(no.code).toBe(2);
+    expect(no.stderr).toContain('Stop the VMs: every stand of group life? [y/N] ');
+    expect(no.stderr).toContain('error: cancelled: nothing was done');
+    expect(vmStates()).toEqual(['running', 'running']);
+
+    const stop = await runCli([...env.globals, 'stop', '--group', GROUP, '--user', 'anna@pve'], { interactive: true, stdin: 'y\n' });
     expect(stop.code, stop.stderr).toBe(0);
     expect(stop.stdout).toContain('stop life: succeeded');
     expect(vmStates().sort()).toEqual(['running', 'stopped']);
