@@ -168,7 +168,10 @@ export async function buildPlan(o: BuildPlanOptions): Promise<DeployPlan> {
   if (refusals.length > 0) refuse('a template of the profile is missing', refusals);
 
   // ---- node eligibility
-  const groupStands = new Map(store.stands.filter((s) => s.group === group).map((s) => [s.userid.toLowerCase(), s]));
+  // a removed stand is history, not something to converge to
+  const groupStands = new Map(
+    store.stands.filter((s) => s.group === group && s.status !== 'removed').map((s) => [s.userid.toLowerCase(), s]),
+  );
   const groupVmids = new Set<number>();
   for (const s of groupStands.values()) for (const v of s.vms) groupVmids.add(v.vmid);
   const base = new Map<string, { mem: number; cores: number }>();

@@ -287,4 +287,11 @@ describe('re-runs where the cluster changed', () => {
       's1@pve: recorded VMID 10000 (vm) is now VM "someone-elses"; planning a new id',
     ]);
   });
+
+  it('plans a removed stand afresh', async () => {
+    const p = await plan({ inv: inventory({ shared: true }), n: 1, store: { ...empty, stands: [recorded({ status: 'removed', node: 'pve2' })] } });
+    expect(p.stands[0]?.recorded).toBe(false);
+    expect(p.stands[0]?.vms[0]?.recorded).toBe(false);
+    expect(p.stands[0]?.segments.every((g) => !g.recorded)).toBe(true);
+  });
 });
