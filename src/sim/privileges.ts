@@ -109,18 +109,18 @@ function privsFor(state: SimState, path: string, subjects: { type: AclEntry['typ
 }
 
 type AclEntry = SimState['acl'][number];
-const indexCache = new WeakMap<AclEntry[], Map<string, AclEntry[]>>();
+/** ACL entries by path, rebuilt when `state.acl` is replaced or changes length (handlers assign new arrays). */
+const indexCache = new WeakMap<AclEntry[], { len: number; idx: Map<string, AclEntry[]> }>();
 function aclIndex(state: SimState): Map<string, AclEntry[]> {
-  let idx = indexCache.get(state.acl);
-  if (!idx) {
-    idx = new Map();
-    for (const e of state.acl) {
-      const list = idx.get(e.path) ?? [];
-      list.push(e);
-      idx.set(e.path, list);
-    }
-    indexCache.set(state.acl, idx);
+  const cached = indexCache.get(state.acl);
+  if (cached && cached.len === state.acl.length) return cached.idx;
+  const idx = new Map<string, AclEntry[]>();
+  for (const e of state.acl) {
+    const list = idx.get(e.path) ?? [];
+    list.push(e);
+    idx.set(e.path, list);
   }
+  indexCache.set(state.acl, { len: state.acl.length, idx });
   return idx;
 }
 

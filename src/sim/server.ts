@@ -232,7 +232,10 @@ async function handle(d: Dispatch, req: IncomingMessage, res: ServerResponse): P
     const payload = env ? { data: env.data ?? null, ...env.extra } : { data: result ?? null };
     sendJson(res, 200, 'OK', JSON.stringify(payload));
   } catch (e) {
-    if (e instanceof PveError) return sendErr(e);
+    if (e instanceof PveError) {
+      if (e.status === 401) await realSleep(d.authFailDelayMs);
+      return sendErr(e);
+    }
     throw e;
   }
 }

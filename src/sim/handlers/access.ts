@@ -19,10 +19,8 @@ export function registerAccess(router: Router): void {
   router.add('POST', '/access/ticket', async (r: Req) => {
     const { sim } = r;
     const userid = sim.auth.login(str(r, 'username')!, str(r, 'password')!, str(r, 'realm'));
-    if (!userid) {
-      await new Promise((res) => setTimeout(res, sim.authFailDelayMs));
-      throw new PveError(401, 'authentication failure');
-    }
+    // the server delays every 401 (outside the pvedaemon worker, as pveproxy does)
+    if (!userid) throw new PveError(401, 'authentication failure');
     const { ticket, csrf } = sim.auth.createTicket(userid);
     return {
       username: userid,
