@@ -53,6 +53,10 @@ export function reportError(err: unknown, io: CliIo, logger: Logger | undefined)
     if (typeof table === 'string' && table.length > 0 && !err.message.includes(table)) writeLine(io.stderr, table);
     return err.exitCode;
   }
+  if (err instanceof Error && err.name === 'JobAbortedError') {
+    writeLine(io.stderr, `error: interrupted (${err.message}); run the same command again to finish`);
+    return EXIT_PARTIAL;
+  }
   if (isProxmoxApiError(err)) {
     writeLine(io.stderr, `error: Proxmox VE: ${err.message}`);
     return EXIT_PARTIAL;

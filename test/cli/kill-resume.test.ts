@@ -22,7 +22,7 @@ interface ChildRun {
  * `node bin/stands.js deploy … --yes --json` as a real child process talking HTTPS to the simulator in this
  * process; SIGKILLed (no cleanup, no finally blocks) right after its `killAt`-th progress line.
  */
-function runChild(argv: string[], killAt?: number): Promise<ChildRun> {
+function runChild(argv: string[], killAt?: number, signal: NodeJS.Signals = 'SIGKILL'): Promise<ChildRun> {
   const child = spawn(process.execPath, [path.join(REPO, 'bin/stands.js'), ...argv], {
     cwd: REPO,
     env: { ...process.env, STANDS_LOG_LEVEL: 'warn' },
@@ -41,7 +41,7 @@ function runChild(argv: string[], killAt?: number): Promise<ChildRun> {
     for (const line of lines) {
       if (!PROGRESS.test(line)) continue;
       progressLines++;
-      if (killAt !== undefined && progressLines === killAt) child.kill('SIGKILL');
+      if (killAt !== undefined && progressLines === killAt) child.kill(signal);
     }
   });
   return new Promise((resolve) =>
@@ -111,4 +111,25 @@ describe('killing `stands deploy` with SIGKILL at 10 different moments', () => {
     expect([...s.users.keys()].sort()).toEqual(['alice@pve', 'root@pam']);
     expect([...s.pools.keys()]).toEqual(['prod']);
   }, 300_000);
+
+  it('Ctrl+C (SIGINT) stops after the current steps, says how to finish, and `stands resume` finishes', async () => {
+    const users2 = path.join(env.dir, 'int.txt');
+    await writeFile(users2, 'i1\ni2\n');
+    const argv = [...env.globals, 'deploy', '--profile', 'basic', '--users', users2, '--group', 'int', '--yes'];
+    const run = await runChild(argv, 3, 'SIGINT');
+    expect(run.code, run.stderr).toBe(1);
+    expect(run.stderr).toContain('SIGINT: stopping after the current steps');
+    expect(run.stdout).toContain('Interrupted: run `stands resume --group int` (or the same deploy again) to finish.');
+
+    const resumed = await runCli([...env.globals, 'resume', '--group', 'int', '--json']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const res = lastJson<{ resumed: { status: string; ready: number }[] }>(resumed.stdout);
+    expect(res.resumed.map((r) => [r.status, r.ready])).toEqual([['succeeded', 2]]);
+    const nothing = await runCli([...env.globals, 'resume', '--group', 'int']);
+    expect(nothing.stdout).toBe('nothing to resume: no unfinished deploy jobs in group int\n');
+
+    const cleanup = await runCli([...env.globals, 'cleanup', '--group', 'int', '--yes']);
+    expect(cleanup.code, cleanup.stderr).toBe(0);
+    expect(oursOnCluster(env.sim)).toEqual({ vms: [], bridges: [] });
+  }, 120_000);
 });
