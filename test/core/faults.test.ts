@@ -20,6 +20,8 @@ describe('deploy under injected PVE faults (task-start failures, 596 after the w
     env.sim.faults.add({ kind: 'timeout', method: '*', path: '**', when: 'after', probability: 0.06 });
     env.sim.faults.add({ kind: 'timeout', method: 'POST', path: '**', when: 'before', probability: 0.04 });
     env.sim.faults.add({ kind: 'clone-failure', probability: 0.15 });
+    // and, whatever the dice say, two clone tasks in the middle of the run fail
+    env.sim.faults.add({ kind: 'clone-failure', probability: 1, skip: 4, times: 2 });
     result = await runDeploy(env.ctx, plan, { onEvent: (e) => events.push(e) });
     env.sim.faults.clear();
   });
@@ -46,7 +48,7 @@ describe('deploy under injected PVE faults (task-start failures, 596 after the w
   });
 
   it('clone failures were retried (and said so)', () => {
-    expect(events.filter((e) => e.type === 'retry' && e.step === 'clone').length).toBeGreaterThan(0);
+    expect(events.filter((e) => e.type === 'retry' && (e.step === 'clone' || e.step === 'replica')).length).toBeGreaterThanOrEqual(2);
   });
 
   it('cleans up to nothing, foreign objects untouched', async () => {
