@@ -124,4 +124,23 @@ describe('/deploy edge cases and /cleanup', () => {
     );
     expect(ourVms()).toHaveLength(0);
   });
+
+  it('times the Confirm out: the plan says so, and a late click is answered "expired" with nothing created', async () => {
+    await s.restart({ progressIntervalMs: 150, confirmTimeoutMs: 300 });
+    const { fake } = s;
+    const { token } = fake.slash({
+      member: fake.members.teacher,
+      name: 'deploy',
+      options: { profile: 'basic', group: 'late-1' },
+      attachments: upload('late.txt', 'late1\n'),
+    });
+    const plan = (await fake.waitFor((r) => r.interactionToken === token && r.method === 'PATCH', 20_000)).message!;
+    const confirmId = fake.button(plan.id, 'deploy:confirm:');
+    await fake.waitFor((r) => r.interactionToken === token && r.method === 'PATCH' && r.body?.content === 'No confirmation in time. Nothing was changed.', 10_000);
+    expect(fake.messages.get(plan.id)!.components).toEqual([]);
+    const click = fake.click({ member: fake.members.teacher, messageId: plan.id, customId: confirmId });
+    const r = await fake.waitFor((x) => x.interactionToken === click.token && x.path.endsWith('/callback'));
+    expect(r.body.data).toMatchObject({ content: 'This confirmation has expired or was already used. Run the command again.', flags: 64 });
+    expect(await s.bot.app.store.groups.get('late-1')).toBeUndefined();
+  });
 });
