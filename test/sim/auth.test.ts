@@ -13,10 +13,15 @@ beforeAll(async () => {
         { vmid: 101, name: 'b', node: 'pve1', storage: 'local-lvm' },
       ],
       pools: [{ poolid: 'lab' }],
-      users: [{ userid: 'bob@pve', password: 'bob-password' }, { userid: 'carol@pve', password: 'carol-password' }],
+      users: [
+        { userid: 'bob@pve', password: 'bob-password' },
+        { userid: 'carol@pve', password: 'carol-password' },
+        { userid: 'dave@pve', password: 'dave-password' },
+      ],
       tokens: [
         { id: 'bob@pve!sep', secret: 'sep-secret', privsep: true },
         { id: 'bob@pve!full', secret: 'full-secret', privsep: false },
+        { id: 'dave@pve!deploy', secret: 'deploy-secret', privsep: false },
       ],
       roles: [{ roleid: 'Cloner', privs: ['VM.Clone', 'VM.Audit'] }],
       acl: [
@@ -25,6 +30,8 @@ beforeAll(async () => {
         { path: '/vms/101', roles: ['NoAccess'], users: ['carol@pve'] },
         { path: '/vms/9000', roles: ['Cloner'], users: ['carol@pve'], propagate: false },
         { path: '/pool/lab', roles: ['PVEPoolUser'], tokens: ['bob@pve!sep'] },
+        { path: '/', roles: ['PVEVMAdmin'], users: ['dave@pve'] },
+        { path: '/pool/lab', roles: ['PVEPoolAdmin'], users: ['dave@pve'] },
       ],
       network: [{ node: '*', iface: 'vmbr0', type: 'bridge', autostart: true }],
     },
@@ -165,6 +172,21 @@ describe('privileges', () => {
     expect(r.body.data.map((e: { vmid: number }) => e.vmid)).toEqual([100]);
     const root = await t.api('GET', '/cluster/resources', { type: 'vm' });
     expect(root.body.data.map((e: { vmid: number }) => e.vmid).sort()).toEqual([100, 101, 9000]);
+  });
+
+  it('asks a non-root deployer for Datastore.AllocateSpace and SDN.Use on the bridges when cloning', async () => {
+    const dave = { header: 'PVEAPIToken=dave@pve!deploy=deploy-secret' };
+    const a = await t.api('POST', '/nodes/pve1/qemu/9000/clone', { newid: 160, pool: 'lab' }, dave);
+    expect([a.status, a.reason]).toEqual([403, 'Permission check failed (/storage/local-lvm, Datastore.AllocateSpace)']);
+    await t.api('PUT', '/access/acl', { path: '/storage', roles: 'PVEDatastoreUser', users: 'dave@pve' });
+    const b = await t.api('POST', '/nodes/pve1/qemu/9000/clone', { newid: 160, pool: 'lab' }, dave);
+    expect([b.status, b.reason]).toEqual([403, 'Permission check failed (/sdn/zones/localnetwork/vmbr0, SDN.Use)']);
+    await t.api('PUT', '/access/acl', { path: '/sdn/zones/localnetwork', roles: 'PVESDNUser', users: 'dave@pve' });
+    const c = await t.api('POST', '/nodes/pve1/qemu/9000/clone', { newid: 160, pool: 'lab' }, dave);
+    expect(c.status).toBe(200);
+    expect((await t.waitTask(c.body.data)).exitstatus).toBe('OK');
+    const tagged = await t.api('PUT', '/nodes/pve1/qemu/160/config', { net1: 'virtio,bridge=vmbr0,tag=42' }, dave);
+    expect(tagged.status).toBe(200);
   });
 
   it('creates custom roles and grants them with PUT /access/acl', async () => {
