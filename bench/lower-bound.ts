@@ -19,6 +19,8 @@ export interface LowerBoundInput {
   timing: TimingModel;
   /** by template vmid (the original templates; replicas inherit from their source) */
   templates: Map<number, TemplateFacts>;
+  /** storage id → shared (from the seed); needed when a full clone targets another storage */
+  storages?: Map<string, boolean>;
   /**
    * How the simulator holds the per-storage lock within a clone: at its start (the lock covers the first
    * `lockMs` of the task) or at its end. Only changes which part of a clone may overlap the lock chain.
@@ -104,7 +106,7 @@ export function computeLowerBound(input: LowerBoundInput): LowerBound {
     for (const vm of stand.vms) {
       const src = facts(vm.templateVmid);
       const storage = vm.full ? (vm.storage ?? src.storage) : src.storage;
-      const shared = vm.full ? storage === src.storage && src.shared : src.shared;
+      const shared = input.storages?.get(storage) ?? (storage === src.storage ? src.shared : false);
       const totalMs = vm.full ? src.diskGiB * t.fullCloneMsPerGiB : t.linkedCloneMs;
       const lockMs = vm.full ? src.diskGiB * t.fullCloneLockMsPerGiB : t.linkedCloneLockMs;
       clones.push({

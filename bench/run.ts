@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { bigSeed, type SimSeedInput } from '../src/sim/index.js';
 import { BENCH_SEED, BENCH_SEED_SHARED_TEMPLATES } from './bench-seed.js';
 import { FOUR_VM_PROFILE, THREE_VM_PROFILE, TWO_VM_FULL_PROFILE } from './lib/fixture.js';
-import { deployOnce, templateFacts, taskCount, type DeployRun } from './lib/harness.js';
+import { deployOnce, storageFacts, templateFacts, taskCount, type DeployRun } from './lib/harness.js';
 import { machineInfo } from './lib/machine.js';
 import { BENCH_DIR, fmtMiB, fmtMs, markdownTable, saveReport, verdict, type ResultRow } from './lib/results.js';
 import { computeLowerBound, sequentialFloor, type LowerBound } from './lower-bound.js';
@@ -39,6 +39,7 @@ function bound(run: DeployRun, seed: SimSeedInput): LowerBound {
     plan: run.plan,
     timing: run.timing,
     templates: templateFacts(seed),
+    storages: storageFacts(seed),
     lockAt: 'start',
     // the simulator models no duration and no lock for user.cfg writes (handlers/access.ts, pools.ts)
     accessWriteMs: 0,

@@ -93,6 +93,10 @@ export function templateFacts(seed: SimSeedInput): Map<number, TemplateFacts> {
   return out;
 }
 
+export function storageFacts(seed: SimSeedInput): Map<string, boolean> {
+  return new Map((seed.storages ?? []).map((s) => [s.id, s.shared]));
+}
+
 /** Tasks started by the deployer, from the simulator's per-route counters. */
 export function taskCount(byRoute: Record<string, number>): number {
   let n = 0;

@@ -1,0 +1,45 @@
+/** The benchmark's lower bound: each term computed as bench/README.md argues, on a plan small enough to check by hand. */
+import { describe, expect, it } from 'vitest';
+import { computeLowerBound, sequentialFloor } from '../../bench/lower-bound.js';
+import type { DeployPlan, StandPlan, VmPlan } from '../../src/core/types.js';
+import { DEFAULT_TIMING } from '../../src/sim/index.js';
+
+const vm = (vmid: number, node: string, templateVmid = 9000): VmPlan => ({
+  machine: `m${vmid}`, vmid, name: `u-m${vmid}`, node, templateVmid, templateNode: node, sourceTemplateVmid: 9000,
+  full: false, effectiveCores: 1, effectiveMemoryMiB: 512, device: 'linux', nets: [], deleteNets: [], tags: [],
+  description: '', recorded: false,
+});
+const stand = (key: string, node: string, vms: VmPlan[]): StandPlan => ({
+  key, group: 'g', userid: `${key}@pve`, slug: key, pool: `g-${key}`, node, vms, segments: [], vlans: [],
+  userExists: false, memoryMiB: 512, cores: 1, recorded: false, warnings: [],
+});
+const plan = (stands: StandPlan[], replicas: DeployPlan['replicas'] = []) => ({ stands, replicas, start: true, applyNodes: [], mode: 'bridges' as const });
+const templates = new Map([[9000, { diskGiB: 8, storage: 'local-lvm', shared: false }]]);
+
+describe('computeLowerBound', () => {
+  it('one VM: the critical path clone → min config → min snapshot → start', () => {
+    const lb = computeLowerBound({ plan: plan([stand('a', 'pve1', [vm(100, 'pve1')])]), timing: DEFAULT_TIMING, templates });
+    expect(lb.ms).toBe(2000 + 200 + 200 + 3000);
+    expect(lb.terms.find((t) => t.name.startsWith('critical path'))!.ms).toBe(5400);
+  });
+
+  it('ten linked clones on one node-local storage: the lock holds add up, plus the last one’s tail', () => {
+    const vms = Array.from({ length: 10 }, (_, i) => vm(100 + i, 'pve1'));
+    const lb = computeLowerBound({ plan: plan([stand('a', 'pve1', vms)]), timing: DEFAULT_TIMING, templates });
+    // 10 × 300 ms under the lock, then 1700 ms rest of the clone + 200 + 200 + 3000
+    expect(lb.binding).toBe('storage local-lvm@pve1 lock: 10 holds');
+    expect(lb.ms).toBe(3000 + 1700 + 200 + 200 + 3000);
+  });
+
+  it('a replica to build first lengthens the critical path by full clone + template + migrate', () => {
+    const replica = { sourceVmid: 9000, sourceNode: 'pve1', targetNode: 'pve2', vmid: 100000, name: 'r', storage: 'local-lvm', exists: false };
+    const lb = computeLowerBound({ plan: plan([stand('a', 'pve2', [vm(100, 'pve2', 100000)])], [replica]), timing: DEFAULT_TIMING, templates });
+    expect(lb.ms).toBe(8 * 1000 + 1000 + 8 * 1000 + 5400);
+  });
+
+  it('the idealised sequential time is the plain sum of every step', () => {
+    const p = plan([stand('a', 'pve1', [vm(100, 'pve1'), vm(101, 'pve1')])]);
+    expect(sequentialFloor({ plan: p, timing: DEFAULT_TIMING, templates }, 'min')).toBe(2 * 5400);
+    expect(sequentialFloor({ plan: p, timing: DEFAULT_TIMING, templates }, 'mean')).toBe(2 * (2000 + 600 + 600 + 3000));
+  });
+});
