@@ -78,11 +78,20 @@ describe('stands deploy refuses bad input with exit 2 and creates nothing', () =
     expect(r.stderr).toMatch(/│ .*missing\.yml: machine a\s+│ no template named "no-such-tpl" on cluster sim │/);
   });
 
-  it('a class that cannot be placed (pinned to the node with a foreign pending edit) is refused', async () => {
+  it('pinning the class to the node with a foreign pending edit is refused with the reason', async () => {
     const r = await deploy('--profile', 'netlab', '--users', good, '--placement', 'node:pve3');
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('error: the class does not fit: 1 of 1 stands cannot be placed\n');
-    expect(r.stderr).toContain('pending network edits by someone else (vmbr99)');
+    expect(r.stderr).toContain('error: placement node:pve3: the node is left out\n');
+    expect(r.stderr).toMatch(/│ pve3 +│ pending network edits by someone else \(vmbr99\)/);
+  });
+
+  it('a class too big for the cluster is refused with a capacity table', async () => {
+    const many = path.join(env.dir, 'sixty.txt');
+    await writeFile(many, Array.from({ length: 60 }, (_, i) => `s${i + 1}`).join('\n'));
+    const r = await deploy('--profile', 'netlab', '--users', many);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^error: the class does not fit: \d+ of 60 stands cannot be placed\n/);
+    expect(r.stderr).toMatch(/│ pve1 +│ .*GiB/);
   });
 
   it('bad options, an unknown cluster, a missing file', async () => {
