@@ -187,6 +187,8 @@ class DeployRun {
   private rolePromise: Promise<void> | undefined;
   private readonly replicaPromises = new Map<string, Promise<void>>();
   private lastJobWrite = 0;
+  private readonly sharedStorage = new Map<string, boolean>();
+  private readonly templateStorage = new Map<number, string>();
 
   constructor(
     private readonly ctx: AppContext,
@@ -306,20 +308,42 @@ class DeployRun {
 
   /** One look at the cluster: what exists already (a re-run, a resume, someone else's objects). */
   private async survey(): Promise<void> {
-    const needAccess = true;
     const nodes = this.plan.mode === 'bridges' ? this.bridgeNodes() : [];
-    const [vms, users, pools, acl] = await Promise.all([
-      this.client.clusterResources('vm'),
-      needAccess ? this.client.listUsers() : Promise.resolve([]),
+    const [all, users, pools, acl] = await Promise.all([
+      this.client.clusterResources(),
+      this.client.listUsers(),
       this.client.listPools(),
       this.client.listAcl(),
     ]);
-    this.vmIndex = new Map(vms.filter((v) => v.vmid !== undefined).map((v) => [v.vmid!, v]));
+    const vms = all.filter((r) => (r.type === 'qemu' || r.type === 'lxc') && r.vmid !== undefined);
+    this.vmIndex = new Map(vms.map((v) => [v.vmid!, v]));
+    for (const r of all) if (r.type === 'storage' && r.storage) this.sharedStorage.set(r.storage, Boolean(r.shared));
     this.users = new Map(users.map((u) => [u.userid, u]));
     this.pools = new Map(pools.map((p) => [p.poolid, { comment: p.comment }]));
     this.acl = new Set(acl.filter((a) => a.type === 'user').map((a) => aclKey(a.path, a.ugid, a.roleid)));
     const lists = await Promise.all(nodes.map((n) => this.client.listNetwork(n)));
     nodes.forEach((n, i) => this.networks.set(n, lists[i]!));
+    // where each template's disks live: linked clones allocate on that storage, under its lock
+    const templates = new Map<number, string>();
+    for (const s of this.plan.stands) for (const vm of s.vms) if (this.vmIndex.has(vm.templateVmid)) templates.set(vm.templateVmid, vm.templateNode);
+    for (const r of this.plan.replicas) this.templateStorage.set(r.vmid, r.storage);
+    await Promise.all(
+      [...templates].map(async ([vmid, node]) => {
+        if (this.templateStorage.has(vmid)) return;
+        const cfg = await this.client.vmConfig(this.vmIndex.get(vmid)?.node ?? node, vmid).catch(() => undefined);
+        const disk = Object.entries(cfg ?? {}).find(([k, v]) => /^(scsi|virtio|sata|ide)\d+$/.test(k) && typeof v === 'string' && !/media=cdrom/.test(v));
+        const storage = typeof disk?.[1] === 'string' ? disk[1].split(':')[0] : undefined;
+        if (storage) this.templateStorage.set(vmid, storage);
+      }),
+    );
+  }
+
+  /**
+   * The key of the storage lock an allocation takes, as PVE keys it: one cluster-wide lock for shared storage,
+   * one per node for node-local storage.
+   */
+  private lockKey(storage: string, node: string): string {
+    return this.sharedStorage.get(storage) ? storage : `${storage}@${node}`;
   }
 
   private bridgeNodes(): string[] {
@@ -887,7 +911,7 @@ class DeployRun {
       if (cfg.name !== r.name) throw new StandFailure(`VMID ${r.vmid} planned for template replica ${r.name} is taken by ${cfg.name ?? 'another VM'}`);
       if (cfg.lock) await this.abortable(this.client.waitUnlocked(where, r.vmid));
     } else {
-      await this.lanes.storage(`${r.sourceNode}:${r.storage}`, true, async () => {
+      await this.lanes.storage(this.lockKey(r.storage, r.sourceNode), true, async () => {
         const task = await this.abortable(
           this.lanes.node(r.sourceNode, () =>
             this.client.cloneVm(r.sourceNode, r.sourceVmid, {
@@ -1083,7 +1107,13 @@ class DeployRun {
   /** Verify the VMID is free right before, journal, clone, wait; transient task failures are retried. */
   private async cloneVm(st: StandState, vm: VmPlan): Promise<VmConfig> {
     const s = st.plan;
-    const storageKey = vm.storage ? `${vm.node}:${vm.storage}` : `${vm.templateNode}:tpl${vm.templateVmid}`;
+    const tplStorage = this.templateStorage.get(vm.templateVmid);
+    const storageKey =
+      vm.full && vm.storage
+        ? this.lockKey(vm.storage, vm.node)
+        : tplStorage
+          ? this.lockKey(tplStorage, vm.templateNode)
+          : `${vm.templateNode}:tpl${vm.templateVmid}`;
     const attempts = this.lanes.limits.cloneAttempts;
     for (let attempt = 1; ; attempt++) {
       throwIfAborted(this.signal);
