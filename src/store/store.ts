@@ -183,9 +183,19 @@ export async function openStore(file: string, options: OpenStoreOptions = {}): P
     await keyv.set(key, parsed);
     return parsed;
   }
-  async function scan<S extends z.ZodType>(schema: S, prefix: string): Promise<z.output<S>[]> {
+  async function scan<S extends z.ZodType>(
+    schema: S,
+    prefix: string,
+    o: { desc?: boolean; limit?: number } = {},
+  ): Promise<z.output<S>[]> {
     const full = `${NAMESPACE}:${prefix}`;
-    const rows = await query(`SELECT key, value FROM ${TABLE} WHERE key >= ? AND key < ? ORDER BY key`, full, `${full}\uffff`);
+    const order = o.desc ? 'DESC' : 'ASC';
+    const limit = o.limit !== undefined ? ` LIMIT ${Math.max(0, Math.floor(o.limit))}` : '';
+    const rows = await query(
+      `SELECT key, value FROM ${TABLE} WHERE key >= ? AND key < ? ORDER BY key ${order}${limit}`,
+      full,
+      `${full}\uffff`,
+    );
     const out: z.output<S>[] = [];
     for (const row of rows) {
       const key = String(row.key);
@@ -333,9 +343,10 @@ export async function openStore(file: string, options: OpenStoreOptions = {}): P
       return write(AuditEntry, key, { ...entry, at });
     },
     list: async (options = {}) => {
-      const all = (await scan(AuditEntry, 'audit:')).reverse();
-      const filtered = options.group ? all.filter((e) => e.group === options.group) : all;
-      return options.limit === undefined ? filtered : filtered.slice(0, options.limit);
+      // newest first straight from the index when no filter needs the whole log
+      if (!options.group) return scan(AuditEntry, 'audit:', { desc: true, limit: options.limit });
+      const all = (await scan(AuditEntry, 'audit:', { desc: true })).filter((e) => e.group === options.group);
+      return options.limit === undefined ? all : all.slice(0, options.limit);
     },
   };
 

@@ -194,7 +194,10 @@ describe('jobs, links, audit, replicas, groups', () => {
 
     await s.audit.append({ actor: 'cli', action: 'deploy', group: 'g' });
     await s.audit.append({ actor: 'discord:1', action: 'cleanup', group: 'g', outcome: 'ok' });
-    expect((await s.audit.list({ limit: 1 }))[0]?.action).toBe('cleanup');
+    await s.audit.append({ actor: 'cli', action: 'reset', group: 'h' });
+    expect((await s.audit.list({ limit: 1 }))[0]?.action).toBe('reset');
+    expect((await s.audit.list()).map((e) => e.action)).toEqual(['reset', 'cleanup', 'deploy']);
+    expect((await s.audit.list({ group: 'g' })).map((e) => e.action)).toEqual(['cleanup', 'deploy']);
 
     await s.replicas.put({ cluster: 'lab', sourceVmid: 9000, sourceNode: 'pve1', node: 'pve2', vmid: 9100, name: 'tpl-9000-pve2', createdAt: 'x' });
     expect((await s.replicas.get('lab', 9000, 'pve2'))?.vmid).toBe(9100);
