@@ -76,10 +76,11 @@ export async function demoCommand(opts: DemoOptions, env: CommandEnv): Promise<n
 
     print(io, '\nOn your own cluster: put it in data/connections.yml, then');
     print(io, `  npx stands deploy --profile ${opts.profile} --users data/users.example.txt --dry-run`);
-    print(io, 'See README.md. The simulator stops now; `npx stands sim` runs one you can point the CLI at.');
     if (opts.keep && io.signal) {
       print(io, `\nKeeping the simulator running (Ctrl+C to stop). Try: npx stands status --config ${configDir} --state ${statePath}`);
       await new Promise<void>((resolve) => io.signal!.addEventListener('abort', () => resolve(), { once: true }));
+    } else {
+      print(io, 'See README.md. The simulator stops now; `npx stands sim` runs one you can point the CLI at.');
     }
     return code;
   } finally {
