@@ -51,8 +51,8 @@ export const cleanup: BotCommand = {
     .setName('cleanup')
     .setDescription('Remove the stands of a group (or of one user)')
     .setDescriptionLocalizations({ ru: 'Удалить стенды группы (или одного пользователя)' })
-    .addStringOption((o) => o.setName('group').setDescription('Group').setRequired(true).setAutocomplete(true))
-    .addStringOption((o) => o.setName('user').setDescription('Only this user (name@realm)'))
+    .addStringOption((o) => o.setName('group').setDescription('Group').setDescriptionLocalizations({ ru: 'Группа' }).setRequired(true).setAutocomplete(true))
+    .addStringOption((o) => o.setName('user').setDescription('Only this user (name@realm)').setDescriptionLocalizations({ ru: 'Только этот пользователь (имя@realm)' }))
     .toJSON(),
   access: 'teacher',
   ephemeral: true,

@@ -29,16 +29,16 @@ const data = new SlashCommandBuilder()
   .setName('deploy')
   .setDescription('Deploy stands for a class from a user list')
   .setDescriptionLocalizations({ ru: 'Развернуть стенды для группы по списку пользователей' })
-  .addStringOption((o) => o.setName('profile').setDescription('Stand profile').setRequired(true).setAutocomplete(true))
-  .addAttachmentOption((o) => o.setName('users').setDescription('User list (.txt, .csv, .yml)').setRequired(true))
-  .addStringOption((o) => o.setName('group').setDescription('Group name (default: <profile>-<list>)'))
-  .addStringOption((o) => o.setName('cluster').setDescription('Cluster').setAutocomplete(true))
-  .addStringOption((o) => o.setName('placement').setDescription('balanced, round-robin, pack or node:<name>'))
+  .addStringOption((o) => o.setName('profile').setDescription('Stand profile').setDescriptionLocalizations({ ru: 'Профиль стенда' }).setRequired(true).setAutocomplete(true))
+  .addAttachmentOption((o) => o.setName('users').setDescription('User list (.txt, .csv, .yml)').setDescriptionLocalizations({ ru: 'Список пользователей (.txt, .csv, .yml)' }).setRequired(true))
+  .addStringOption((o) => o.setName('group').setDescription('Group name (default: <profile>-<list>)').setDescriptionLocalizations({ ru: 'Имя группы (по умолчанию <профиль>-<список>)' }))
+  .addStringOption((o) => o.setName('cluster').setDescription('Cluster').setDescriptionLocalizations({ ru: 'Кластер' }).setAutocomplete(true))
+  .addStringOption((o) => o.setName('placement').setDescription('balanced, round-robin, pack or node:<name>').setDescriptionLocalizations({ ru: 'balanced, round-robin, pack или node:<имя>' }))
   .addStringOption((o) =>
-    o.setName('clone').setDescription('Clone mode').addChoices({ name: 'linked', value: 'linked' }, { name: 'full', value: 'full' }),
+    o.setName('clone').setDescription('Clone mode').setDescriptionLocalizations({ ru: 'Режим клонирования' }).addChoices({ name: 'linked', value: 'linked' }, { name: 'full', value: 'full' }),
   )
-  .addStringOption((o) => o.setName('lease').setDescription('Lease, e.g. 4h or 2d'))
-  .addBooleanOption((o) => o.setName('start').setDescription('Start the VMs after deploying'));
+  .addStringOption((o) => o.setName('lease').setDescription('Lease, e.g. 4h or 2d').setDescriptionLocalizations({ ru: 'Аренда, например 4h или 2d' }))
+  .addBooleanOption((o) => o.setName('start').setDescription('Start the VMs after deploying').setDescriptionLocalizations({ ru: 'Запустить ВМ после развёртывания' }));
 
 async function confirm(cx: ButtonContext, id: string): Promise<void> {
   const { bot, m, interaction: i } = cx;

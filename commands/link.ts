@@ -9,8 +9,8 @@ export const link: BotCommand = {
     .setName('link')
     .setDescription('Link a Discord member to a Proxmox user')
     .setDescriptionLocalizations({ ru: 'Привязать участника Discord к пользователю Proxmox' })
-    .addUserOption((o) => o.setName('member').setDescription('Member').setRequired(true))
-    .addStringOption((o) => o.setName('user').setDescription('Proxmox user, name@realm').setRequired(true))
+    .addUserOption((o) => o.setName('member').setDescription('Member').setDescriptionLocalizations({ ru: 'Участник' }).setRequired(true))
+    .addStringOption((o) => o.setName('user').setDescription('Proxmox user, name@realm').setDescriptionLocalizations({ ru: 'Пользователь Proxmox, имя@realm' }).setRequired(true))
     .toJSON(),
   access: 'teacher',
   ephemeral: true,

@@ -54,8 +54,8 @@ export const reset: BotCommand = {
     .setName('reset')
     .setDescription('Roll the stands of a group (or of one user) back to their start snapshot')
     .setDescriptionLocalizations({ ru: 'Вернуть стенды группы (или одного пользователя) к снимку start' })
-    .addStringOption((o) => o.setName('group').setDescription('Group').setRequired(true).setAutocomplete(true))
-    .addStringOption((o) => o.setName('user').setDescription('Only this user (name@realm)'))
+    .addStringOption((o) => o.setName('group').setDescription('Group').setDescriptionLocalizations({ ru: 'Группа' }).setRequired(true).setAutocomplete(true))
+    .addStringOption((o) => o.setName('user').setDescription('Only this user (name@realm)').setDescriptionLocalizations({ ru: 'Только этот пользователь (имя@realm)' }))
     .toJSON(),
   access: 'teacher',
   ephemeral: true,

@@ -166,7 +166,7 @@ async function remove(cx: CommandContext): Promise<void> {
 }
 
 const withGroup = (d: import('discord.js').SlashCommandSubcommandBuilder) =>
-  d.addStringOption((o) => o.setName('group').setDescription('Group (when you have stands in several)'));
+  d.addStringOption((o) => o.setName('group').setDescription('Group (when you have stands in several)').setDescriptionLocalizations({ ru: 'Группа (если у вас стенды в нескольких)' }));
 
 export const stand: BotCommand = {
   data: new SlashCommandBuilder()
@@ -176,14 +176,14 @@ export const stand: BotCommand = {
     .addSubcommand((s) =>
       s
         .setName('request')
-        .setDescription('Get a stand')
-        .addStringOption((o) => o.setName('profile').setDescription('Profile')),
+        .setDescription('Get a stand').setDescriptionLocalizations({ ru: 'Получить стенд' })
+        .addStringOption((o) => o.setName('profile').setDescription('Profile').setDescriptionLocalizations({ ru: 'Профиль' })),
     )
-    .addSubcommand((s) => s.setName('info').setDescription('Your stands'))
-    .addSubcommand((s) => withGroup(s.setName('reset').setDescription('Back to the start snapshot')))
-    .addSubcommand((s) => withGroup(s.setName('start').setDescription('Start the VMs')))
-    .addSubcommand((s) => withGroup(s.setName('stop').setDescription('Stop the VMs')))
-    .addSubcommand((s) => withGroup(s.setName('delete').setDescription('Remove your stand')))
+    .addSubcommand((s) => s.setName('info').setDescription('Your stands').setDescriptionLocalizations({ ru: 'Ваши стенды' }))
+    .addSubcommand((s) => withGroup(s.setName('reset').setDescription('Back to the start snapshot').setDescriptionLocalizations({ ru: 'Вернуть к снимку start' })))
+    .addSubcommand((s) => withGroup(s.setName('start').setDescription('Start the VMs').setDescriptionLocalizations({ ru: 'Запустить ВМ' })))
+    .addSubcommand((s) => withGroup(s.setName('stop').setDescription('Stop the VMs').setDescriptionLocalizations({ ru: 'Остановить ВМ' })))
+    .addSubcommand((s) => withGroup(s.setName('delete').setDescription('Remove your stand').setDescriptionLocalizations({ ru: 'Удалить ваш стенд' })))
     .toJSON(),
   access: 'student',
   ephemeral: true,

@@ -40,8 +40,8 @@ export const status: BotCommand = {
     .setName('status')
     .setDescription('Cluster load, groups and running jobs')
     .setDescriptionLocalizations({ ru: 'Нагрузка кластера, группы и выполняемые задачи' })
-    .addStringOption((o) => o.setName('cluster').setDescription('Cluster').setAutocomplete(true))
-    .addStringOption((o) => o.setName('node').setDescription('Only this node'))
+    .addStringOption((o) => o.setName('cluster').setDescription('Cluster').setDescriptionLocalizations({ ru: 'Кластер' }).setAutocomplete(true))
+    .addStringOption((o) => o.setName('node').setDescription('Only this node').setDescriptionLocalizations({ ru: 'Только этот узел' }))
     .toJSON(),
   access: 'student',
   ephemeral: true,

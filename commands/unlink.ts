@@ -7,7 +7,7 @@ export const unlink: BotCommand = {
     .setName('unlink')
     .setDescription('Remove the link between a Discord member and a Proxmox user')
     .setDescriptionLocalizations({ ru: 'Удалить привязку участника Discord к пользователю Proxmox' })
-    .addUserOption((o) => o.setName('member').setDescription('Member').setRequired(true))
+    .addUserOption((o) => o.setName('member').setDescription('Member').setDescriptionLocalizations({ ru: 'Участник' }).setRequired(true))
     .toJSON(),
   access: 'teacher',
   ephemeral: true,
