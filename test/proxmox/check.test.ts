@@ -5,6 +5,7 @@ import { DEFAULT_SEED } from '../../src/sim/default-seed.js';
 import { deployerRoleCommands, REQUIRED_PRIVILEGE_NAMES } from '../../src/proxmox/check.js';
 import { ALL_PRIVS } from '../../src/sim/privileges.js';
 import { clientFor, clusterFor, startSim } from './sim-client.js';
+import { startResetProxy } from './reset-proxy.js';
 
 const WRONG = 'AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99';
 let sim: RunningSimulator;
@@ -78,15 +79,24 @@ describe('stands check: the connection test verdict', () => {
     await p.close();
   });
 
-  // The simulator does not implement GET /access/permissions yet (it answers 501), so check() reports ok with a
-  // note "privileges not verified". Re-enable (it.todo → it) when the simulator grows that endpoint.
+  // The simulator does not implement GET /access/permissions (it answers 501), so check() reports ok with a note
+  // "privileges not verified" there. Turn this into a test when the simulator grows that endpoint.
   it.todo('missing-privileges lists what the deployer lacks (needs GET /access/permissions in the simulator)');
-  it('without GET /access/permissions on the server, says privileges were not verified', async () => {
-    const c = clientFor(sim, clusterFor(sim, 'token'));
-    const r = await c.check();
-    expect(r.verdict).toBe('ok');
-    expect(r.notes?.[0]).toMatch(/^privileges not verified: the server does not implement GET \/access\/permissions/);
-    await c.close();
+  it('on a server without GET /access/permissions, says privileges were not verified', async () => {
+    const proxy = await startResetProxy(sim.url, (method, path) =>
+      method === 'GET' && path === '/access/permissions' ? 'not-implemented' : 'pass',
+    );
+    try {
+      const c = clientFor(sim, clusterFor(sim, 'token', { fingerprint: proxy.fingerprint }, { url: proxy.url }));
+      const r = await c.check();
+      expect(r.verdict).toBe('ok');
+      expect(r.notes).toEqual([
+        "privileges not verified: the server does not implement GET /access/permissions (Method 'GET /access/permissions' not implemented)",
+      ]);
+      await c.close();
+    } finally {
+      await proxy.stop();
+    }
   });
 
   it('unsupported-version for PVE 8.0', async () => {

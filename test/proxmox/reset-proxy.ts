@@ -8,7 +8,8 @@ import type { AddressInfo } from 'node:net';
 import { generate } from 'selfsigned';
 import { Agent, request } from 'undici';
 
-export type ProxyAction = 'pass' | 'reset-before' | 'reset-after';
+/** `not-implemented`: answer 501 like a PVE that lacks the endpoint. */
+export type ProxyAction = 'pass' | 'reset-before' | 'reset-after' | 'not-implemented';
 
 export interface ResetProxy {
   url: string;
@@ -39,6 +40,12 @@ export async function startResetProxy(
         seen.push(`${method} ${path}`);
         seenHeaders.push(Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, String(v)])));
         const action = decide(method, path);
+        if (action === 'not-implemented') {
+          const msg = `Method '${method} ${path}' not implemented`;
+          res.writeHead(501, msg, { 'content-type': 'application/json;charset=UTF-8', connection: 'close' });
+          res.end(JSON.stringify({ data: null, message: `${msg}\n` }));
+          return;
+        }
         if (action === 'reset-before') {
           req.socket.resetAndDestroy();
           return;
