@@ -33,3 +33,16 @@ describe('stands --help', () => {
     expect(missing.stdout).toBe('');
   });
 });
+
+describe('stands bot / register without Discord credentials', () => {
+  it('refuse with the missing variables named (exit 2), before connecting anywhere', async () => {
+    const reg = await runCli(['register'], { env: {} });
+    expect(reg.code).toBe(2);
+    expect(reg.stderr).toBe(
+      'error: 2 problems found:\nenvironment: DISCORD_TOKEN: not set (the bot token)\nenvironment: DISCORD_APP_ID: not set (the application id)\n',
+    );
+    const bot = await runCli(['bot'], { env: {} });
+    expect(bot.code).toBe(2);
+    expect(bot.stderr).toBe('error: environment: DISCORD_TOKEN: not set (the bot token)\n');
+  });
+});
