@@ -168,13 +168,6 @@ export function requirePriv(state: SimState, who: Principal, path: string, privs
   for (const p of privs) if (!have.has(p)) throw permError(`${path}, ${p}`);
 }
 
-/** Does the principal have any privilege at all on this path or below it (used to filter listings)? */
-export function anyPrivBelow(state: SimState, who: Principal, path: string, privs: string[]): boolean {
-  if (isRoot(who)) return true;
-  if (hasPriv(state, who, path, privs, true)) return true;
-  return state.acl.some((e) => e.path.startsWith(path + '/') && hasPriv(state, who, e.path, privs, true));
-}
-
 const subst = (tpl: string, params: Record<string, unknown>): string =>
   tpl.replace(/\{([^}]+)\}/g, (_, k: string) => String(params[k] ?? ''));
 

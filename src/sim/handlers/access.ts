@@ -1,5 +1,5 @@
 /** pve-access-control: tickets, password, users, ACL, roles (API2/AccessControl.pm, User.pm, ACL.pm, Role.pm). */
-import { bool, listOf, perm, type Req, str, userCfgWrite } from '../context.js';
+import { bool, listOf, type Req, str, userCfgWrite } from '../context.js';
 import { fail, paramError, PveError } from '../errors.js';
 import { ALL_PRIVS, BUILTIN_ROLES, hasPriv, isRoot, rolePrivs } from '../privileges.js';
 import type { Router } from '../router.js';
@@ -186,7 +186,6 @@ export function registerAccess(router: Router): void {
     });
     return null;
   });
-  void perm;
 }
 
 /** ACL paths: '/', '/vms/100', '/pool/x', … (PVE normalizes away duplicate and trailing slashes). */
