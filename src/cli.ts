@@ -5,6 +5,8 @@
  */
 import { buildProgram, type ProgramState } from './cli/program.js';
 import { reportError } from './cli/errors.js';
+import path from 'node:path';
+import { loadDotEnv } from './config/env.js';
 import { processIo, writeLine, type CliIo } from './cli/io.js';
 
 export type { CliIo } from './cli/io.js';
@@ -18,6 +20,8 @@ export async function main(argv: string[], io?: CliIo): Promise<number> {
   }
   const state: ProgramState = { exitCode: 0 };
   try {
+    // `.env` in the working directory fills unset variables (tests pass their own environment instead).
+    if (io.env === process.env) loadDotEnv(path.resolve(io.cwd, '.env'), io.env);
     const program = buildProgram(io, state);
     if (argv.length === 0) {
       program.outputHelp();
@@ -39,6 +43,8 @@ export async function main(argv: string[], io?: CliIo): Promise<number> {
 function installSignalHandlers(controller: AbortController, io: CliIo): () => void {
   const onSignal = (signal: NodeJS.Signals): void => {
     if (controller.signal.aborted) {
+      // the live progress display hides the cursor and turns off line wrap: give both back before leaving
+      if (io.progressTty) io.stderr.write('\x1b[?25h\x1b[?7h');
       writeLine(io.stderr, `\n${signal} again: exiting now (run \`stands resume\` to finish interrupted jobs)`);
       process.exit(130);
     }
