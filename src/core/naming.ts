@@ -81,7 +81,7 @@ export interface StandNames {
 }
 
 const SLUG_MAX = 24;
-const PLAIN_SLUG = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+const PLAIN_ID = /^[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
 
 /**
  * Slugs and pool ids for every user of a group, unique within it (`ivanov@pve` and `ivanov@ad`, or `Ivanov` and
@@ -96,9 +96,12 @@ export function allocateStandNames(
   const bySlug = new Map<string, string[]>();
   const first = new Map<string, string>();
   for (const userid of userids) {
-    const name = userName(userid);
-    // already a slug: slugify would return it unchanged (and hash nothing), so skip its sha256
-    const slug = PLAIN_SLUG.test(name) && name.length <= SLUG_MAX ? name : slugify(name, { maxLength: SLUG_MAX });
+    const name = userName(userid).toLowerCase();
+    // `first.last` and `first_last` are the usual student ids: keep them readable (`first-last`); a collision
+    // this creates within the plan gets hashed below. Anything else (Cyrillic, spaces…) goes through slugify.
+    const readable = PLAIN_ID.test(name) ? name.replace(/[._]+/g, '-') : undefined;
+    const slug =
+      readable !== undefined && readable.length <= SLUG_MAX ? readable : slugify(name, { maxLength: SLUG_MAX });
     first.set(userid, slug);
     const list = bySlug.get(slug) ?? [];
     list.push(userid);
@@ -106,7 +109,6 @@ export function allocateStandNames(
   }
   const used = new Set<string>();
   const result = new Map<string, StandNames>();
-  const groupPart = slugify(group, { maxLength: 14 });
   const takenPools = options.takenPools ?? new Set<string>();
   const usedPools = new Set<string>();
   for (const userid of userids) {
@@ -115,10 +117,10 @@ export function allocateStandNames(
     if (clash || used.has(slug)) slug = withHash(slug, userid, SLUG_MAX);
     for (let i = 1; used.has(slug); i++) slug = withHash(slug, `${userid}#${i}`, SLUG_MAX);
     used.add(slug);
-    let pool = options.ownPools?.get(userid) ?? poolId(groupPart, slug);
+    let pool = options.ownPools?.get(userid) ?? poolId(group, slug);
     if (!options.ownPools?.has(userid)) {
       for (let i = 0; takenPools.has(pool) || usedPools.has(pool); i++) {
-        pool = poolId(groupPart, withHash(slug, `${group}/${userid}#${i}`, SLUG_MAX));
+        pool = poolId(group, withHash(slug, `${group}/${userid}#${i}`, SLUG_MAX));
       }
     }
     usedPools.add(pool);
@@ -133,13 +135,18 @@ function withHash(slug: string, seed: string, max: number): string {
   return `${slug.slice(0, room).replace(/-+$/, '')}-${hash}`.replace(/^-/, '');
 }
 
-/** `<group>_<user>`: `_` never appears in a slug, so the split is unambiguous; a letter first, as PVE requires. */
-export function poolId(groupSlug: string, userSlug: string): string {
-  const id = `${groupSlug}_${userSlug}`.slice(0, POOL_ID_MAX);
+/**
+ * `<group>_<user>`: `_` never appears in a slug, so the split is unambiguous; a letter first, as PVE requires; at
+ * most 40 characters, the group part shortened (with a hash of the whole group name) when both do not fit.
+ */
+export function poolId(group: string, userSlug: string): string {
+  const g0 = group.toLowerCase().replace(/[^a-z0-9.\-_]+/g, '-');
+  const budget = Math.max(8, POOL_ID_MAX - 1 - userSlug.length);
+  const g = g0.length <= budget ? g0 : `${g0.slice(0, budget - 7).replace(/[._-]+$/, '')}-${shortHash(group)}`;
+  const id = `${g}_${userSlug}`.slice(0, POOL_ID_MAX);
   return /^[A-Za-z]/.test(id) ? id : `s${id}`.slice(0, POOL_ID_MAX);
 }
 
-/** `<user>-<machine>`, a DNS name of at most 63 characters. */
 const machineSlugs = new Map<string, string>();
 export function vmName(userSlug: string, machine: string): string {
   // a class has a handful of machine names and thousands of VMs: slugify (a sha256 each) once per name

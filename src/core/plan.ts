@@ -384,7 +384,10 @@ export async function buildPlan(o: BuildPlanOptions): Promise<DeployPlan> {
           warnings.push(`${u.userid}: recorded bridge ${recSeg.iface} on ${mainNode} is now someone else's; planning a new one`);
         }
         if (recSeg && recSeg.kind === 'bridge' && recSeg.node === mainNode && !taken) {
-          segments.push({ alias: seg.alias, kind: 'bridge', iface: recSeg.iface, node: mainNode, vlanAware: seg.vlanAware, comment, recorded: true });
+          // the bridge exists with our marker: keep its text verbatim (the executor compares it), even if the
+          // user's slug would come out differently today
+          const kept = seen?.comments && mark ? seen.comments : comment;
+          segments.push({ alias: seg.alias, kind: 'bridge', iface: recSeg.iface, node: mainNode, vlanAware: seg.vlanAware, comment: kept, recorded: true });
           ifaceOf.set(seg.alias, recSeg.iface);
           continue;
         }
@@ -398,7 +401,9 @@ export async function buildPlan(o: BuildPlanOptions): Promise<DeployPlan> {
       } else {
         const zone = settings.network.sdn.zone;
         if (recSeg && recSeg.kind === 'vnet') {
-          segments.push({ alias: seg.alias, kind: 'vnet', iface: recSeg.iface, vlanAware: seg.vlanAware, tag: recSeg.tag, zone: recSeg.zone ?? zone, comment, recorded: true });
+          const alias = inv.sdn?.vnets.find((v) => v.vnet === recSeg.iface)?.alias;
+          const kept = alias && parseSegmentMarker(alias) ? alias : comment;
+          segments.push({ alias: seg.alias, kind: 'vnet', iface: recSeg.iface, vlanAware: seg.vlanAware, tag: recSeg.tag, zone: recSeg.zone ?? zone, comment: kept, recorded: true });
           ifaceOf.set(seg.alias, recSeg.iface);
           continue;
         }

@@ -53,9 +53,17 @@ describe('stand names', () => {
     expect(n.get('b@pve')?.pool).toBe('lab_b-recorded');
   });
 
+  it('keeps first.last ids readable and the whole group name in the pool when it fits', () => {
+    const n = allocateStandNames('netlab-users.example', ['ivanov.ivan@pve', 'petrova_maria@pve']);
+    expect(n.get('ivanov.ivan@pve')).toMatchObject({ slug: 'ivanov-ivan', pool: 'netlab-users.example_ivanov-ivan' });
+    expect(n.get('petrova_maria@pve')?.slug).toBe('petrova-maria');
+    expect(vmName('ivanov-ivan', 'gw')).toBe('ivanov-ivan-gw');
+  });
+
   it('starts pool ids with a letter and caps their length', () => {
     expect(poolId('101', 'x')).toBe('s101_x');
-    const long = poolId('a'.repeat(14), 'b'.repeat(30));
+    const long = poolId('a'.repeat(30), 'b'.repeat(20));
+    expect(long).toMatch(/^a{12}-[0-9a-f]{6}_b{20}$/);
     expect(long.length).toBeLessThanOrEqual(40);
     expect(isValidPoolId(long)).toBe(true);
   });

@@ -269,7 +269,7 @@ describe('re-runs where the cluster changed', () => {
       ],
       ifaces: {
         pve1: [
-          { iface: 'vmbr1000', type: 'bridge', active: true, comments: 'stands:g:s1:lan' },
+          { iface: 'vmbr1000', type: 'bridge', active: true, comments: 'stands:g:s1-old-slug:lan' },
           { iface: 'vmbr1001', type: 'bridge', active: true, comments: 'lab uplink (alice)' },
         ],
       },
@@ -277,9 +277,9 @@ describe('re-runs where the cluster changed', () => {
     const p = await plan({ inv, n: 1, store: { ...empty, stands: [recorded()] } });
     const s = p.stands[0];
     expect(s?.node).toBe('pve1');
-    expect(s?.segments.map((g) => [g.alias, g.iface, g.recorded])).toEqual([
-      ['lan', 'vmbr1000', true],
-      ['dmz', 'vmbr1002', false],
+    expect(s?.segments.map((g) => [g.alias, g.iface, g.recorded, g.comment])).toEqual([
+      ['lan', 'vmbr1000', true, 'stands:g:s1-old-slug:lan'],
+      ['dmz', 'vmbr1002', false, 'stands:g:s1:dmz'],
     ]);
     expect(s?.vms[0]).toMatchObject({ vmid: 10001, recorded: false });
     expect(p.warnings).toEqual([
