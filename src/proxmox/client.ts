@@ -102,12 +102,18 @@ export interface ProxmoxClientOptions {
 }
 
 export interface ClientStats {
+  /** HTTP requests sent (every attempt, logins included). */
   requests: number;
   byMethod: Record<string, number>;
+  /** Task status polls (and status/current polls of waitUnlocked). */
   taskPolls: number;
+  /** Repeated requests (reads after errors, lock waits, safe write repeats, logins). */
   retries: number;
+  /** POST /access/ticket attempts (logins and renewals). */
   logins: number;
+  /** Successful renewals with the ticket as password. */
   renewals: number;
+  /** clusterResources answers served from the cache. */
   cacheHits: number;
 }
 
@@ -291,7 +297,22 @@ export class ProxmoxClient {
     }
   }
 
+  /** POST /access/ticket. Creates nothing on the server, so network errors and 5xx/59x are simply retried. */
   private async postTicket(username: string, password: string): Promise<TicketState> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.postTicketOnce(username, password);
+      } catch (err) {
+        const retry =
+          err instanceof ProxmoxApiError && attempt + 1 < this.maxAttempts && !isTlsTrustError(err) && (err.status === 0 || err.status >= 500);
+        if (!retry) throw err;
+        this.stats.retries++;
+        await this.sleep(this.backoffMs(attempt));
+      }
+    }
+  }
+
+  private async postTicketOnce(username: string, password: string): Promise<TicketState> {
     this.stats.logins++;
     const release = await this.slots.acquire();
     try {

@@ -123,6 +123,16 @@ describe('ticket auth', () => {
     await c.close();
   });
 
+  it('a login that hits a 5xx or 59x is simply repeated (it creates nothing)', async () => {
+    const c = clientFor(sim, clusterFor(sim, 'ticket'));
+    sim.faults.add({ kind: 'error', method: 'POST', path: '/access/ticket', status: 596, message: 'Connection timed out', times: 2 });
+    expect((await c.nodes()).length).toBe(3);
+    sim.faults.clear();
+    expect(c.stats.logins).toBe(3);
+    expect(c.stats.retries).toBe(2);
+    await c.close();
+  });
+
   it('a wrong password is reported as an authentication failure, without the password', async () => {
     const c = clientFor(sim, clusterFor(sim, 'ticket', {}, { password: 'not-the-password-42' }));
     const err = (await c.nodes().catch((e: unknown) => e)) as ProxmoxApiError;
