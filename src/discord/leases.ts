@@ -2,6 +2,7 @@
  * Leases on a schedule: DM students whose stand ends within `leaseWarnMs` (once per stand, remembered in the
  * stand's history so a restart does not repeat it), then let the engine stop or remove expired stands.
  */
+import type { ExpireResult } from '../core/leases.js';
 import type { StandRecord } from '../store/index.js';
 import { sendDm } from './credentials.js';
 import { discordIdOf } from './engine-glue.js';
@@ -32,15 +33,27 @@ export async function warnLeases(bot: Bot, now = Date.now()): Promise<string[]> 
   return warned;
 }
 
-/** One scheduled pass: warnings first, then the engine's expire. */
-export async function leaseTick(bot: Bot, expire: () => Promise<unknown>): Promise<void> {
+/** One scheduled pass: warnings first, then the engine's expire; what it stopped or removed is audited. */
+export async function leaseTick(bot: Bot, expire: () => Promise<ExpireResult>): Promise<void> {
   try {
     await warnLeases(bot);
   } catch (err) {
     bot.logger.error({ err }, 'lease warnings failed');
   }
   try {
-    await expire();
+    const r = await expire();
+    for (const e of r.stands) {
+      if (e.outcome === 'busy') continue;
+      await bot.audit({
+        actor: 'lease expiry',
+        actorId: bot.client.user?.id ?? '0',
+        action: `lease ${e.action}`,
+        outcome: e.outcome === 'failed' ? 'failed' : 'ok',
+        group: e.group,
+        user: e.userid,
+        details: { leaseExpiresAt: e.leaseExpiresAt, result: e.outcome },
+      });
+    }
   } catch (err) {
     bot.logger.error({ err }, 'lease expiry failed');
   }

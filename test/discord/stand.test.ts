@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { warnLeases } from '../../src/discord/leases.js';
+import { expireLeases } from '../../src/core/leases.js';
+import { leaseTick, warnLeases } from '../../src/discord/leases.js';
 import { startStack, type Stack } from './stack.js';
 
 // Students on their own stand: /link by a teacher, /stand request | info | reset | delete, limits, and no way to
@@ -84,5 +85,16 @@ describe('/stand and /link', () => {
     expect(await run('student', 'stand', 'info')).toBe('You have no Proxmox account linked. Ask a teacher to /link you.');
     const audit = await s.bot.app.store.audit.list();
     expect(audit.map((a) => `${a.action}:${a.outcome}`)).toEqual(expect.arrayContaining(['stand request:ok', 'stand reset:ok', 'stand delete:ok', 'link:ok', 'unlink:ok']));
+  });
+
+  it('stops an expired stand on the lease schedule and audits it', async () => {
+    const { fake } = s;
+    await run('teacher', 'link', undefined, { member: fake.members.student.user.id, user: 'ivanov@pve' });
+    expect((await run('student', 'stand', 'request')).split('\n')[0]).toBe('Your stand in self-basic is ready. Login: ivanov@pve');
+    const app = s.bot.app;
+    await leaseTick(s.bot.bot, () => expireLeases(app, { now: Date.now() + 5 * 3600_000, action: 'stop' }));
+    expect(vmsOf('ivanov').map((v) => v.status)).toEqual(['stopped']);
+    const line = `<@${s.bot.client.user!.id}> lease stop self-basic/ivanov@pve: ok`;
+    await fake.waitFor((r) => r.path === `/channels/${fake.auditChannelId}/messages` && r.body?.content === line, 5000, line);
   });
 });
