@@ -46,7 +46,7 @@ function nodeRow(n: NodeProjection, unit: string): PlanNodeRow {
     node: n.node,
     stands: n.stands,
     memory: n.online ? `${gib(memUsed)} / ${gib(n.maxMemMiB)} (${pct(n.memUtil)}), +${gib(n.addedMemMiB)}` : '-',
-    cpu: n.online ? `${coresUsed} / ${n.maxCpu} cores (${pct(n.cpuUtil)} of overcommit)` : '-',
+    cpu: n.online ? `${coresUsed} vCPU on ${n.maxCpu} cores (${pct(n.cpuUtil)} of the overcommit limit)` : '-',
     note: n.excluded ? `left out: ${n.excluded}` : n.stands > 0 ? `${n.stands} ${unit}` : '',
   };
 }

@@ -160,7 +160,7 @@ describe('planDeploy against the default simulated cluster', () => {
     const short = renderPlan(plan, { maxStands: 2 });
     expect(short).toContain('… and 8 more stands');
     expect(short).not.toContain('student03@pve');
-    expect(text).toMatch(/│ pve1 │ 32 GiB \/ 64 GiB \(50%\), \+28 GiB\s+│ 30 \/ 16 cores \(46.9% of overcommit\) │ 7 stands/);
+    expect(text).toMatch(/│ pve1 │ 32 GiB \/ 64 GiB \(50%\), \+28 GiB\s+│ 30 vCPU on 16 cores \(46.9% of the overcommit limit\) │ 7 stands/);
   });
 });
 
