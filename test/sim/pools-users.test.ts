@@ -69,6 +69,10 @@ describe('users', () => {
     expect(acl.some((e: { ugid: string }) => e.ugid === 'stud01@pve')).toBe(false);
     const gone = await t.api('DELETE', '/access/users/stud01@pve');
     expect(gone.reason).toBe("user 'stud01@pve' does not exist");
+    const read = await t.api('GET', '/access/users/stud01@pve');
+    expect([read.status, read.reason]).toEqual([500, "no such user ('stud01@pve')"]);
+    const pool = await t.api('DELETE', '/pools/nope');
+    expect(pool.reason).toBe("pool 'nope' does not exist");
   });
 });
 

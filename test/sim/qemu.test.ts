@@ -213,6 +213,19 @@ describe('template, migrate, destroy', () => {
     expect(self.body.errors).toEqual({ target: 'target is local node.' });
   });
 
+  it('refuses what PVE refuses on running VMs and templates', async () => {
+    const mig = await t.api('POST', '/nodes/pve1/qemu/100/migrate', { target: 'pve2' });
+    expect([mig.status, mig.reason]).toEqual([500, "can't migrate running VM without --online"]);
+    const tpl = await t.api('POST', '/nodes/pve1/qemu/100/template');
+    expect(tpl.reason).toBe("you can't convert a VM to template if VM is running");
+    const reboot = await t.api('POST', '/nodes/pve3/qemu/102/status/reboot');
+    expect(reboot.reason).toBe('VM 102 not running');
+    const snap = await t.waitTask((await t.api('POST', '/nodes/pve1/qemu/9000/snapshot', { snapname: 'pre' })).body.data);
+    expect(snap.exitstatus).toBe("you can't take a snapshot if it's a template");
+    const shut = await t.waitTask((await t.api('POST', '/nodes/pve3/qemu/102/status/shutdown')).body.data);
+    expect(shut.exitstatus).toBe('VM 102 not running');
+  });
+
   it('refuses to destroy a template that has linked clones, then destroys it once they are gone', async () => {
     expect((await clone('pve2', 1030, { newid: 1031, pool: 'prod' })).exitstatus).toBe('OK');
     const st = await t.waitTask((await t.api('DELETE', '/nodes/pve2/qemu/1030')).body.data);
