@@ -65,10 +65,14 @@ describe('killing `stands deploy` with SIGKILL at 10 different moments', () => {
   it('then running it again converges: every stand once, nothing duplicated or leaked, cleanup leaves nothing', async () => {
     const argv = [...env.globals, 'deploy', '--profile', 'netlab', '--users', users, '--yes', '--json'];
     const killed: number[] = [];
+    const vmsAfterKill: number[] = [];
     // Progress lines at which to kill: early (users/pools/bridges), mid (clones in flight), late (snapshots).
     for (const killAt of [1, 4, 9, 2, 15, 6, 25, 3, 12, 40]) {
       const run = await runChild(argv, killAt);
-      if (run.signal === 'SIGKILL') killed.push(killAt);
+      if (run.signal === 'SIGKILL') {
+        killed.push(killAt);
+        vmsAfterKill.push(oursOnCluster(env.sim).vms.length);
+      }
       else expect(run.code, run.stderr).toBe(0); // the deploy finished before that line: nothing left to kill
       // A killed process cannot release its group lock; it expires after the TTL. Rather than sleep 30 s ten
       // times, take the expired lock over with a clock 31 s ahead, then free it.
@@ -78,6 +82,8 @@ describe('killing `stands deploy` with SIGKILL at 10 different moments', () => {
       await store.close();
     }
     expect(killed.length).toBeGreaterThanOrEqual(5);
+    // the kills really landed mid-deploy: some left a partly built class behind
+    expect(vmsAfterKill.some((n) => n > 0 && n < 9), `VMs of ours after each kill: ${vmsAfterKill.join(', ')}`).toBe(true);
 
     const final = await runChild(argv);
     expect(final.code, final.stderr).toBe(0);
