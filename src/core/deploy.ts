@@ -188,6 +188,8 @@ class DeployRun {
   private readonly replicaPromises = new Map<string, Promise<void>>();
   private lastJobWrite = 0;
   private readonly sharedStorage = new Map<string, boolean>();
+  /** Nodes with someone else's pending network edit at the start: their stands are not started at all. */
+  private readonly blocked = new Map<string, string>();
   private readonly templateStorage = new Map<number, string>();
 
   constructor(
@@ -247,6 +249,12 @@ class DeployRun {
     let aborted = false;
     try {
       await this.abortable(this.survey());
+      if (this.plan.mode === 'bridges' && !this.options.applyForeignPending) {
+        for (const [node, list] of this.networks) {
+          const foreign = await this.foreignPending(node, list);
+          if (foreign.length) this.blocked.set(node, this.foreignMessage(node, foreign));
+        }
+      }
       await this.recordStands();
       const networkWork = this.plan.mode === 'sdn' ? [this.sdnNetwork()] : this.bridgeNodes().map((n) => this.nodeNetwork(n));
       // replicas are on the critical path of every stand of their node: start them now, not at first use
@@ -396,6 +404,21 @@ class DeployRun {
 
   private async runStand(st: StandState): Promise<void> {
     const s = st.plan;
+    const nodes = new Set(s.segments.filter((g) => g.kind === 'bridge').map((g) => g.node ?? s.node));
+    const blocked = [...nodes].map((n) => this.blocked.get(n)).find((m) => m !== undefined);
+    if (blocked) {
+      // nothing is created for a stand whose bridges cannot be applied
+      st.error ??= blocked;
+      for (const d of [st.pool, st.network, st.networkUp]) d.reject(new StandFailure(blocked));
+      this.progress.drop('access');
+      if (s.segments.length) this.progress.drop('network');
+      for (const _vm of s.vms) for (const k of ['clone', 'config', 'snapshot', ...(this.plan.start ? ['start'] : [])]) this.progress.drop(k);
+      await this.ctx.store.stands
+        .update(s.group, s.userid, (r) => ({ ...r, status: 'failed', error: blocked }))
+        .catch(() => undefined);
+      this.emit({ type: 'stand-failed', job: this.job, stand: s.userid, message: blocked });
+      return;
+    }
     const steps: Promise<unknown>[] = [this.access(st), ...s.vms.map((vm) => this.runVm(st, vm))];
     if (!s.segments.length) {
       st.network.resolve();
@@ -1337,13 +1360,18 @@ function sleep(ms: number): Promise<void> {
 export async function resume(ctx: AppContext, jobOrGroup: string, options: Omit<DeployOptions, 'jobId'> = {}): Promise<DeployResult> {
   let job = await ctx.store.jobs.get(jobOrGroup);
   if (!job) {
+    // the group's latest deploy only: an older unfinished one was superseded by whatever ran after it
     const jobs = (await ctx.store.jobs.list({ group: jobOrGroup })).filter((j) => j.kind === 'deploy');
-    job = [...jobs].reverse().find((j) => planOf(j) !== undefined);
+    job = jobs.at(-1);
   }
   const plan = job ? planOf(job) : undefined;
   if (!job || !plan) {
     const { UserError } = await import('../errors.js');
-    throw new UserError(`nothing to resume: no unfinished deploy job or group named ${jobOrGroup}`);
+    throw new UserError(
+      job?.status === 'succeeded'
+        ? `nothing to resume: the last deploy of ${jobOrGroup} (${job.id}) finished`
+        : `nothing to resume: no unfinished deploy job or group named ${jobOrGroup}`,
+    );
   }
   return runDeploy(ctx, plan, { ...options, jobId: job.id });
 }

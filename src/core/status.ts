@@ -104,6 +104,13 @@ export async function getStatus(ctx: AppContext, q: StatusQuery = {}): Promise<S
     ctx.store.jobs.listRunning(),
   ]);
   const nodes = buildNodes(resources, cache, q.node);
+  // a job whose process died keeps status "running" in the store; its group lock expires, so that tells the truth
+  const live: JobRecord[] = [];
+  for (const j of jobs) {
+    if (!j.group) continue;
+    const lock = await ctx.store.lockInfo(j.group);
+    if (lock?.holder === `job:${j.id}`) live.push(j);
+  }
   const vmById = new Map<number, ClusterResource>();
   for (const r of resources) if ((r.type === 'qemu' || r.type === 'lxc') && r.vmid !== undefined) vmById.set(r.vmid, r);
   const base = consoleBaseFor(ctx, cluster);
@@ -144,7 +151,7 @@ export async function getStatus(ctx: AppContext, q: StatusQuery = {}): Promise<S
     nodes,
     groups,
     stands: q.nodesOnly ? [] : stands,
-    jobs: jobs.filter((j) => !j.cluster || j.cluster === cluster).filter((j) => !q.group || j.group === q.group),
+    jobs: live.filter((j) => !j.cluster || j.cluster === cluster).filter((j) => !q.group || j.group === q.group),
     ...(ages.length ? { rrdAgeMs: Date.now() - Math.min(...ages) } : {}),
   };
 }
