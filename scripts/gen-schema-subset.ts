@@ -22,6 +22,7 @@ export const SIMULATED_ENDPOINTS = [
   'GET /access/users/{userid}',
   'PUT /access/users/{userid}',
   'DELETE /access/users/{userid}',
+  'GET /access/permissions',
   'GET /access/acl',
   'PUT /access/acl',
   'GET /access/roles',

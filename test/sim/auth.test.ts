@@ -189,6 +189,20 @@ describe('privileges', () => {
     expect(tagged.status).toBe(200);
   });
 
+  it('dumps effective permissions of the caller, or of another principal with Sys.Audit on /access', async () => {
+    const own = await t.api('GET', '/access/permissions', undefined, { header: 'PVEAPIToken=bob@pve!sep=sep-secret' });
+    // the token's Pool.Audit is not held by bob himself, so the privsep intersection is empty
+    expect(own.body.data).toEqual({ '/': {} });
+    const root = await t.api('GET', '/access/permissions', { path: '/' });
+    expect(root.body.data['/']).toMatchObject({ 'Sys.Modify': 1, 'VM.Allocate': 1, 'Permissions.Modify': 1 });
+    const other = await t.api('GET', '/access/permissions', { userid: 'bob@pve', path: '/vms/100' });
+    expect(other.body.data['/vms/100']).toMatchObject({ 'VM.PowerMgmt': 1, 'VM.Audit': 1 });
+    expect(other.body.data['/vms/100']['VM.Allocate']).toBeUndefined();
+    const bob = await t.login('bob@pve', 'bob-password');
+    const denied = await t.api('GET', '/access/permissions', { userid: 'carol@pve' }, bob);
+    expect([denied.status, denied.reason]).toEqual([403, 'Permission check failed (/access, Sys.Audit)']);
+  });
+
   it('creates custom roles and grants them with PUT /access/acl', async () => {
     expect((await t.api('POST', '/access/roles', { roleid: 'Starter', privs: 'VM.PowerMgmt,VM.Audit' })).status).toBe(200);
     const dup = await t.api('POST', '/access/roles', { roleid: 'Starter', privs: 'VM.Audit' });

@@ -1,7 +1,7 @@
 /** pve-access-control: tickets, password, users, ACL, roles (API2/AccessControl.pm, User.pm, ACL.pm, Role.pm). */
 import { bool, listOf, type Req, str, userCfgWrite } from '../context.js';
 import { fail, paramError, PveError } from '../errors.js';
-import { ALL_PRIVS, BUILTIN_ROLES, hasPriv, isRoot, rolePrivs } from '../privileges.js';
+import { ALL_PRIVS, BUILTIN_ROLES, effectivePrivs, hasPriv, isRoot, rolePrivs } from '../privileges.js';
 import type { Router } from '../router.js';
 import type { AclEntry, SimUser } from '../state.js';
 
@@ -110,6 +110,27 @@ export function registerAccess(router: Router): void {
       state.deleteUser(userid);
     });
     return null;
+  });
+
+  router.add('GET', '/access/permissions', (r: Req) => {
+    const { state } = r.sim;
+    const self = r.who.tokenid ?? r.who.userid;
+    const target = str(r, 'userid') ?? self;
+    const own = target === self || target === r.who.userid || target.startsWith(`${r.who.userid}!`);
+    if (!own) perm(r, '/access', ['Sys.Audit']);
+    const token = target.includes('!') ? state.tokens.get(target) : undefined;
+    if (target.includes('!') && !token) throw fail(`no such token '${target.split('!')[1]}' for user '${target.split('!')[0]}'`);
+    if (!target.includes('!') && !state.users.has(target)) throw fail(`no such user ('${target}')`);
+    const who = token ? { userid: token.userid, tokenid: token.id, privsep: token.privsep } : { userid: target, privsep: false };
+    const path = str(r, 'path');
+    const paths = path !== undefined ? [path] : ['/', ...new Set(state.acl.map((e) => e.path))];
+    const out: Record<string, Record<string, number>> = {};
+    for (const p of paths) {
+      const privs = effectivePrivs(state, who, p);
+      if (!privs.size && path === undefined && p !== '/') continue;
+      out[p] = Object.fromEntries([...privs].sort().map((x) => [x, 1]));
+    }
+    return out;
   });
 
   router.add('GET', '/access/acl', (r: Req) => {
