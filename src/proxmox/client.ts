@@ -713,6 +713,10 @@ export class ProxmoxClient {
   private powerWrite(node: string, vmid: number, action: 'start' | 'stop' | 'shutdown', want: 'running' | 'stopped'): Promise<TaskRef> {
     return this.upidWrite('POST', `/nodes/${enc(node)}/qemu/${vmid}/status/${action}`, node, `qm${action}`, {
       alreadyDone: async () => {
+        // Tasks first, then the state: a task that ends between the two reads is then seen in the state.
+        const active = await this.activeTasks(node, `qm${action}`).catch(() => [] as TaskListEntry[]);
+        const mine = active.find((t) => t.id === String(vmid));
+        if (mine) return { ...taskRefFrom(mine.upid, node, `qm${action}`), adopted: true };
         const s = await this.vmStatus(node, vmid);
         if (s.status !== want) return undefined;
         return { node, upid: `adopted:qm${action}:${vmid}`, type: `qm${action}`, id: String(vmid), adopted: true, watchVmid: vmid };

@@ -88,6 +88,18 @@ describe('writes are never blindly repeated', () => {
     expect((await c.listNetwork('pve2')).ifaces.filter((i) => i.iface === 'vmbr1002')).toHaveLength(1);
   });
 
+  it('596 after a start was accepted → adopts the running start task, does not start twice', async () => {
+    const c = client();
+    await c.waitTask(await c.cloneVm('pve1', 9000, { newid: 7007, name: 'amb-start' }));
+    sim.faults.add({ kind: 'timeout', method: 'POST', path: '/nodes/pve1/qemu/7007/status/start', when: 'after', times: 1, latencyMs: 1 });
+    const posts = c.stats.byMethod.POST ?? 0;
+    const t = await c.startVm('pve1', 7007);
+    expect(t.adopted).toBe(true);
+    expect((await c.waitTask(t)).ok).toBe(true);
+    expect(c.stats.byMethod.POST).toBe(posts + 1);
+    expect((await c.vmStatus('pve1', 7007)).status).toBe('running');
+  });
+
   it('an ambiguous write with no way to check is reported, not repeated', async () => {
     const c = client();
     await c.waitTask(await c.cloneVm('pve1', 9000, { newid: 7002, name: 'amb-snap' }));
