@@ -62,6 +62,8 @@ export interface NodeNetwork {
   /** A pending change we could not attribute to an interface (treated as someone else's). */
   unattributedPending: boolean;
   changes?: string;
+  /** The network could not be read (the node is then left out). */
+  error?: string;
 }
 
 export interface TemplateInfo {
@@ -115,8 +117,15 @@ export async function loadInventory(client: ProxmoxClient, o: LoadInventoryOptio
       base.nodes
         .filter((n) => n.online)
         .map(async (n) => {
-          const list = await client.listNetwork(n.name);
-          networks.set(n.name, nodeNetwork(n.name, list.ifaces, list.changes));
+          try {
+            const list = await client.listNetwork(n.name);
+            networks.set(n.name, nodeNetwork(n.name, list.ifaces, list.changes));
+          } catch (err) {
+            // one unreachable node must not block the class: the plan leaves it out with this reason
+            const message = err instanceof Error ? err.message : String(err);
+            o.logger?.warn({ node: n.name, err: message }, 'node network unreadable');
+            networks.set(n.name, { node: n.name, ifaces: new Map(), pending: new Set(), unattributedPending: false, error: message });
+          }
         }),
     );
   }

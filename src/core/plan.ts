@@ -224,6 +224,15 @@ export async function buildPlan(o: BuildPlanOptions): Promise<DeployPlan> {
   const eligible = new Set<string>();
   for (const p of placementNodes) {
     const n = p.name;
+    if (!(p.maxMemMiB > 0) || !(p.maxCpu > 0)) {
+      exclude(n, 'no memory or CPU figures for the node (the API token may lack Sys.Audit on it)');
+      continue;
+    }
+    const netError = inv.networks.get(n)?.error;
+    if (netError) {
+      exclude(n, `its network configuration could not be read (${netError})`);
+      continue;
+    }
     const mu = p.baseMemMiB / p.maxMemMiB;
     const cu = p.baseCores / (p.maxCpu * limits.cpuOvercommit);
     if (mu >= limits.memory) {

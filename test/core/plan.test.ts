@@ -222,6 +222,22 @@ describe('refusals (exit 2, nothing created)', () => {
   });
 });
 
+describe('a node whose network cannot be read', () => {
+  it('is left out with the reason instead of failing the whole plan', async () => {
+    sim.faults.add({ kind: 'error', method: 'GET', path: '/nodes/pve2/network', status: 500, message: 'unable to open file' });
+    try {
+      const plan = await planDeploy(ctx, { profile: profile(), users: users(2), group: 'flaky' });
+      expect(plan.excluded.find((e) => e.node === 'pve2')?.reason).toMatch(
+        /^its network configuration could not be read \(.*unable to open file.*\)$/,
+      );
+      expect(plan.stands.map((s) => s.node)).toEqual(['pve1', 'pve1']);
+      expect(plan.replicas).toEqual([]);
+    } finally {
+      sim.faults.clear();
+    }
+  });
+});
+
 describe('re-runs', () => {
   it('plans the same objects for stands the store already records', async () => {
     const first = await planDeploy(ctx, { profile: profile(), users: users(3), group: 'again' });
