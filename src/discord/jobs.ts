@@ -272,8 +272,9 @@ export class JobManager {
         let result: R | undefined;
         try {
           result = await o.run(onEvent, abort.signal);
-          if (result.outcome === 'cancelled' && this.stopping && jobId) {
+          if (result.outcome === 'cancelled' && this.stopping && jobId && o.kind === 'deploy') {
             // interrupted by our own shutdown: the engine checkpointed; queue it so the next start resumes it
+            // (deploys only: the engine resumes deploys; a cut cleanup is simply run again)
             await this.o.store.jobs.update(jobId, { status: 'queued' }).catch((err: unknown) => logger.warn({ err }, 'could not queue the job for resume'));
             state.note = m.paused;
             result = undefined;
