@@ -74,8 +74,9 @@ describe('killing `stands deploy` with SIGKILL at 10 different moments', () => {
         vmsAfterKill.push(oursOnCluster(env.sim).vms.length);
       }
       else expect(run.code, run.stderr).toBe(0); // the deploy finished before that line: nothing left to kill
-      // A killed process cannot release its group lock; it expires after the TTL. Rather than sleep 30 s ten
-      // times, take the expired lock over with a clock 31 s ahead, then free it.
+      // A killed process cannot release its group lock; it expires after the TTL, and the next CLI run waits
+      // for that (src/cli/lock-wait.ts, tested in lifecycle.test.ts). Rather than wait 30 s ten times, take
+      // the lock over with a clock 31 s ahead, then free it.
       const store = await openStore(env.statePath, { now: () => Date.now() + GROUP_LOCK_TTL_MS + 1_000 });
       const lock = await store.tryAcquireGroupLock('netlab-kill', 'test', 1_000);
       await lock?.release();

@@ -1,6 +1,7 @@
 import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openStore } from '../../src/store/index.js';
 import { lastJson, runCli } from './run-cli.js';
 import { oursOnCluster, simConnectionsYaml, startSimEnv, type SimEnv } from './sim-env.js';
 
@@ -77,6 +78,17 @@ describe('after a deploy: status, reset/stop/start, expire, templates, password,
     expect(vmStates()).toEqual(['stopped', 'stopped']);
     const again = await runCli([...env.globals, 'expire']);
     expect(again.stdout).toBe('no lease has ended\n');
+  });
+
+  it('a lock left by a killed process: the next command waits for it to expire, then runs', async () => {
+    const store = await openStore(env.statePath);
+    const ghost = await store.tryAcquireGroupLock(GROUP, 'job:ghost', 1_500);
+    await store.close();
+    expect(ghost).toBeDefined();
+    const r = await runCli([...env.globals, 'start', '--group', GROUP]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/^group life is locked by job:ghost until \S+; waiting [12] s in case that process is gone/m);
+    expect(vmStates()).toEqual(['running', 'running']);
   });
 
   it('templates lists the replicas our deploys made', async () => {

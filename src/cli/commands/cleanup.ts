@@ -1,6 +1,7 @@
 import { describeCleanupPlan, planCleanup, runCleanup, type CleanupResult } from '../../core/cleanup.js';
 import { cancelled, confirm } from '../confirm.js';
 import { withContext } from '../engine.js';
+import { retryAfterStaleLock } from '../lock-wait.js';
 import { EXIT_OK, EXIT_PARTIAL } from '../errors.js';
 import { cliRequester, writeLine } from '../io.js';
 import { print, printJson } from '../output.js';
@@ -45,11 +46,11 @@ export async function cleanupCommand(opts: CleanupCommandOptions, env: CommandEn
     const progress = createProgress(io, { label: `cleanup ${cplan.group}` });
     let result: CleanupResult;
     try {
-      result = await runCleanup(ctx, cplan, {
+      result = await retryAfterStaleLock(io, () => runCleanup(ctx, cplan, {
         onEvent: (e) => progress.onEvent(e),
         ...(io.signal ? { signal: io.signal } : {}),
         requestedBy: cliRequester(io),
-      });
+      }));
     } finally {
       progress.stop();
     }

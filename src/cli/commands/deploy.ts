@@ -10,6 +10,7 @@ import { isPlacementStrategy, type CloneMode } from '../../core/types.js';
 import { ConfigError, formatIssue, UserError } from '../../errors.js';
 import { cancelled, confirm } from '../confirm.js';
 import { withContext } from '../engine.js';
+import { retryAfterStaleLock } from '../lock-wait.js';
 import { EXIT_OK, EXIT_PARTIAL } from '../errors.js';
 import { cliRequester, writeLine, type CliIo } from '../io.js';
 import { print, printJson } from '../output.js';
@@ -85,13 +86,13 @@ export async function deployCommand(opts: DeployOptions, env: CommandEnv): Promi
     const progress = createProgress(io, { label: plan.group });
     let result: DeployResult;
     try {
-      result = await runDeploy(ctx, plan, {
+      result = await retryAfterStaleLock(io, () => runDeploy(ctx, plan, {
         onEvent: (e) => progress.onEvent(e),
         ...(io.signal ? { signal: io.signal } : {}),
         ...(opts.rollbackFailed ? { rollbackFailed: true } : {}),
         ...(opts.applyForeignPending ? { applyForeignPending: true } : {}),
         requestedBy: cliRequester(io),
-      });
+      }));
     } finally {
       progress.stop();
     }

@@ -1,6 +1,7 @@
 import { resetStands, startStands, stopStands, type PowerAction, type PowerResult } from '../../core/power.js';
 import { cancelled, confirm } from '../confirm.js';
 import { withContext } from '../engine.js';
+import { retryAfterStaleLock } from '../lock-wait.js';
 import { EXIT_OK, EXIT_PARTIAL } from '../errors.js';
 import { cliRequester } from '../io.js';
 import { print, printJson } from '../output.js';
@@ -34,10 +35,12 @@ export function powerCommand(action: PowerAction) {
       const progress = createProgress(io, { label: `${action} ${opts.group}` });
       let result: PowerResult;
       try {
-        result = await RUN[action](
-          ctx,
-          { group: opts.group, ...(opts.user ? { user: opts.user } : {}) },
-          { onEvent: (e) => progress.onEvent(e), ...(io.signal ? { signal: io.signal } : {}), requestedBy: cliRequester(io) },
+        result = await retryAfterStaleLock(io, () =>
+          RUN[action](
+            ctx,
+            { group: opts.group, ...(opts.user ? { user: opts.user } : {}) },
+            { onEvent: (e) => progress.onEvent(e), ...(io.signal ? { signal: io.signal } : {}), requestedBy: cliRequester(io) },
+          ),
         );
       } finally {
         progress.stop();

@@ -1,5 +1,6 @@
 import { resume } from '../../core/deploy.js';
 import { withContext } from '../engine.js';
+import { retryAfterStaleLock } from '../lock-wait.js';
 import { EXIT_OK, EXIT_PARTIAL } from '../errors.js';
 import { cliRequester } from '../io.js';
 import { print } from '../output.js';
@@ -39,11 +40,13 @@ export async function resumeCommand(opts: ResumeOptions, env: CommandEnv): Promi
       const progress = createProgress(io, { label: job.group ?? job.id });
       progress.log(`resuming ${job.id} (group ${job.group ?? '?'}, ${job.status})`);
       try {
-        const result = await resume(ctx, job.id, {
-          onEvent: (e) => progress.onEvent(e),
-          ...(io.signal ? { signal: io.signal } : {}),
-          requestedBy: cliRequester(io),
-        });
+        const result = await retryAfterStaleLock(io, () =>
+          resume(ctx, job.id, {
+            onEvent: (e) => progress.onEvent(e),
+            ...(io.signal ? { signal: io.signal } : {}),
+            requestedBy: cliRequester(io),
+          }),
+        );
         progress.stop();
         results.push(result);
         if (!opts.json) printDeployResult(io, result, false);
