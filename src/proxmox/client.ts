@@ -476,8 +476,8 @@ export class ProxmoxClient {
       } catch (err) {
         if (!(err instanceof ProxmoxApiError)) throw err;
         const text = err.fullText;
-        if (hadAmbiguous && isAlreadyExists(text) && o.alreadyDone) {
-          // An earlier ambiguous attempt did land after all.
+        if (hadAmbiguous && o.alreadyDone && (isAlreadyExists(text) || isNotFound(text))) {
+          // "already exists" on a create, "does not exist" on a delete: an earlier ambiguous attempt landed after all.
           const done = await o.alreadyDone();
           if (done !== undefined) return this.doneAfterAmbiguity(method, path, done);
         }
