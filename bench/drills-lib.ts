@@ -13,7 +13,7 @@ import { planDeploy } from '../src/core/plan.js';
 import { silentLogger } from '../src/log.js';
 import { startSimulator, type FaultRuleInput } from '../src/sim/index.js';
 import { openStore } from '../src/store/index.js';
-import { checkInvariants, snapshotPreexisting, type InvariantReport } from './invariants.js';
+import { checkInvariants, leftovers, snapshotPreexisting, type InvariantReport } from './invariants.js';
 import { FOUR_VM_PROFILE, writeFixture, type Fixture } from './lib/fixture.js';
 import { tmp } from './lib/harness.js';
 
@@ -40,6 +40,9 @@ export interface DrillOutcome {
   logins?: number;
   error?: string;
   rerunNote?: string;
+  notes?: string[];
+  /** kill-restart: what of ours (or pre-existing, changed) remained after `stands cleanup` */
+  afterCleanup?: string[];
   /** proof the faults struck: the client's own retries (no worker, 596) and the engine's step retries (clones) */
   clientRetries?: number;
   engineRetries?: number;
@@ -87,7 +90,12 @@ function faultsFor(drill: DrillName): FaultRuleInput[] {
 
 const CLI = fileURLToPath(new URL('../bin/stands.js', import.meta.url));
 
-function runCli(args: string[], killAfterMs?: number, onKill?: () => void): Promise<{ code: number | null; killed: boolean; stdout: string; stderr: string }> {
+/**
+ * Run the CLI as a child process. With `killWhen`, the child is SIGKILLed as soon as the predicate (polled every
+ * 10 ms against the in-process simulator) turns true: the moment is chosen by progress, not by the clock, so the
+ * kill lands mid-deploy whatever the machine's speed.
+ */
+function runCli(args: string[], killWhen?: () => boolean, onKill?: () => void): Promise<{ code: number | null; killed: boolean; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, STANDS_LOG_LEVEL: 'warn' } });
     let stdout = '';
@@ -95,13 +103,15 @@ function runCli(args: string[], killAfterMs?: number, onKill?: () => void): Prom
     let killed = false;
     child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
     child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    const timer = killAfterMs === undefined ? undefined : setTimeout(() => {
-      killed = child.exitCode === null;
+    const timer = killWhen === undefined ? undefined : setInterval(() => {
+      if (child.exitCode !== null || !killWhen()) return;
+      clearInterval(timer);
+      killed = true;
       child.kill('SIGKILL');
-      if (killed) onKill?.();
-    }, killAfterMs);
+      onKill?.();
+    }, 10);
     child.on('exit', (code) => {
-      if (timer) clearTimeout(timer);
+      if (timer) clearInterval(timer);
       resolve({ code, killed, stdout, stderr });
     });
   });
@@ -138,10 +148,8 @@ export async function runDrill(drill: DrillName, seed: number, o: DrillOptions):
 
     if (drill === 'kill-restart') {
       const args = ['deploy', '--config', fx.configDir, '--state', fx.statePath, '--profile', 'drill', '--users', fx.usersFile, '--group', group, '--start', '--yes', '--json'];
-      // a whole run takes a few seconds at this time scale (dominated by process start and polling at PVE pace)
-      const killAt = Math.round(300 + rand() * 6000);
-      const first = await runCli(args, killAt, () => {
-        // what of ours existed at the moment of the kill (shows where in the deploy it struck)
+      // kill once k objects of ours exist (VMs — in flight or done —, pools, users), k random over the deploy
+      const ours = (): { vms: number; locked: number; pools: number; users: number } => {
         let vms = 0;
         let locked = 0;
         for (const [vmid, vm] of sim.state.vms) {
@@ -149,9 +157,19 @@ export async function runDrill(drill: DrillName, seed: number, o: DrillOptions):
           vms++;
           if (vm.config.lock) locked++;
         }
-        out.atKill = { vms, locked, pools: sim.state.pools.size - pre.pools.size, users: sim.state.users.size - pre.users.size };
+        return { vms, locked, pools: sim.state.pools.size - pre.pools.size, users: sim.state.users.size - pre.users.size };
+      };
+      const total = o.users * (FOUR_VM_PROFILE.length + 2);
+      const k = 1 + Math.floor(rand() * (total - 1));
+      const started = performance.now();
+      const first = await runCli(args, () => {
+        const n = ours();
+        return n.vms + n.pools + n.users >= k;
+      }, () => {
+        // what of ours existed at the moment of the kill (shows where in the deploy it struck)
+        out.atKill = ours();
+        out.killedAtMs = Math.round(performance.now() - started);
       });
-      out.killedAtMs = first.killed ? killAt : undefined;
       if (first.killed) {
         // the dead job's group lock expires on its own (GROUP_LOCK_TTL_MS); wait for it rather than steal it
         const store = await openStore(fx.statePath);
@@ -177,8 +195,19 @@ export async function runDrill(drill: DrillName, seed: number, o: DrillOptions):
       out.ready = report.stands.ready;
       out.failed = report.stands.failed;
       out.violations = report.violations;
+      out.notes = report.notes;
       // the re-run was the recovery itself: converged means every stand ready
       out.converged = report.stands.ready === expectedUsers.length;
+      // and the killed run left nothing cleanup cannot find: after `stands cleanup` nothing of ours remains
+      const clean = await runCli(['cleanup', '--config', fx.configDir, '--state', fx.statePath, '--group', group, '--yes', '--json']);
+      const store2 = await openStore(fx.statePath);
+      try {
+        out.afterCleanup = await leftovers(sim.state, store2, pre);
+      } finally {
+        await store2.close();
+      }
+      if (clean.code !== 0) out.afterCleanup.push(`cleanup exited ${clean.code}: ${clean.stderr.trim().split('\n').slice(-2).join(' | ')}`);
+      out.ok = out.ok && out.afterCleanup.length === 0;
       return out;
     }
 
@@ -232,6 +261,7 @@ export async function runDrill(drill: DrillName, seed: number, o: DrillOptions):
       out.ready = report.stands.ready;
       out.failed = report.stands.failed;
       out.violations = report.violations;
+      out.notes = report.notes;
 
       if (o.rerun ?? true) {
         sim.faults.clear();

@@ -13,6 +13,7 @@ import { BENCH_DIR, saveReport } from './lib/results.js';
 const { values } = parseArgs({
   options: {
     seeds: { type: 'string', default: '20' },
+    first: { type: 'string', default: '1' },
     only: { type: 'string' },
     'time-scale': { type: 'string', default: '0.02' },
     users: { type: 'string', default: '4' },
@@ -20,6 +21,7 @@ const { values } = parseArgs({
   },
 });
 const seeds = Number(values.seeds);
+const first = Number(values.first);
 const timeScale = Number(values['time-scale']);
 const users = Number(values.users);
 const drills = (values.only ? values.only.split(',').map((s) => s.trim()) : [...DRILLS]) as DrillName[];
@@ -27,7 +29,7 @@ const drills = (values.only ? values.only.split(',').map((s) => s.trim()) : [...
 const outcomes: DrillOutcome[] = [];
 const t0 = performance.now();
 for (const drill of drills) {
-  for (let seed = 1; seed <= seeds; seed++) {
+  for (let seed = first; seed < first + seeds; seed++) {
     const r = await runDrill(drill, seed, { timeScale, users });
     outcomes.push(r);
     const mark = r.ok && r.converged ? 'ok ' : 'BAD';
@@ -49,10 +51,14 @@ for (const drill of drills) {
   if (errs.length) notes.push(`${errs.length} runs with a job error, e.g. ${errs[0]}`);
   if (drill === 'kill-restart') {
     const killed = rs.filter((o) => o.atKill);
+    const left = rs.flatMap((o) => o.afterCleanup ?? []);
+    notes.push(`cleanup afterwards left ${left.length ? `${left.length} objects, e.g. ${left[0]}` : 'nothing of ours'}`);
     notes.push(`${killed.length} killed mid-run (${killed.filter((o) => (o.atKill?.locked ?? 0) > 0).length} with a clone in flight), ${rs.length - killed.length} finished before the kill`);
   }
   if (drill === 'ticket-expiry') notes.push(`expiry struck mid-run in ${rs.filter((o) => o.struck).length}/${rs.length}; re-logins ${rs.reduce((a, o) => a + (o.logins ?? 0), 0)}`);
   if (drill === 'node-offline') notes.push(`node went offline mid-run in ${rs.filter((o) => o.struck).length}/${rs.length}`);
+  const n = rs.flatMap((o) => o.notes ?? []);
+  if (n.length) notes.push(`${n.length} notes in ${rs.filter((o) => o.notes?.length).length} runs, e.g. ${n[0]}`);
   const rerun = rs.flatMap((o) => o.rerunViolations);
   if (rerun.length) notes.push(`re-run: ${rerun.length} violations, e.g. ${rerun[0]}`);
   lines.push(`| ${drill} | ${rs.length} | ${ok}/${rs.length} | ${conv}/${rs.length} | ${ready} / ${failed} | ${notes.join('; ').replace(/\|/g, '\\|')} |`);

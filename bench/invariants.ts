@@ -87,6 +87,8 @@ export function snapshotPreexisting(sim: SimState): PreexistingSnapshot {
 export interface InvariantReport {
   ok: boolean;
   violations: string[];
+  /** inconsistencies that are not violations of the invariants (e.g. a record lagging the journal) */
+  notes: string[];
   stands: { ready: number; failed: number; other: number; missing: number };
   ours: { vms: number; pools: number; users: number; bridges: number; replicas: number };
 }
@@ -107,6 +109,7 @@ export async function checkInvariants(
   options: CheckOptions,
 ): Promise<InvariantReport> {
   const v: string[] = [];
+  const notes: string[] = [];
   const allStands = await store.stands.list(options.cluster ? { cluster: options.cluster } : undefined);
   const stands = allStands.filter((s) => s.status !== 'removed');
   const groupStands = stands.filter((s) => s.group === options.group);
@@ -200,11 +203,14 @@ export async function checkInvariants(
     if (!recordedPools.has(id)) v.push(`orphaned pool ${id}: not recorded in the store`);
   }
   const createdUsers = new Set(stands.filter((s) => s.createdUser).map((s) => s.userid));
+  // the journal is the ownership record cleanup goes by (an intent is written before the user is created)
+  const journalUsers = new Set((await store.journal.list({ kind: 'user' })).map((j) => j.id));
   let ourUsers = 0;
   for (const id of sim.users.keys()) {
     if (pre.users.has(id)) continue;
     ourUsers++;
-    if (!createdUsers.has(id)) v.push(`orphaned user ${id}: not recorded as created by us`);
+    if (!createdUsers.has(id) && !journalUsers.has(id)) v.push(`orphaned user ${id}: not recorded as created by us`);
+    else if (!createdUsers.has(id)) notes.push(`user ${id}: journaled as ours, but its stand record says createdUser=false`);
   }
   const recordedBridges = new Set<string>();
   for (const s of stands) for (const seg of s.segments) if (seg.kind === 'bridge') recordedBridges.add(`${seg.node ?? s.node}/${seg.iface}`);
@@ -271,7 +277,30 @@ export async function checkInvariants(
   return {
     ok: v.length === 0,
     violations: v,
+    notes,
     stands: counts,
     ours: { vms: ourVms, pools: ourPools, users: ourUsers, bridges: ourBridges, replicas: ourReplicas },
   };
+}
+
+/**
+ * After a cleanup: what of ours is still on the cluster (template replicas excepted: cleanup keeps them on
+ * purpose), and any pre-existing object that changed. Empty = clean.
+ */
+export async function leftovers(sim: SimState, store: Store, pre: PreexistingSnapshot): Promise<string[]> {
+  const out: string[] = [];
+  // cleanup keeps template replicas on purpose (`stands templates --prune` removes them): recorded or journaled
+  const replicaIds = new Set((await store.replicas.list()).map((r) => r.vmid));
+  for (const j of await store.journal.list({ kind: 'replica' })) replicaIds.add(Number(j.id));
+  for (const [vmid, vm] of sim.vms) if (!pre.vms.has(vmid) && !replicaIds.has(vmid)) out.push(`VM ${vmid} (${String(vm.config.name ?? '')})`);
+  for (const id of sim.pools.keys()) if (!pre.pools.has(id)) out.push(`pool ${id}`);
+  for (const id of sim.users.keys()) if (!pre.users.has(id)) out.push(`user ${id}`);
+  for (const [node, net] of sim.network) {
+    const preCur = pre.netCurrent.get(node) ?? new Map<string, string>();
+    for (const [iface, val] of net.current) if (!preCur.has(iface) && val.type === 'bridge') out.push(`bridge ${node}/${iface}`);
+  }
+  for (const [vmid, fp] of pre.vms) if (!sim.vms.has(vmid) || vmFingerprint(sim, vmid) !== fp) out.push(`pre-existing VM ${vmid} changed`);
+  for (const [id, fp] of pre.pools) if (stable(sim.pools.get(id)) !== fp) out.push(`pre-existing pool ${id} changed`);
+  for (const [id, fp] of pre.users) if (!sim.users.has(id) || userFingerprint(sim, id) !== fp) out.push(`pre-existing user ${id} changed`);
+  return out;
 }
