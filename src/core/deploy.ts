@@ -190,6 +190,7 @@ class DeployRun {
   private readonly sharedStorage = new Map<string, boolean>();
   /** Nodes with someone else's pending network edit at the start: their stands are not started at all. */
   private readonly blocked = new Map<string, string>();
+  private sdnBlocked: string | undefined;
   private readonly templateStorage = new Map<number, string>();
 
   constructor(
@@ -255,10 +256,28 @@ class DeployRun {
           if (foreign.length) this.blocked.set(node, this.foreignMessage(node, foreign));
         }
       }
+      if (this.plan.mode === 'sdn' && !this.options.applyForeignPending && this.plan.stands.some((s) => s.segments.length)) {
+        // applying SDN reloads every node's network: someone else's pending edit anywhere blocks it
+        const foreign: string[] = [];
+        for (const n of this.plan.applyNodes) {
+          const f = await this.foreignPending(n, await this.client.listNetwork(n));
+          if (f.length) foreign.push(`${n}: ${f.join(', ')}`);
+        }
+        if (foreign.length) {
+          this.sdnBlocked =
+            `SDN changes cannot be applied: applying reloads every node's network, and there are pending network ` +
+            `changes that are not ours (${foreign.join('; ')}); ask their author, or re-run with --apply-foreign-pending`;
+        }
+      }
       await this.recordStands();
       const networkWork = this.plan.mode === 'sdn' ? [this.sdnNetwork()] : this.bridgeNodes().map((n) => this.nodeNetwork(n));
       // replicas are on the critical path of every stand of their node: start them now, not at first use
-      for (const r of this.plan.replicas) if (!r.exists) void this.replicaReady({ templateVmid: r.vmid, templateNode: r.targetNode } as VmPlan).catch(() => undefined);
+      for (const r of this.plan.replicas) {
+        const needed = this.plan.stands.some(
+          (s) => !this.blockedReason(s) && s.vms.some((vm) => vm.templateVmid === r.vmid && vm.templateNode === r.targetNode),
+        );
+        if (!r.exists && needed) void this.replicaReady({ templateVmid: r.vmid, templateNode: r.targetNode } as VmPlan).catch(() => undefined);
+      }
       const standWork = plan.stands.map((s) => this.runStand(this.stands.get(s.userid)!));
       await Promise.allSettled([...networkWork, ...standWork]);
       aborted = Boolean(this.signal?.aborted);
@@ -404,8 +423,7 @@ class DeployRun {
 
   private async runStand(st: StandState): Promise<void> {
     const s = st.plan;
-    const nodes = new Set(s.segments.filter((g) => g.kind === 'bridge').map((g) => g.node ?? s.node));
-    const blocked = [...nodes].map((n) => this.blocked.get(n)).find((m) => m !== undefined);
+    const blocked = this.blockedReason(s);
     if (blocked) {
       // nothing is created for a stand whose bridges cannot be applied
       st.error ??= blocked;
@@ -451,6 +469,12 @@ class DeployRun {
       history: [...r.history, { at: now, event: 'deploy-done', job: this.job }].slice(-100),
     }));
     this.emit({ type: 'stand-done', job: this.job, stand: s.userid, message: `${s.userid} ready on ${s.node}` });
+  }
+
+  /** Why this stand must not start at all (someone else's pending network edit where it needs ours applied). */
+  private blockedReason(s: StandPlan): string | undefined {
+    const nodes = new Set(s.segments.filter((g) => g.kind === 'bridge').map((g) => g.node ?? s.node));
+    return [...nodes].map((n) => this.blocked.get(n)).find((m) => m !== undefined) ?? (s.segments.length ? this.sdnBlocked : undefined);
   }
 
   private fail(st: StandState, message: string): never {
@@ -773,6 +797,7 @@ class DeployRun {
 
   private async sdnNetwork(): Promise<void> {
     const stands = [...this.stands.values()].filter((st) => st.plan.segments.some((g) => g.kind === 'vnet'));
+    if (this.sdnBlocked) return;
     const failAll = (err: unknown, list = stands): void => {
       for (const st of list) {
         if (!isAbort(err)) st.error ??= reasonOf(err);
