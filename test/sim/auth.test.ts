@@ -196,6 +196,7 @@ describe('privileges', () => {
     const root = await t.api('GET', '/access/permissions', { path: '/' });
     expect(root.body.data['/']).toMatchObject({ 'Sys.Modify': 1, 'VM.Allocate': 1, 'Permissions.Modify': 1 });
     const other = await t.api('GET', '/access/permissions', { userid: 'bob@pve', path: '/vms/100' });
+    expect(other.status, other.text).toBe(200);
     expect(other.body.data['/vms/100']).toMatchObject({ 'VM.PowerMgmt': 1, 'VM.Audit': 1 });
     expect(other.body.data['/vms/100']['VM.Allocate']).toBeUndefined();
     const bob = await t.login('bob@pve', 'bob-password');

@@ -1,5 +1,5 @@
 /** pve-access-control: tickets, password, users, ACL, roles (API2/AccessControl.pm, User.pm, ACL.pm, Role.pm). */
-import { bool, listOf, type Req, str, userCfgWrite } from '../context.js';
+import { bool, listOf, perm, type Req, str, userCfgWrite } from '../context.js';
 import { fail, paramError, PveError } from '../errors.js';
 import { ALL_PRIVS, BUILTIN_ROLES, effectivePrivs, hasPriv, isRoot, rolePrivs } from '../privileges.js';
 import type { Router } from '../router.js';
