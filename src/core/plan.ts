@@ -7,7 +7,7 @@
  * plans the same objects and the executor skips what exists.
  */
 import { parseDuration } from '../config/duration.js';
-import type { Machine, Profile } from '../config/profile.js';
+import { MAX_NICS, type Machine, type Profile } from '../config/profile.js';
 import type { Settings } from '../config/settings.js';
 import type { UserList } from '../config/user-list.js';
 import { UserError } from '../errors.js';
@@ -162,10 +162,18 @@ export async function buildPlan(o: BuildPlanOptions): Promise<DeployPlan> {
       continue;
     }
     warnings.push(...res.warnings);
+    if (m.device === 'ecorouter' && m.networks.length > MAX_NICS - 1) {
+      // the management port takes net0, so an ecorouter has room for one NIC fewer (PVE stops at net31)
+      refusals.push({ subject: `${profile.file}: machine ${m.name}`, problem: `an ecorouter takes at most ${MAX_NICS - 1} networks (net0 is its management port)` });
+      continue;
+    }
     const info = await inv.templateInfo(res.template.vmid);
     machines.push({ machine: m, info, full, cores: m.cores ?? info.cores, memMiB: m.memory ?? info.memMiB });
   }
-  if (refusals.length > 0) refuse('a template of the profile is missing', refusals);
+  if (refusals.length > 0) {
+    const templatesOnly = refusals.every((r) => /template/.test(r.problem));
+    refuse(templatesOnly ? 'a template of the profile is missing' : 'the profile cannot be planned', refusals);
+  }
 
   // ---- node eligibility
   // a removed stand is history, not something to converge to

@@ -295,3 +295,16 @@ describe('re-runs where the cluster changed', () => {
     expect(p.stands[0]?.segments.every((g) => !g.recorded)).toBe(true);
   });
 });
+
+describe('ecorouter NIC room', () => {
+  it('refuses an ecorouter with 32 networks (net0 is its management port)', async () => {
+    // the profile loader refuses this already; a profile built in code (the bot, a bench) must not slip through
+    const nets = JSON.stringify(Array.from({ length: 31 }, (_, i) => `n${i}`));
+    const prof = parseProfile(`name: p\nmachines:\n  - name: r\n    template: 9000\n    device: ecorouter\n    networks: ${nets}\n`, 'profiles/p.yml');
+    prof.machines[0]?.networks.push({ kind: 'segment', alias: 'n31' });
+    const err = (await plan({ inv: inventory({ shared: true }), profileText: prof, n: 1 }).catch((e: unknown) => e)) as PlanRefusedError;
+    expect(err).toBeInstanceOf(PlanRefusedError);
+    expect(err.summary).toBe('the profile cannot be planned');
+    expect(err.rows).toEqual([{ subject: 'profiles/p.yml: machine r', problem: 'an ecorouter takes at most 31 networks (net0 is its management port)' }]);
+  });
+});
