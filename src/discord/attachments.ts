@@ -1,7 +1,8 @@
 /**
  * Downloading a user-list attachment: only from Discord's attachment hosts or hosts bot.yml allows (tests serve
  * files from loopback that way), only text files of the user-list kinds, never more than the size limit (the
- * declared size is checked first, then the bytes as they stream in), no redirects.
+ * declared size is checked first, then the bytes as they stream in), no redirects. What the bytes say is then
+ * checked by parseUserList (encoding, binary content, every line), so the rules live in one place.
  */
 import { UserError } from '../errors.js';
 import type { Messages } from './i18n.js';
@@ -36,7 +37,8 @@ export async function downloadAttachment(a: AttachmentRef, o: DownloadOptions): 
   const m = o.m;
   const lower = a.name.toLowerCase();
   if (!USER_LIST_EXTENSIONS.some((ext) => lower.endsWith(ext))) throw new UserError(m.attachmentType(a.name));
-  if (a.contentType && !/^(text\/|application\/(x-)?yaml|application\/csv|application\/octet-stream)/i.test(a.contentType)) {
+  // Windows reports .csv as application/vnd.ms-excel; the bytes are checked below whatever the label says
+  if (a.contentType && !/^(text\/|application\/(x-)?yaml|application\/csv|application\/vnd\.ms-excel|application\/octet-stream)/i.test(a.contentType)) {
     throw new UserError(m.attachmentType(a.name));
   }
   if (a.size > max) throw new UserError(m.attachmentTooBig(a.size, max));
@@ -70,12 +72,7 @@ export async function downloadAttachment(a: AttachmentRef, o: DownloadOptions): 
     }
     chunks.push(Buffer.from(value));
   }
+  // encoding and content (UTF-8, no binary, UTF-16 named as such) are parseUserList's checks, with file and line
   const bytes = Buffer.concat(chunks);
-  if (bytes.includes(0)) throw new UserError(m.attachmentBinary(a.name));
-  try {
-    new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    throw new UserError(m.attachmentBinary(a.name));
-  }
   return bytes;
 }

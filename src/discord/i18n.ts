@@ -24,7 +24,6 @@ const en = {
   attachmentHost: (host: string) => `The attachment comes from ${host}, which is not an allowed attachment host.`,
   attachmentTooBig: (size: number, max: number) => `The attachment is ${size} bytes; the limit is ${max} bytes.`,
   attachmentType: (name: string) => `${name}: unsupported file type; send a .txt, .csv, .yml or .yaml user list.`,
-  attachmentBinary: (name: string) => `${name}: the file is not UTF-8 text.`,
   attachmentFetch: (status: string) => `Could not download the attachment (${status}).`,
   listErrors: (name: string, n: number) => `${name}: ${n} problem(s); nothing was created.`,
   // deploy
@@ -120,7 +119,6 @@ const ru: Messages = {
   attachmentHost: (host) => `Вложение получено с ${host}, этот адрес не разрешён для вложений.`,
   attachmentTooBig: (size, max) => `Размер вложения ${size} байт; предел ${max} байт.`,
   attachmentType: (name) => `${name}: неподдерживаемый тип файла; пришлите список пользователей .txt, .csv, .yml или .yaml.`,
-  attachmentBinary: (name) => `${name}: файл не является текстом UTF-8.`,
   attachmentFetch: (status) => `Не удалось скачать вложение (${status}).`,
   listErrors: (name, n) => `${name}: ошибок: ${n}; ничего не создано.`,
   planTitle: (group, profile) => `План развёртывания: ${group} (профиль ${profile})`,
