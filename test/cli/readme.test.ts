@@ -25,9 +25,11 @@ describe('README.md and .env.example stay true to the code', () => {
     expect([...documented].sort()).toEqual([...listed].sort());
   });
 
-  it('every relative link points at a file that exists', () => {
+  it('every relative link points at a file of the repository that exists', () => {
     for (const m of readme.matchAll(/\]\((?!https?:|#)([^)#]+)(#[^)]*)?\)/g)) {
-      expect(existsSync(path.resolve(REPO, m[1]!)), m[1]).toBe(true);
+      const target = path.resolve(REPO, m[1]!);
+      expect(target.startsWith(REPO + path.sep), `${m[1]} is outside the repository`).toBe(true);
+      expect(existsSync(target), m[1]).toBe(true);
     }
   });
 
