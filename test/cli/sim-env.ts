@@ -1,6 +1,7 @@
 import { mkdtemp, rm, writeFile, mkdir, copyFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { simConnectionsYaml } from '../../src/cli/commands/demo-config.js';
 import { startSimulator, type RunningSimulator, type StartSimulatorOptions } from '../../src/sim/index.js';
 
 export const REPO = path.resolve(import.meta.dirname, '../..');
@@ -15,20 +16,7 @@ export interface SimEnv {
   close(): Promise<void>;
 }
 
-/** connections.yml for a running simulator: its token, its certificate fingerprint pinned. */
-export function simConnectionsYaml(sim: Pick<RunningSimulator, 'url' | 'tokenId' | 'tokenSecret' | 'fingerprint'>): string {
-  return [
-    'clusters:',
-    '  sim:',
-    `    url: ${sim.url}`,
-    `    token_id: "${sim.tokenId}"`,
-    `    token_secret: "${sim.tokenSecret}"`,
-    '    tls:',
-    `      fingerprint: "${sim.fingerprint}"`,
-    'default: sim',
-    '',
-  ].join('\n');
-}
+export { simConnectionsYaml };
 
 /** A simulator (default seed) plus a temporary config dir with connections.yml, the example profiles and lists. */
 export async function startSimEnv(o: StartSimulatorOptions = {}): Promise<SimEnv> {
