@@ -181,7 +181,7 @@ export function buildProgram(io: CliIo, state: ProgramState): Command {
     program
       .command('demo')
       .description('start the simulator, deploy the example profile for data/users.example.txt, show status')
-      .option('--time-scale <x>', 'simulator time scale (env STANDS_DEMO_TIME_SCALE, default 0.25)')
+      .option('--time-scale <x>', 'simulator time scale (env STANDS_DEMO_TIME_SCALE, default 0.5)')
       .addOption(new Option('--profile <name>', 'example profile to deploy').default('netlab').hideHelp())
       .option('--keep', 'keep the simulator running afterwards (Ctrl+C to stop)'),
     async () => (await import('./commands/demo.js')).demoCommand,

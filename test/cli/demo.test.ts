@@ -3,7 +3,7 @@ import { runCli } from './run-cli.js';
 
 describe('stands demo (npm run demo)', () => {
   it('deploys the example profile for data/users.example.txt on an in-process simulator, shows status and the cleanup', async () => {
-    // STANDS_DEMO_TIME_SCALE is how CI keeps the demo short; a person running `npm run demo` gets 0.25.
+    // STANDS_DEMO_TIME_SCALE is how CI keeps the demo short; a person running `npm run demo` gets 0.5.
     const r = await runCli(['demo'], { env: { STANDS_DEMO_TIME_SCALE: '0.02' } });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^pve-stands demo: a simulated Proxmox VE cluster \(3 nodes, time ×0\.02\) at https:\/\/127\.0\.0\.1:\d+\n/);

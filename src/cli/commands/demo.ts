@@ -31,7 +31,7 @@ export function exampleDataDir(): string {
  */
 export async function demoCommand(opts: DemoOptions, env: CommandEnv): Promise<number> {
   const { io } = env;
-  const scaleText = opts.timeScale ?? envValue(io.env, 'STANDS_DEMO_TIME_SCALE') ?? '0.25';
+  const scaleText = opts.timeScale ?? envValue(io.env, 'STANDS_DEMO_TIME_SCALE') ?? '0.5';
   const timeScale = Number(scaleText);
   if (!Number.isFinite(timeScale) || timeScale <= 0 || timeScale > 10) {
     throw new UserError(`--time-scale ${scaleText}: expected a number such as 0.1 (0 < x ≤ 10)`);
