@@ -79,9 +79,21 @@ describe('stands check: the connection test verdict', () => {
     await p.close();
   });
 
-  // The simulator does not implement GET /access/permissions (it answers 501), so check() reports ok with a note
-  // "privileges not verified" there. Turn this into a test when the simulator grows that endpoint.
-  it.todo('missing-privileges lists what the deployer lacks (needs GET /access/permissions in the simulator)');
+  it('missing-privileges lists what the deployer lacks', async () => {
+    const admin = clientFor(sim, clusterFor(sim, 'token'));
+    await admin.createUser({ userid: 'auditor@pve', password: 'Auditor-Passw0rd' });
+    await admin.updateAcl({ path: '/', roles: ['PVEAuditor'], users: ['auditor@pve'] });
+    const c = clientFor(sim, clusterFor(sim, 'ticket', {}, { user: 'auditor@pve', password: 'Auditor-Passw0rd' }));
+    const r = await c.check();
+    expect(r.verdict).toBe('missing-privileges');
+    expect(r.missing).toEqual(expect.arrayContaining(['VM.Allocate', 'VM.Clone', 'Pool.Allocate', 'User.Modify']));
+    expect(r.missing).not.toContain('Sys.Audit');
+    expect(r.required).toEqual(REQUIRED_PRIVILEGE_NAMES);
+    expect(r.message).toMatch(/^user auditor@pve lacks \d+ privilege\(s\) on \/: /);
+    await c.close();
+    await admin.close();
+  });
+
   it('on a server without GET /access/permissions, says privileges were not verified', async () => {
     const proxy = await startResetProxy(sim.url, (method, path) =>
       method === 'GET' && path === '/access/permissions' ? 'not-implemented' : 'pass',
@@ -96,6 +108,22 @@ describe('stands check: the connection test verdict', () => {
       await c.close();
     } finally {
       await proxy.stop();
+    }
+  });
+
+  it('missing-privileges for a privilege-separated token without ACLs of its own', async () => {
+    const seeded = await startSim({
+      seed: { ...DEFAULT_SEED, tokens: [...(DEFAULT_SEED.tokens ?? []), { id: 'root@pam!readonly', secret: 'a7d3c0de-0000-4000-8000-00000000beef', privsep: true }] },
+    });
+    try {
+      const c = clientFor(seeded, clusterFor(seeded, 'token', {}, { tokenId: 'root@pam!readonly', tokenSecret: 'a7d3c0de-0000-4000-8000-00000000beef' }));
+      const r = await c.check();
+      expect(r.verdict).toBe('missing-privileges');
+      expect(r.missing).toEqual(REQUIRED_PRIVILEGE_NAMES);
+      expect(r.message).toBe(`token root@pam!readonly lacks ${REQUIRED_PRIVILEGE_NAMES.length} privilege(s) on /: ${REQUIRED_PRIVILEGE_NAMES.join(', ')}`);
+      await c.close();
+    } finally {
+      await seeded.stop();
     }
   });
 
