@@ -38,7 +38,7 @@ export function redactPaths(keys: readonly string[] = SECRET_KEYS): string[] {
 
 export interface LogOptions {
   level?: string;
-  /** Pretty, human-readable output (default: when stderr is a terminal). */
+  /** Pretty, human-readable output (default: STANDS_LOG_FORMAT=pretty|json, else when stderr is a terminal). */
   pretty?: boolean;
   /** Write here instead of stderr (tests capture all log output through this). */
   destination?: NodeJS.WritableStream;
@@ -53,7 +53,8 @@ export function createLogger(options: LogOptions = {}): Logger {
     base: undefined,
   };
   if (options.destination) return pino(base, options.destination as DestinationStream);
-  const pretty = options.pretty ?? Boolean(process.stderr.isTTY);
+  const format = process.env.STANDS_LOG_FORMAT || undefined;
+  const pretty = options.pretty ?? (format === undefined ? Boolean(process.stderr.isTTY) : format === 'pretty');
   if (pretty) {
     return pino({
       ...base,
