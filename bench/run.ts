@@ -27,7 +27,8 @@ const { values } = parseArgs({
 });
 const quick = values.quick ?? false;
 const only = values.only ? new Set(values.only.split(',').map((s) => s.trim())) : undefined;
-const want = (id: string): boolean => !only || only.has(id);
+// 1c is a diagnostic: only on request
+const want = (id: string): boolean => (only ? only.has(id) : id !== '1c');
 
 
 const rows: ResultRow[] = [];
@@ -115,6 +116,25 @@ async function bench1and3(): Promise<void> {
   }
 }
 
+/** Diagnostic: benchmark 1 with the engine's own concurrency settings raised (stands.yml), to test the findings. */
+async function bench1c(): Promise<void> {
+  const users = quick ? 9 : 30;
+  const scale = quick ? 0.1 : 1;
+  const settings = { concurrency: { full_clones_per_storage: 2, linked_clones_per_storage: 8 } };
+  log(`1c: benchmark 1 with ${JSON.stringify(settings.concurrency)}, time scale ${scale}`);
+  const run = await deployOnce({
+    seed: BENCH_SEED,
+    timeScale: scale,
+    fixture: { profileName: 'bench4', machines: FOUR_VM_PROFILE, clone: 'linked', users, settings },
+    mode: 'engine',
+    start: true,
+  });
+  const makespan = run.result.deployMs / scale;
+  const lb = bound(run, BENCH_SEED);
+  details.bench1c = { result: run.result, lowerBound: lb, settings };
+  rows.push({ bench: '1c', metric: 'benchmark 1 with full_clones_per_storage 2, linked_clones_per_storage 8 (stands.yml)', value: `${fmtMs(makespan)} vs ${fmtMs(lb.ms)} (×${(makespan / lb.ms).toFixed(2)})`, goal: '(diagnostic)', verdict: 'info', note: `${run.result.ready}/${run.result.stands} ready. ${failuresNote(run)}` });
+}
+
 // ---------------------------------------------------------------------------------------------------- 2
 async function bench2(): Promise<void> {
   const users = quick ? 4 : 12;
@@ -198,6 +218,7 @@ async function main(): Promise<void> {
   const steps: [string[], () => Promise<void> | void][] = [
     [['6'], () => void rows.push(...runPlacementQuality().rows)],
     [['1', '3'], bench1and3],
+    [['1c'], bench1c],
     [['2'], bench2],
     [['4', '4p'], bench4],
     [['5'], async () => void rows.push(...(await runStatusBench({ quick })))],
