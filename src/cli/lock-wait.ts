@@ -4,9 +4,11 @@ import { GroupBusyError } from '../store/index.js';
 import { writeLine, type CliIo } from './io.js';
 
 /**
- * A process that was killed (kill -9, a crash, a lost SSH session) cannot release its group lock: the lock
- * expires one TTL later. Rather than failing a re-run in the meantime, wait once until the lock's expiry and try
- * again. A live holder renews its lock, so the second attempt fails with the same clear "busy" error.
+ * A process that was killed (kill -9, a crash, a lost SSH session) cannot release its group lock. On this host
+ * the store takes such a lock over at once (its holder's pid is gone); a holder on another host (the bot in its
+ * container, a colleague's CLI) cannot be checked, so its lock only expires one TTL later. Rather than failing a
+ * re-run in the meantime, wait once until the lock's expiry and try again. A live holder renews its lock, so the
+ * second attempt fails with the same clear "busy" error.
  */
 export async function retryAfterStaleLock<T>(io: CliIo, fn: () => Promise<T>): Promise<T> {
   try {

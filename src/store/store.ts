@@ -8,6 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import Keyv from 'keyv';
 import { KeyvSqlite } from '@keyv/sqlite';
@@ -32,6 +33,23 @@ import {
 const NAMESPACE = 'stands';
 const TABLE = 'keyv';
 const LOCK_TABLE = 'stands_locks';
+const OWNER = `${hostname()}:${process.pid}`;
+
+/** True when `owner` names a process on this host that no longer exists (another host's holder is never judged). */
+export function deadOwner(owner: string | undefined): boolean {
+  if (!owner) return false;
+  const sep = owner.lastIndexOf(':');
+  const host = owner.slice(0, sep);
+  const pid = Number(owner.slice(sep + 1));
+  if (host !== hostname() || !Number.isInteger(pid) || pid <= 0 || pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    // EPERM: the process exists but belongs to someone else: alive.
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
 const HISTORY_LIMIT = 100;
 
 /** The state file holds something we cannot read: never guess, name the key. */
@@ -169,6 +187,9 @@ export async function openStore(file: string, options: OpenStoreOptions = {}): P
   await query(
     `CREATE TABLE IF NOT EXISTS ${LOCK_TABLE} (grp TEXT PRIMARY KEY, holder TEXT NOT NULL, token TEXT NOT NULL, expires_at INTEGER NOT NULL)`,
   );
+  // `owner` = host:pid of the process holding the lock, so a holder that died (SIGKILL, power cut) on this
+  // host is taken over at once instead of blocking the group until its TTL runs out.
+  await query(`ALTER TABLE ${LOCK_TABLE} ADD COLUMN owner TEXT`).catch(() => undefined);
 
   async function read<S extends z.ZodType>(schema: S, key: string): Promise<z.output<S> | undefined> {
     const raw: unknown = await keyv.get(key);
@@ -359,11 +380,14 @@ export async function openStore(file: string, options: OpenStoreOptions = {}): P
     list: (cluster) => scan(ReplicaRecord, cluster ? `replica:${enc(cluster)}/` : 'replica:'),
   };
 
-  async function lockRow(group: string): Promise<{ holder: string; token: string; expires_at: number } | undefined> {
-    const rows = await query(`SELECT holder, token, expires_at FROM ${LOCK_TABLE} WHERE grp = ?`, group);
+  async function lockRow(
+    group: string,
+  ): Promise<{ holder: string; token: string; expires_at: number; owner: string | undefined } | undefined> {
+    const rows = await query(`SELECT holder, token, expires_at, owner FROM ${LOCK_TABLE} WHERE grp = ?`, group);
     const row = rows[0];
     if (!row) return undefined;
-    return { holder: String(row.holder), token: String(row.token), expires_at: Number(row.expires_at) };
+    const owner = row.owner == null ? undefined : String(row.owner);
+    return { holder: String(row.holder), token: String(row.token), expires_at: Number(row.expires_at), owner };
   }
 
   function makeLock(group: string, holder: string, token: string, expiresAt: number): GroupLock {
@@ -392,16 +416,31 @@ export async function openStore(file: string, options: OpenStoreOptions = {}): P
     const t = now();
     // One statement = atomic in SQLite: insert, or take over only an expired row. Then re-read who won.
     await query(
-      `INSERT INTO ${LOCK_TABLE} (grp, holder, token, expires_at) VALUES (?, ?, ?, ?)
-       ON CONFLICT(grp) DO UPDATE SET holder = excluded.holder, token = excluded.token, expires_at = excluded.expires_at
+      `INSERT INTO ${LOCK_TABLE} (grp, holder, token, expires_at, owner) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT(grp) DO UPDATE SET holder = excluded.holder, token = excluded.token, expires_at = excluded.expires_at,
+         owner = excluded.owner
        WHERE ${LOCK_TABLE}.expires_at <= ?`,
       group,
       holder,
       token,
       t + ttlMs,
+      OWNER,
       t,
     );
-    const row = await lockRow(group);
+    let row = await lockRow(group);
+    if (row && row.token !== token && deadOwner(row.owner)) {
+      // Take over only the row we saw (same token): two processes racing for a dead holder's lock cannot both win.
+      await query(
+        `UPDATE ${LOCK_TABLE} SET holder = ?, token = ?, expires_at = ?, owner = ? WHERE grp = ? AND token = ?`,
+        holder,
+        token,
+        t + ttlMs,
+        OWNER,
+        group,
+        row.token,
+      );
+      row = await lockRow(group);
+    }
     if (row?.token !== token) return undefined;
     return makeLock(group, holder, token, t + ttlMs);
   }

@@ -2,13 +2,11 @@ import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openStore } from '../../src/store/index.js';
 import { lastJson, runCli } from './run-cli.js';
 import { oursOnCluster, REPO, startSimEnv, type SimEnv } from './sim-env.js';
 
 /** A progress line of a non-terminal run: `HH:MM:SS …` on stderr. */
 const PROGRESS = /^\d\d:\d\d:\d\d /;
-const GROUP_LOCK_TTL_MS = 30_000;
 
 interface ChildRun {
   code: number | null;
@@ -74,13 +72,8 @@ describe('killing `stands deploy` with SIGKILL at 10 different moments', () => {
         vmsAfterKill.push(oursOnCluster(env.sim).vms.length);
       }
       else expect(run.code, run.stderr).toBe(0); // the deploy finished before that line: nothing left to kill
-      // A killed process cannot release its group lock; it expires after the TTL, and the next CLI run waits
-      // for that (src/cli/lock-wait.ts, tested in lifecycle.test.ts). Rather than wait 30 s ten times, take
-      // the lock over with a clock 31 s ahead, then free it.
-      const store = await openStore(env.statePath, { now: () => Date.now() + GROUP_LOCK_TTL_MS + 1_000 });
-      const lock = await store.tryAcquireGroupLock('netlab-kill', 'test', 1_000);
-      await lock?.release();
-      await store.close();
+      // A killed process cannot release its group lock: the next run takes it over at once, because the
+      // holder's pid on this host is gone (src/store/store.ts deadOwner) — no waiting out the 30 s TTL here.
     }
     expect(killed.length).toBeGreaterThanOrEqual(5);
     // the kills really landed mid-deploy: some left a partly built class behind

@@ -80,7 +80,7 @@ describe('after a deploy: status, reset/stop/start, expire, templates, password,
     expect(again.stdout).toBe('no lease has ended\n');
   });
 
-  it('a lock left by a killed process: the next command waits for it to expire, then runs', async () => {
+  it('a lock whose holder cannot be proven dead (it may run on another host): the next command waits for it to expire, then runs', async () => {
     const store = await openStore(env.statePath);
     const ghost = await store.tryAcquireGroupLock(GROUP, 'job:ghost', 1_500);
     await store.close();

@@ -223,4 +223,23 @@ describe('group lock across processes', () => {
     expect(theirs.got).toBe(mine === undefined);
     expect((await parent.lockInfo('netlab'))?.holder).toBe(mine ? 'parent' : 'child');
   });
+
+  it('takes over at once a lock whose holder process on this host has died, but never a live one', async () => {
+    const { execFile } = await import('node:child_process');
+    const { promisify } = await import('node:util');
+    const run = promisify(execFile);
+    const file = join(dir, 'dead.sqlite');
+    const child = join(import.meta.dirname, 'fixtures', 'lock-child.ts');
+    // the child takes the group for 60 s and exits without releasing it (as a SIGKILLed CLI would)
+    const out = await run(process.execPath, ['--import', 'tsx', child, file, 'netlab', 'child'], { cwd: process.cwd() });
+    expect(JSON.parse(out.stdout.trim())).toEqual({ holder: 'child', got: true });
+    const parent = await open(file);
+    expect((await parent.lockInfo('netlab'))?.holder).toBe('child');
+    const taken = await parent.tryAcquireGroupLock('netlab', 'parent', 60_000);
+    expect(taken?.holder).toBe('parent');
+    // a holder that is alive (this very process, through another store) keeps its lock until it expires
+    const other = await open(file);
+    expect(await other.tryAcquireGroupLock('netlab', 'other', 60_000)).toBeUndefined();
+    expect((await other.lockInfo('netlab'))?.holder).toBe('parent');
+  });
 });
