@@ -192,6 +192,10 @@ class DeployRun {
   private readonly blocked = new Map<string, string>();
   private sdnBlocked: string | undefined;
   private readonly templateStorage = new Map<number, string>();
+  private readonly templateDiskGiB = new Map<number, number>();
+  /** Order of the replica copies in the full-clone lane (they start together; a slot frees for the highest). */
+  private readonly replicaPriority = new Map<number, number>();
+  private replicaGate: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly ctx: AppContext,
@@ -271,13 +275,19 @@ class DeployRun {
       }
       await this.recordStands();
       const networkWork = this.plan.mode === 'sdn' ? [this.sdnNetwork()] : this.bridgeNodes().map((n) => this.nodeNetwork(n));
-      // replicas are on the critical path of every stand of their node: start them now, not at first use
-      for (const r of this.plan.replicas) {
-        const needed = this.plan.stands.some(
-          (s) => !this.blockedReason(s) && s.vms.some((vm) => vm.templateVmid === r.vmid && vm.templateNode === r.targetNode),
+      // Replicas are on the critical path of every stand of their node: start them all now, not at first use. The
+      // full-clone lane takes them in this order: biggest disk first (the longest copy + migration ends last),
+      // then the replica more VMs wait for.
+      const users = (r: ReplicaPlan): number =>
+        this.plan.stands.reduce(
+          (n, s) => n + (this.blockedReason(s) ? 0 : s.vms.filter((vm) => vm.templateVmid === r.vmid && vm.templateNode === r.targetNode).length),
+          0,
         );
-        if (!r.exists && needed) void this.replicaReady({ templateVmid: r.vmid, templateNode: r.targetNode } as VmPlan).catch(() => undefined);
-      }
+      const replicas = this.plan.replicas
+        .filter((r) => !r.exists && users(r) > 0)
+        .sort((a, b) => (this.templateDiskGiB.get(b.sourceVmid) ?? 0) - (this.templateDiskGiB.get(a.sourceVmid) ?? 0) || users(b) - users(a));
+      replicas.forEach((r, i) => this.replicaPriority.set(r.vmid, 1 + replicas.length - i));
+      for (const r of replicas) void this.replicaReady({ templateVmid: r.vmid, templateNode: r.targetNode } as VmPlan).catch(() => undefined);
       const standWork = plan.stands.map((s) => this.runStand(this.stands.get(s.userid)!));
       await Promise.allSettled([...networkWork, ...standWork]);
       aborted = Boolean(this.signal?.aborted);
@@ -353,14 +363,21 @@ class DeployRun {
     // where each template's disks live: linked clones allocate on that storage, under its lock
     const templates = new Map<number, string>();
     for (const s of this.plan.stands) for (const vm of s.vms) if (this.vmIndex.has(vm.templateVmid)) templates.set(vm.templateVmid, vm.templateNode);
+    // replica sources too: their disk size orders the replica copies (longest first)
+    const sources = new Set<number>();
+    for (const r of this.plan.replicas) if (!r.exists && this.vmIndex.has(r.sourceVmid)) sources.add(r.sourceVmid);
+    for (const vmid of sources) templates.set(vmid, this.vmIndex.get(vmid)?.node ?? '');
     for (const r of this.plan.replicas) this.templateStorage.set(r.vmid, r.storage);
     await Promise.all(
       [...templates].map(async ([vmid, node]) => {
-        if (this.templateStorage.has(vmid)) return;
+        if (this.templateStorage.has(vmid) && !sources.has(vmid)) return;
         const cfg = await this.client.vmConfig(this.vmIndex.get(vmid)?.node ?? node, vmid).catch(() => undefined);
-        const disk = Object.entries(cfg ?? {}).find(([k, v]) => /^(scsi|virtio|sata|ide)\d+$/.test(k) && typeof v === 'string' && !/media=cdrom/.test(v));
-        const storage = typeof disk?.[1] === 'string' ? disk[1].split(':')[0] : undefined;
-        if (storage) this.templateStorage.set(vmid, storage);
+        const disks = Object.entries(cfg ?? {}).filter(
+          (e): e is [string, string] => /^(scsi|virtio|sata|ide)\d+$/.test(e[0]) && typeof e[1] === 'string' && !/media=cdrom/.test(e[1]),
+        );
+        const storage = disks[0]?.[1].split(':')[0];
+        if (storage && !this.templateStorage.has(vmid)) this.templateStorage.set(vmid, storage);
+        this.templateDiskGiB.set(vmid, disks.reduce((a, [, v]) => a + diskGiB(v), 0));
       }),
     );
   }
@@ -923,7 +940,16 @@ class DeployRun {
       job: this.job,
       extra: { sourceVmid: r.sourceVmid, sourceNode: r.sourceNode, targetNode: r.targetNode, name: r.name },
     };
-    await this.ctx.store.journal.intend('replica', r.vmid, meta);
+    // one after another up to the full-clone lane, so the lane sees them in the order they were started
+    const gate = this.replicaGate;
+    let open!: () => void;
+    this.replicaGate = new Promise<void>((res) => (open = res));
+    try {
+      await gate;
+      await this.ctx.store.journal.intend('replica', r.vmid, meta);
+    } finally {
+      open();
+    }
     const attempts = this.lanes.limits.cloneAttempts;
     for (let attempt = 1; ; attempt++) {
       throwIfAborted(this.signal);
@@ -961,14 +987,17 @@ class DeployRun {
     } else {
       await this.lanes.storage(this.lockKey(r.storage, r.sourceNode), true, async () => {
         const task = await this.abortable(
-          this.lanes.node(r.sourceNode, () =>
-            this.client.cloneVm(r.sourceNode, r.sourceVmid, {
-              newid: r.vmid,
-              name: r.name,
-              full: true,
-              storage: r.storage,
-              description: `Template replica of ${r.sourceVmid} for ${r.targetNode}, made by pve-stands`,
-            }),
+          this.lanes.node(
+            r.sourceNode,
+            () =>
+              this.client.cloneVm(r.sourceNode, r.sourceVmid, {
+                newid: r.vmid,
+                name: r.name,
+                full: true,
+                storage: r.storage,
+                description: `Template replica of ${r.sourceVmid} for ${r.targetNode}, made by pve-stands`,
+              }),
+            2,
           ),
         );
         try {
@@ -977,20 +1006,20 @@ class DeployRun {
           if (!isAbort(err)) await this.removeFailedClone({ vmid: r.vmid, node: r.sourceNode }).catch(() => undefined);
           throw err;
         }
-      });
+      }, this.replicaPriority.get(r.vmid) ?? 1);
       where = r.sourceNode;
     }
     const node = where;
     const cfg = await this.client.vmConfig(node, r.vmid);
     if (!cfg.template) {
       throwIfAborted(this.signal);
-      const t = await this.abortable(this.lanes.node(node, () => this.client.convertToTemplate(node, r.vmid)));
+      const t = await this.abortable(this.lanes.node(node, () => this.client.convertToTemplate(node, r.vmid), 2));
       await this.wait(t);
     }
     if (node !== r.targetNode) {
       throwIfAborted(this.signal);
       const t = await this.abortable(
-        this.lanes.node(node, () => this.client.migrateVm(node, r.vmid, r.targetNode, { withLocalDisks: true })),
+        this.lanes.node(node, () => this.client.migrateVm(node, r.vmid, r.targetNode, { withLocalDisks: true }), 2),
       );
       await this.wait(t);
     }
@@ -1167,7 +1196,7 @@ class DeployRun {
       throwIfAborted(this.signal);
       try {
         await this.lanes.storage(storageKey, vm.full, async () => {
-          const free = await this.abortable(this.lanes.node(vm.templateNode, () => this.client.isVmidFree(vm.vmid)));
+          const free = await this.abortable(this.client.isVmidFree(vm.vmid));
           if (!free) {
             const where = await this.client.findVm(vm.vmid);
             const node = where?.node || vm.node;
@@ -1188,16 +1217,19 @@ class DeployRun {
           });
           throwIfAborted(this.signal);
           const task = await this.abortable(
-            this.lanes.node(vm.templateNode, () =>
-              this.client.cloneVm(vm.templateNode, vm.templateVmid, {
-                newid: vm.vmid,
-                name: vm.name,
-                pool: s.pool,
-                full: vm.full,
-                ...(vm.node !== vm.templateNode ? { target: vm.node } : {}),
-                ...(vm.full && vm.storage ? { storage: vm.storage } : {}),
-                description: vm.description,
-              }),
+            this.lanes.node(
+              vm.templateNode,
+              () =>
+                this.client.cloneVm(vm.templateNode, vm.templateVmid, {
+                  newid: vm.vmid,
+                  name: vm.name,
+                  pool: s.pool,
+                  full: vm.full,
+                  ...(vm.node !== vm.templateNode ? { target: vm.node } : {}),
+                  ...(vm.full && vm.storage ? { storage: vm.storage } : {}),
+                  description: vm.description,
+                }),
+              1,
             ),
           );
           await this.wait(task);
@@ -1375,6 +1407,15 @@ function mergeSegments(prev: StandRecord['segments'], planned: SegmentPlan[]): S
     });
   }
   return out;
+}
+
+/** `size=8G` of a disk value, in GiB (0 when absent). */
+function diskGiB(value: string): number {
+  const m = /(?:^|,)size=(\d+(?:\.\d+)?)([KMGT])?/.exec(value);
+  if (!m) return 0;
+  // PVE's disk size: bytes without a suffix
+  const unit = m[2] ? ({ K: 1 / 1024 ** 2, M: 1 / 1024, G: 1, T: 1024 }[m[2]] ?? 1) : 1 / 1024 ** 3;
+  return Number(m[1]) * unit;
 }
 
 function sleep(ms: number): Promise<void> {

@@ -5,8 +5,13 @@
  * Why these lanes (BEHAVIOUR.md §2.3, §2.6, §3):
  * - pvedaemon runs 3 workers per node and sync handlers block a worker while they wait for locks, so at most
  *   `perNode` requests are in work per node (tasks run in forked workers and do not count: only the request does);
- * - disk allocation takes a per-storage lock with a 10 s acquisition timeout: full clones hold it for most of the
- *   copy, so only a couple may run per storage; linked clones hold it briefly, so more may queue behind it;
+ * - disk allocation takes a per-storage lock with a 10 s acquisition timeout (`cluster_lock_storage`), one per node
+ *   for local storage, one cluster-wide for shared storage. A waiter fails only when the holds queued ahead of it
+ *   add up to more than 10 s. Full clones may copy under the lock (LINBIT measured ~5 s per clone; the 3rd of 3
+ *   parallel clones failed), so two at a time: the one waiting waits for one allocation. A linked clone holds it for
+ *   a fraction of the clone (a thin snapshot, well under a second), so about clone time ÷ hold time of them keep
+ *   the lock busy without a long queue: 6 (2 s / 0.3 s in PVE's typical numbers; 2 full + 5 linked waiting ahead
+ *   of the last one stay under 10 s for disks up to 8 GiB);
  * - user.cfg writes (users, pools, ACLs, roles) serialise on one cluster lock: one queue;
  * - `PUT /nodes/{n}/network` applies every pending edit of the node: one apply per node at a time.
  */
@@ -29,13 +34,42 @@ export interface ExecLimits {
 export const DEFAULT_EXEC_LIMITS: ExecLimits = {
   perNode: 3,
   fullClonesPerStorage: 2,
-  linkedClonesPerStorage: 8,
+  linkedClonesPerStorage: 6,
   cloneAttempts: 4,
 };
 
+/**
+ * Clone slots on one storage lock: at most `capacity` clones at once; the highest priority gets the next free slot
+ * (template replicas, on every stand's critical path of their node, before ordinary clones), FIFO otherwise.
+ */
+export class LockSlots {
+  private used = 0;
+  private seq = 0;
+  private readonly waiting: { priority: number; seq: number; go: () => void }[] = [];
+
+  constructor(readonly capacity: number) {}
+
+  async run<T>(priority: number, fn: () => Promise<T>): Promise<T> {
+    if (this.used >= this.capacity) {
+      await new Promise<void>((go) => {
+        this.waiting.push({ priority, seq: this.seq++, go });
+        this.waiting.sort((a, b) => b.priority - a.priority || a.seq - b.seq);
+      });
+    } else this.used++;
+    try {
+      return await fn();
+    } finally {
+      // the slot passes straight to the next waiter, or frees
+      const next = this.waiting.shift();
+      if (next) next.go();
+      else this.used--;
+    }
+  }
+}
+
 export class Lanes {
   private readonly nodes = new Map<string, PQueue>();
-  private readonly storages = new Map<string, PQueue>();
+  private readonly storages = new Map<string, LockSlots>();
   private readonly applies = new Map<string, PQueue>();
   /** user.cfg writes: users, pools, ACLs, roles. */
   readonly access = new PQueue({ concurrency: 1 });
@@ -44,22 +78,26 @@ export class Lanes {
 
   constructor(readonly limits: ExecLimits = DEFAULT_EXEC_LIMITS) {}
 
-  /** Run one request against `node` within the node's worker budget. */
-  node<T>(node: string, fn: () => Promise<T>): Promise<T> {
+  /**
+   * Run one request against `node` within the node's worker budget. Only requests pvedaemon serves (writes:
+   * `protected` in the API schema) need it; reads are answered by pveproxy. `priority`: higher goes first (a clone
+   * request ahead of config writes: a storage lock is waiting for it).
+   */
+  node<T>(node: string, fn: () => Promise<T>, priority = 0): Promise<T> {
     let q = this.nodes.get(node);
     if (!q) this.nodes.set(node, (q = new PQueue({ concurrency: this.limits.perNode })));
-    return q.add(fn, { throwOnTimeout: true }) as Promise<T>;
+    return q.add(fn, { throwOnTimeout: true, priority }) as Promise<T>;
   }
 
-  /** Hold a clone slot on `storageKey` for the whole clone task. */
-  storage<T>(storageKey: string, full: boolean, fn: () => Promise<T>): Promise<T> {
+  /**
+   * Hold a clone slot on the storage lock `storageKey` for the whole clone task; a higher `priority` gets the next
+   * free slot first.
+   */
+  storage<T>(storageKey: string, full: boolean, fn: () => Promise<T>, priority = 0): Promise<T> {
     const key = `${full ? 'full' : 'linked'}:${storageKey}`;
     let q = this.storages.get(key);
-    if (!q) {
-      const concurrency = full ? this.limits.fullClonesPerStorage : this.limits.linkedClonesPerStorage;
-      this.storages.set(key, (q = new PQueue({ concurrency })));
-    }
-    return q.add(fn, { throwOnTimeout: true }) as Promise<T>;
+    if (!q) this.storages.set(key, (q = new LockSlots(full ? this.limits.fullClonesPerStorage : this.limits.linkedClonesPerStorage)));
+    return q.run(priority, fn);
   }
 
   /** `priority`: higher runs first (pools before users before ACLs: clones wait only for the pool). */

@@ -33,7 +33,7 @@ describe('stands.yml', () => {
       acl: { role: 'PVEVMUser' },
       templates: { replicate: true },
       leases: { action: 'stop', warnBeforeMs: 3_600_000 },
-      concurrency: { perNode: 4, fullClonesPerStorage: 1, linkedClonesPerStorage: 4 },
+      concurrency: { perNode: 3, fullClonesPerStorage: 2, linkedClonesPerStorage: 6 },
       passwords: { length: 16 },
     });
     expect(s.leases.default).toBeUndefined();
