@@ -141,7 +141,19 @@ interface StandState {
   networkUp: Deferred<void>;
   vmCreated: Set<number>;
   vmDone: Set<number>;
+  /** The stand's record as this run wrote it first (what an earlier run recorded, merged with the plan). */
+  record?: StandRecord;
+  /** Record changes not written yet: step marks are coalesced per stand (see recordChange). */
+  pending: ((r: StandRecord) => StandRecord)[];
+  flushTimer?: NodeJS.Timeout;
 }
+
+/**
+ * How long a stand's step marks may wait before they are written. They only save work on a re-run (each step
+ * looks at the cluster first), so a crash losing them costs a few requests, never an object: what proves
+ * ownership is the journal, written before each create. The store rewrites the whole stand record per write.
+ */
+const STAND_FLUSH_MS = 2000;
 
 class Deferred<T> {
   readonly promise: Promise<T>;
@@ -239,6 +251,7 @@ class DeployRun {
         networkUp: new Deferred(),
         vmCreated: new Set(),
         vmDone: new Set(),
+        pending: [],
       });
       this.progress.plan('access');
       if (s.segments.length) this.progress.plan('network');
@@ -411,7 +424,7 @@ class DeployRun {
       });
       // VMs an earlier run recorded that are not in this plan stay recorded (cleanup must still find them)
       for (const old of prev?.vms ?? []) if (!vms.some((v) => v.vmid === old.vmid)) vms.push(old);
-      await this.ctx.store.stands.put({
+      st.record = await this.ctx.store.stands.put({
         cluster: this.cluster,
         group: s.group,
         user: userName(s.userid),
@@ -448,9 +461,7 @@ class DeployRun {
       this.progress.drop('access');
       if (s.segments.length) this.progress.drop('network');
       for (const _vm of s.vms) for (const k of ['clone', 'config', 'snapshot', ...(this.plan.start ? ['start'] : [])]) this.progress.drop(k);
-      await this.ctx.store.stands
-        .update(s.group, s.userid, (r) => ({ ...r, status: 'failed', error: blocked }))
-        .catch(() => undefined);
+      await this.recordChange(st, (r) => ({ ...r, status: 'failed', error: blocked }), true).catch(() => undefined);
       this.emit({ type: 'stand-failed', job: this.job, stand: s.userid, message: blocked });
       return;
     }
@@ -461,31 +472,61 @@ class DeployRun {
     }
     const settled = await Promise.allSettled([...steps, st.network.promise]);
     const failure = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (this.signal?.aborted) return;
+    if (this.signal?.aborted) {
+      await this.flush(st).catch((err: unknown) => this.log.warn({ err, stand: s.userid }, 'stand record not saved'));
+      return;
+    }
     const now = new Date().toISOString();
     if (failure) {
       st.error ??= reasonOf(failure.reason);
       this.log.warn({ stand: s.userid, err: failure.reason }, 'stand failed');
-      const remaining = this.progress.counts;
-      void remaining;
-      await this.ctx.store.stands
-        .update(s.group, s.userid, (r) => ({
+      await this.recordChange(
+        st,
+        (r) => ({
           ...r,
           status: 'failed',
           error: st.error,
           history: [...r.history, { at: now, event: 'deploy-failed', job: this.job, message: st.error }].slice(-100),
-        }))
-        .catch(() => undefined);
+        }),
+        true,
+      ).catch(() => undefined);
       this.emit({ type: 'stand-failed', job: this.job, stand: s.userid, message: st.error });
       return;
     }
-    await this.ctx.store.stands.update(s.group, s.userid, (r) => ({
-      ...r,
-      status: 'ready',
-      error: undefined,
-      history: [...r.history, { at: now, event: 'deploy-done', job: this.job }].slice(-100),
-    }));
+    await this.recordChange(
+      st,
+      (r) => ({
+        ...r,
+        status: 'ready',
+        error: undefined,
+        history: [...r.history, { at: now, event: 'deploy-done', job: this.job }].slice(-100),
+      }),
+      true,
+    );
     this.emit({ type: 'stand-done', job: this.job, stand: s.userid, message: `${s.userid} ready on ${s.node}` });
+  }
+
+  /**
+   * Change the stand's record: with `now`, written before this returns (with every change still pending);
+   * otherwise within STAND_FLUSH_MS, together with whatever else the stand changed meanwhile.
+   */
+  private recordChange(st: StandState, change: (r: StandRecord) => StandRecord, now = false): Promise<void> {
+    st.pending.push(change);
+    if (now) return this.flush(st);
+    st.flushTimer ??= setTimeout(() => {
+      st.flushTimer = undefined;
+      void this.flush(st).catch((err: unknown) => this.log.warn({ err, stand: st.plan.userid }, 'stand record not saved'));
+    }, STAND_FLUSH_MS);
+    return Promise.resolve();
+  }
+
+  /** Write the stand's pending changes (one read-modify-write: the store serialises it per stand). */
+  private async flush(st: StandState): Promise<void> {
+    if (st.flushTimer) clearTimeout(st.flushTimer);
+    st.flushTimer = undefined;
+    const changes = st.pending.splice(0);
+    if (!changes.length) return;
+    await this.ctx.store.stands.update(st.plan.group, st.plan.userid, (r) => changes.reduce((acc, f) => f(acc), r));
   }
 
   /** Why this stand must not start at all (someone else's pending network edit where it needs ours applied). */
@@ -604,7 +645,7 @@ class DeployRun {
     st.createdUser = true;
     st.password = password;
     this.counts.users++;
-    await this.ctx.store.stands.update(s.group, s.userid, (r) => ({ ...r, createdUser: true }));
+    void this.recordChange(st, (r) => ({ ...r, createdUser: true }));
     return true;
   }
 
@@ -625,7 +666,7 @@ class DeployRun {
     await this.ctx.store.journal.confirm('pool', s.pool, this.cluster);
     this.pools.set(s.pool, { comment: poolComment(s.group, s.userid, this.plan.profile.name) });
     this.counts.pools++;
-    await this.ctx.store.stands.update(s.group, s.userid, (r) => ({ ...r, poolCreated: true }));
+    void this.recordChange(st, (r) => ({ ...r, poolCreated: true }));
     return true;
   }
 
@@ -644,7 +685,7 @@ class DeployRun {
     await this.ctx.store.journal.confirm('acl', key, this.cluster);
     this.acl.add(key);
     this.counts.acls++;
-    await this.ctx.store.stands.update(s.group, s.userid, (r) => ({ ...r, aclCreated: true }));
+    void this.recordChange(st, (r) => ({ ...r, aclCreated: true }));
     return true;
   }
 
@@ -1028,10 +1069,7 @@ class DeployRun {
   // ----------------------------------------------------------------------------------------------- one VM
 
   private async updateVm(st: StandState, vmid: number, change: (v: StandVm) => StandVm): Promise<void> {
-    await this.ctx.store.stands.update(st.plan.group, st.plan.userid, (r) => ({
-      ...r,
-      vms: r.vms.map((v) => (v.vmid === vmid ? change(v) : v)),
-    }));
+    await this.recordChange(st, (r) => ({ ...r, vms: r.vms.map((v) => (v.vmid === vmid ? change(v) : v)) }));
   }
 
   private async markStep(st: StandState, vm: VmPlan, step: string, status?: StandVm['status']): Promise<void> {
@@ -1054,7 +1092,7 @@ class DeployRun {
 
   private async runVm(st: StandState, vm: VmPlan): Promise<void> {
     const s = st.plan;
-    const rec = (await this.ctx.store.stands.get(s.group, s.userid))?.vms.find((v) => v.vmid === vm.vmid);
+    const rec = st.record?.vms.find((v) => v.vmid === vm.vmid);
     const steps = new Set(rec?.steps ?? []);
     let live = this.vmIndex.get(vm.vmid);
     let cfg: VmConfig | undefined;
