@@ -208,6 +208,7 @@ class DeployRun {
   /** Order of the replica copies in the full-clone lane (they start together; a slot frees for the highest). */
   private readonly replicaPriority = new Map<number, number>();
   private replicaGate: Promise<void> = Promise.resolve();
+  private bridgeJournal: Promise<Set<string>> | undefined;
 
   constructor(
     private readonly ctx: AppContext,
@@ -349,7 +350,8 @@ class DeployRun {
 
   private async saveProgress(e: EngineEvent): Promise<void> {
     const now = Date.now();
-    if (now - this.lastJobWrite < 1000 && e.done !== e.total) return;
+    // the job record carries the whole plan (for resume): rewriting it is not free, so at most every 5 s
+    if (now - this.lastJobWrite < 5000 && e.done !== e.total) return;
     this.lastJobWrite = now;
     await this.ctx.store.jobs
       .update(this.job, { progress: { done: e.done ?? 0, total: e.total ?? 0 } })
@@ -716,9 +718,9 @@ class DeployRun {
   private async foreignPending(node: string, list: NetworkList): Promise<string[]> {
     if (!list.changes) return [];
     const { ifaces, unattributed } = parsePendingIfaces(list.changes);
-    const journaled = new Set(
-      (await this.ctx.store.journal.list({ cluster: this.cluster, kind: 'bridge' })).map((e) => e.id),
-    );
+    // the bridge journal is read once per run (a scan of every entry); read again only when something looks foreign
+    let journaled = await (this.bridgeJournal ??= this.readBridgeJournal());
+    if ([...ifaces].some((i) => !this.isOurIface(node, i, list, journaled))) journaled = await (this.bridgeJournal = this.readBridgeJournal());
     const foreign = [...ifaces]
       .filter((i) => !this.isOurIface(node, i, list, journaled))
       .map((i) => {
@@ -727,6 +729,10 @@ class DeployRun {
       });
     if (unattributed) foreign.push('an edit not tied to an interface');
     return foreign;
+  }
+
+  private async readBridgeJournal(): Promise<Set<string>> {
+    return new Set((await this.ctx.store.journal.list({ cluster: this.cluster, kind: 'bridge' })).map((e) => e.id));
   }
 
   private foreignMessage(node: string, foreign: string[]): string {
