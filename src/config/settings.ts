@@ -121,8 +121,8 @@ export function defaultSettings(): Settings {
     templates: { replicate: true, replicaVmidRange: [100000, 100999] },
     leases: { action: 'stop', warnBefore: '1h', warnBeforeMs: 3_600_000 },
     consoleUrl: {},
-    // pvedaemon has 3 workers per node; the storage lock times out after 10 s (why 2 and 6: src/core/executor.ts)
-    concurrency: { perNode: 3, fullClonesPerStorage: 2, linkedClonesPerStorage: 6 },
+    // pvedaemon has 3 workers per node; the storage lock times out after 10 s (why 2 and 8: src/core/executor.ts)
+    concurrency: { perNode: 3, fullClonesPerStorage: 2, linkedClonesPerStorage: 8 },
     passwords: { length: 16 },
   };
 }

@@ -7,11 +7,11 @@
  *   `perNode` requests are in work per node (tasks run in forked workers and do not count: only the request does);
  * - disk allocation takes a per-storage lock with a 10 s acquisition timeout (`cluster_lock_storage`), one per node
  *   for local storage, one cluster-wide for shared storage. A waiter fails only when the holds queued ahead of it
- *   add up to more than 10 s. Full clones may copy under the lock (LINBIT measured ~5 s per clone; the 3rd of 3
- *   parallel clones failed), so two at a time: the one waiting waits for one allocation. A linked clone holds it for
- *   a fraction of the clone (a thin snapshot, well under a second), so about clone time ÷ hold time of them keep
- *   the lock busy without a long queue: 6 (2 s / 0.3 s in PVE's typical numbers; 2 full + 5 linked waiting ahead
- *   of the last one stay under 10 s for disks up to 8 GiB);
+ *   add up to more than 10 s. A linked clone holds it for a fraction of the clone (a thin snapshot: ~0.3 of ~2 s),
+ *   so about clone time ÷ hold time of them keep the lock busy: 8 slots, 7 × 0.3 s queued at worst. Full clones
+ *   may copy under the lock (LINBIT measured ~5 s per clone; the 3rd of 3 parallel clones failed), so they share
+ *   the same slots at 3 each: 2 full + 2 linked at most (one full waits for one allocation, 4 s for 8 GiB, plus
+ *   0.6 s), never 2 full + 7 linked (LockSlots);
  * - user.cfg writes (users, pools, ACLs, roles) serialise on one cluster lock: one queue;
  * - `PUT /nodes/{n}/network` applies every pending edit of the node: one apply per node at a time.
  */
@@ -23,9 +23,9 @@ import type { EngineEvent, EngineEventHandler } from './types.js';
 export interface ExecLimits {
   /** Requests in work at once against one node (pvedaemon has 3 workers). */
   perNode: number;
-  /** Full clones running at once per storage (they hold the storage lock for most of the copy). */
+  /** Full clones running at once per storage lock (they may copy under it). */
   fullClonesPerStorage: number;
-  /** Linked clones running at once per storage (the lock is held ~15% of the clone). */
+  /** Clone slots per storage lock: linked clones at once (the lock is held ~15% of the clone); a full clone takes several. */
   linkedClonesPerStorage: number;
   /** Attempts of a clone whose task failed on a transient cause (storage lock timeout, allocation error). */
   cloneAttempts: number;
@@ -34,35 +34,41 @@ export interface ExecLimits {
 export const DEFAULT_EXEC_LIMITS: ExecLimits = {
   perNode: 3,
   fullClonesPerStorage: 2,
-  linkedClonesPerStorage: 6,
+  linkedClonesPerStorage: 8,
   cloneAttempts: 4,
 };
 
 /**
- * Clone slots on one storage lock: at most `capacity` clones at once; the highest priority gets the next free slot
- * (template replicas, on every stand's critical path of their node, before ordinary clones), FIFO otherwise.
+ * Clone slots on one storage lock, shared by full and linked clones: `capacity` units, a linked clone takes 1 and a
+ * full clone more (Lanes.fullCloneUnits), so the lock time queued ahead of any clone stays bounded whatever the mix.
+ * The highest priority goes first (template replicas: on the critical path of every stand of their node), FIFO
+ * otherwise; nobody overtakes the first waiter.
  */
 export class LockSlots {
   private used = 0;
   private seq = 0;
-  private readonly waiting: { priority: number; seq: number; go: () => void }[] = [];
+  private readonly waiting: { units: number; priority: number; seq: number; go: () => void }[] = [];
 
   constructor(readonly capacity: number) {}
 
-  async run<T>(priority: number, fn: () => Promise<T>): Promise<T> {
-    if (this.used >= this.capacity) {
+  async run<T>(units: number, priority: number, fn: () => Promise<T>): Promise<T> {
+    const need = Math.min(Math.max(1, units), this.capacity);
+    if (this.waiting.length || this.used + need > this.capacity) {
       await new Promise<void>((go) => {
-        this.waiting.push({ priority, seq: this.seq++, go });
+        this.waiting.push({ units: need, priority, seq: this.seq++, go });
         this.waiting.sort((a, b) => b.priority - a.priority || a.seq - b.seq);
       });
-    } else this.used++;
+    } else this.used += need;
     try {
       return await fn();
     } finally {
-      // the slot passes straight to the next waiter, or frees
-      const next = this.waiting.shift();
-      if (next) next.go();
-      else this.used--;
+      this.used -= need;
+      // the first waiter is never overtaken (a full clone is not starved by a stream of linked ones)
+      while (this.waiting.length && this.used + this.waiting[0]!.units <= this.capacity) {
+        const w = this.waiting.shift()!;
+        this.used += w.units;
+        w.go();
+      }
     }
   }
 }
@@ -94,10 +100,18 @@ export class Lanes {
    * free slot first.
    */
   storage<T>(storageKey: string, full: boolean, fn: () => Promise<T>, priority = 0): Promise<T> {
-    const key = `${full ? 'full' : 'linked'}:${storageKey}`;
-    let q = this.storages.get(key);
-    if (!q) this.storages.set(key, (q = new LockSlots(full ? this.limits.fullClonesPerStorage : this.limits.linkedClonesPerStorage)));
-    return q.run(priority, fn);
+    let q = this.storages.get(storageKey);
+    if (!q) this.storages.set(storageKey, (q = new LockSlots(this.limits.linkedClonesPerStorage)));
+    return q.run(full ? this.fullCloneUnits() : 1, priority, fn);
+  }
+
+  /**
+   * What a full clone takes of a storage lock's slots: `fullClonesPerStorage` of them fit, with a few linked ones
+   * beside (8 slots, 2 full: 3 each, so 2 full + 2 linked at most; never 2 full + 7 linked queued at once).
+   */
+  fullCloneUnits(): number {
+    const { linkedClonesPerStorage: l, fullClonesPerStorage: f } = this.limits;
+    return Math.max(1, Math.floor((l * 3) / (4 * f)));
   }
 
   /** `priority`: higher runs first (pools before users before ACLs: clones wait only for the pool). */
