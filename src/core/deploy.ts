@@ -620,10 +620,20 @@ class DeployRun {
     if (this.users.has(s.userid)) {
       // it exists: ours only if our journal says we created it (in this group or another)
       const j = await this.ctx.store.journal.get('user', s.userid, this.cluster);
-      if (j?.state === 'confirmed' && j.group === s.group) st.createdUser = true;
-      else if (j && j.group === s.group) {
+      if (j && j.group === s.group) {
         st.createdUser = true;
-        await this.ctx.store.journal.confirm('user', s.userid, this.cluster);
+        if (j.state !== 'confirmed') await this.ctx.store.journal.confirm('user', s.userid, this.cluster);
+        // a run killed right after creating the user may not have written its record yet
+        if (!st.record?.createdUser) void this.recordChange(st, (r) => ({ ...r, createdUser: true }));
+        // Passwords are shown once, when a job ends, and never stored: a job that never ended (killed, or a bot
+        // that went down) created this user without anyone seeing its password.
+        const creator = j.job ? await this.ctx.store.jobs.get(j.job) : undefined;
+        if (!creator || creator.status === 'queued' || creator.status === 'running') {
+          this.warnings.push(
+            `${s.userid} was created by an interrupted run, so its password was never shown: ` +
+              `set a new one with \`stands password --user ${s.userid}\``,
+          );
+        }
       }
       return false;
     }

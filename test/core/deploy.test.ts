@@ -130,6 +130,23 @@ describe('runDeploy: 10 students of data/profiles/netlab.yml on the 3-node defau
     const macsAfter = plan2.stands.flatMap((s) => s.vms.map((vm) => String(env.sim.state.vms.get(vm.vmid)!.config.net0)));
     expect(macsAfter).toEqual(macsBefore);
     expect(again.credentials).toEqual([]);
+    // the first run ended and showed every password: nothing to warn about
+    expect(again.warnings.filter((w) => w.includes('interrupted run'))).toEqual([]);
+  });
+
+  it('after a run that never ended (killed: its job still "running"), says which passwords were never shown', async () => {
+    await env.ctx.store.jobs.update(result.job, { status: 'running' });
+    const plan3 = await planDeploy(env.ctx, { profile: await netlabProfile(), users: users(10), group: 'net1', start: true });
+    const again = await runDeploy(env.ctx, plan3);
+    expect(again.status).toBe('succeeded');
+    expect(again.credentials).toEqual([]);
+    const lost = again.warnings.filter((w) => w.includes('interrupted run'));
+    expect(lost).toHaveLength(10);
+    const first = plan3.stands[0]!.userid;
+    expect(lost).toContain(
+      `${first} was created by an interrupted run, so its password was never shown: set a new one with \`stands password --user ${first}\``,
+    );
+    expect(again.stands.every((x) => x.createdUser)).toBe(true);
   });
 
   it('never touched anything that was not ours', () => {
