@@ -162,7 +162,7 @@ export async function runDrill(drill: DrillName, seed: number, o: DrillOptions):
       const total = o.users * (FOUR_VM_PROFILE.length + 2);
       const k = 1 + Math.floor(rand() * (total - 1));
       const started = performance.now();
-      const first = await runCli(args, () => {
+      await runCli(args, () => {
         const n = ours();
         return n.vms + n.pools + n.users >= k;
       }, () => {
@@ -170,19 +170,8 @@ export async function runDrill(drill: DrillName, seed: number, o: DrillOptions):
         out.atKill = ours();
         out.killedAtMs = Math.round(performance.now() - started);
       });
-      if (first.killed) {
-        // the dead job's group lock expires on its own (GROUP_LOCK_TTL_MS); wait for it rather than steal it
-        const store = await openStore(fx.statePath);
-        try {
-          for (;;) {
-            const info = await store.lockInfo(group);
-            if (!info || Date.parse(info.expiresAt) <= Date.now()) break;
-            await new Promise((r) => setTimeout(r, 250));
-          }
-        } finally {
-          await store.close();
-        }
-      }
+      // No waiting for the dead job's group lock: its holder's pid is gone, so the re-run's store takes the lock
+      // over at once (src/store/store.ts deadOwner) — which this drill thereby also exercises.
       const second = await runCli(args);
       if (second.code !== 0 && second.code !== 1) out.error = `re-run exited ${second.code}: ${second.stderr.trim().split('\n').slice(-3).join(' | ')}`;
       const store = await openStore(fx.statePath);

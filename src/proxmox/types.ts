@@ -1,21 +1,7 @@
 import { z } from 'zod';
 
-/**
- * What a client is built from. Structurally identical to `ClusterConfig` in src/config/connections.ts
- * (defined here too so the client does not depend on the config loader).
- */
-export interface ClusterConfig {
-  name: string;
-  /** 'https://host:8006' (no /api2/json) */
-  url: string;
-  tokenId?: string;
-  tokenSecret?: string;
-  user?: string;
-  password?: string;
-  tls: { fingerprint?: string; ca?: string; caPem?: string; insecure: boolean };
-  maxInFlight: number;
-  consoleUrl?: string;
-}
+/** What a client is built from: one cluster of connections.yml (type only: the client never loads config files). */
+export type { ClusterConfig } from '../config/connections.js';
 
 // Perl has no types on output: numbers and booleans may arrive as numbers, numeric strings or 0/1.
 export const pveNum = z.union([
