@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { SchemaSubset, SubsetEndpoint, SubsetParam } from '../src/sim/schema-validate.js';
 
 /** The endpoints the simulator implements: the subset holds exactly these. */
 export const SIMULATED_ENDPOINTS = [
@@ -87,37 +88,8 @@ export const SIMULATED_ENDPOINTS = [
   'GET /nodes/{node}/qemu/{vmid}/rrddata',
 ] as const;
 
-export interface SubsetParam {
-  type: string;
-  optional?: 1;
-  enum?: string[];
-  pattern?: string;
-  minimum?: number;
-  maximum?: number;
-  maxLength?: number;
-  minLength?: number;
-  /** a named format ('pve-vmid'), or 'property-string' when the schema gives a nested key format */
-  format?: string;
-  /** for property strings: the allowed keys, with their own type/enum and the default key */
-  keys?: Record<string, { type?: string; enum?: string[]; alias?: string; keyAlias?: string; defaultKey?: 1 }>;
-  /** for list formats ('pve-vmid-list'): the element format */
-  typetext?: string;
-}
-
-export interface SubsetEndpoint {
-  name: string;
-  protected: 0 | 1;
-  allowtoken: 0 | 1;
-  proxyto?: string;
-  permissions: unknown;
-  additionalProperties: 0 | 1;
-  params: Record<string, SubsetParam>;
-}
-
-export interface SchemaSubset {
-  provenance: { source: string; sha256: string; generated: string; license: string; pveVersion: string };
-  endpoints: Record<string, SubsetEndpoint>;
-}
+/** The subset's shape is the simulator's: src/sim/schema-validate.ts reads what this script writes. */
+export type { SchemaSubset, SubsetEndpoint, SubsetParam } from '../src/sim/schema-validate.js';
 
 interface RawNode {
   path: string;
@@ -167,11 +139,11 @@ function subsetParam(raw: Record<string, unknown>): SubsetParam {
 }
 
 /** Without the free-text description (it is prose, and the check is what the simulator enforces). */
-function subsetPermissions(raw: Record<string, unknown> | undefined): unknown {
+function subsetPermissions(raw: Record<string, unknown> | undefined): SubsetEndpoint['permissions'] {
   if (!raw) return null;
   const out: Record<string, unknown> = {};
   for (const k of Object.keys(raw).sort()) if (k !== 'description') out[k] = raw[k];
-  return out;
+  return out as SubsetEndpoint['permissions'];
 }
 
 export function buildSubset(schemaText: string, sourceName: string, generated: string): SchemaSubset {

@@ -14,8 +14,12 @@ export interface SubsetParam {
   maximum?: number;
   maxLength?: number;
   minLength?: number;
+  /** a named format ('pve-vmid'), or 'property-string' when the schema gives a nested key format */
   format?: string;
+  /** for property strings: the allowed keys, with their own type/enum and the default key */
   keys?: Record<string, { type?: string; enum?: string[]; alias?: string; keyAlias?: string; defaultKey?: 1 }>;
+  /** for list formats ('pve-vmid-list'): the element format */
+  typetext?: string;
 }
 export interface SubsetEndpoint {
   name: string;
