@@ -79,7 +79,9 @@ describe('/deploy edge cases and /cleanup', () => {
       attachments: upload('long.txt', 'kuznetsov\nsmirnov\npopov\nvasiliev\n'),
     });
     const plan = (await fake.waitFor((r) => r.interactionToken === token && r.method === 'PATCH', 20_000)).message!;
-    fake.tokenTtlMs = 400; // the click's token dies while the deploy runs (it takes seconds)
+    fake.tokenTtlMs = 400; // the click's token dies while the deploy runs:
+    // every clone request answers 1 s (real) late, so the deploy outlives the token however fast the engine gets
+    s.sim.faults.add({ kind: 'latency', method: 'POST', path: '/nodes/*/qemu/*/clone', latencyMs: 1_000 / 0.02 });
     const click = fake.click({ member: fake.members.teacher, messageId: plan.id, customId: fake.button(plan.id, 'deploy:confirm:') });
     const moved = await fake.waitFor(
       (r) => r.method === 'POST' && r.path === `/channels/${fake.channelId}/messages` && r.body?.embeds?.[0]?.title === 'Deploy long-1',
@@ -101,6 +103,7 @@ describe('/deploy edge cases and /cleanup', () => {
     expect(fake.dmChannels.get(dms.path.split('/')[2]!)).toBe(fake.members.teacher.user.id);
     expect(fake.requestsFor(click.token).filter((r) => r.status === 401).length).toBe(1);
     fake.tokenTtlMs = 15 * 60_000;
+    s.sim.faults.clear();
   });
 
   it('cleans up a group after a dry-run listing and Confirm, leaving nothing of it', async () => {
