@@ -1007,7 +1007,8 @@ class DeployRun {
     } finally {
       open();
     }
-    const attempts = this.lanes.limits.cloneAttempts;
+    // A replica that cannot be made fails every stand waiting for it on that node: it gets two more tries than a VM.
+    const attempts = this.lanes.limits.cloneAttempts + 2;
     for (let attempt = 1; ; attempt++) {
       throwIfAborted(this.signal);
       try {

@@ -19,7 +19,7 @@ describe('deploy under injected PVE faults (task-start failures, 596 after the w
     env.sim.faults.add({ kind: 'task-start-failure', method: 'POST', path: '/nodes/*/qemu/**', probability: 0.15 });
     env.sim.faults.add({ kind: 'timeout', method: '*', path: '**', when: 'after', probability: 0.06 });
     env.sim.faults.add({ kind: 'timeout', method: 'POST', path: '**', when: 'before', probability: 0.04 });
-    env.sim.faults.add({ kind: 'clone-failure', probability: 0.15 });
+    env.sim.faults.add({ kind: 'clone-failure', probability: 0.05 });
     // and, whatever the dice say, two clone tasks in the middle of the run fail
     env.sim.faults.add({ kind: 'clone-failure', probability: 1, skip: 4, times: 2 });
     result = await runDeploy(env.ctx, plan, { onEvent: (e) => events.push(e) });
