@@ -332,7 +332,8 @@ export class DeployRun {
     if (failure) {
       st.error ??= reasonOf(failure.reason);
       this.log.warn({ stand: s.userid, err: failure.reason }, 'stand failed');
-      await recordChange(this, 
+      await recordChange(
+        this,
         st,
         (r) => ({
           ...r,
@@ -345,7 +346,8 @@ export class DeployRun {
       this.emit({ type: 'stand-failed', job: this.job, stand: s.userid, message: st.error });
       return;
     }
-    await recordChange(this, 
+    await recordChange(
+      this,
       st,
       (r) => ({
         ...r,
