@@ -23,6 +23,8 @@ import { DEFAULT_TIMING, type TimingModel } from './timing.js';
 export { bigSeed } from './big-seed.js';
 export { DEFAULT_SEED } from './default-seed.js';
 export { FaultRule, loadFaultsFile } from './faults.js';
+export { connectionPasses, evaluate as evaluateFirewall } from './firewall-eval.js';
+export type { Packet as FirewallPacket, Verdict as FirewallVerdict } from './firewall-eval.js';
 export type { FaultRuleInput } from './faults.js';
 export { loadSeedFile, parseSeed, SimSeed } from './seed.js';
 export type { SimSeedInput } from './seed.js';
