@@ -136,8 +136,11 @@ export class FirewallApi {
     return this.client.get('/cluster/firewall/options', FwClusterOptions);
   }
 
-  /** Sys.Modify on /. The product reads this; it never turns the datacenter firewall on. */
-  setClusterOptions(opts: { enable?: boolean; policy_in?: string; policy_out?: string }, digest?: string): Promise<void> {
+  /**
+   * Sys.Modify on /. The product reads this; it never turns the datacenter firewall on. An `enable` above 1 is
+   * PVE's anti-lockout form (a timestamp that reads as off after 60 s unless confirmed with enable=1).
+   */
+  setClusterOptions(opts: { enable?: boolean | number; policy_in?: string; policy_out?: string }, digest?: string): Promise<void> {
     return this.send('PUT', '/cluster/firewall/options', { ...opts, digest }, { idempotent: true });
   }
 

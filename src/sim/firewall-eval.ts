@@ -139,7 +139,7 @@ function runRules(ctx: Ctx, rules: FwRule[], p: Packet, nic: string, group?: str
 /** The verdict for one packet on one guest NIC. */
 export function evaluate(state: SimState, p: Packet, nowMs = state.clock.now()): Verdict {
   const nic = p.nic ?? 'net0';
-  if (clusterOptions(state.firewall.cluster.options, nowMs).enable !== 1) return { action: 'ACCEPT', by: 'cluster-disabled' };
+  if (!clusterOptions(state.firewall.cluster.options, nowMs).enable) return { action: 'ACCEPT', by: 'cluster-disabled' };
   const vm = state.vms.get(p.vmid);
   if (!vm) throw new Error(`firewall evaluator: no VM ${p.vmid}`);
   const net = vm.config[nic];
