@@ -183,38 +183,36 @@ export function verifyRule(rule: FwRule, env: RuleEnv, cluster: ClusterFwConf, l
   }
   const proto = rule.proto === undefined ? undefined : String(rule.proto);
   const isIcmp = proto === 'icmp' || proto === 'icmpv6' || proto === 'ipv6-icmp';
-  {
-    if (proto !== undefined) {
-      if (!/^\d+$/.test(proto) && !PROTOCOLS.has(proto)) err('proto', `unknown protocol '${proto}'`);
-      if (proto === 'icmp') setVersion(4);
-      if (proto === 'icmpv6' || proto === 'ipv6-icmp') setVersion(6);
+  if (proto !== undefined) {
+    if (!/^\d+$/.test(proto) && !PROTOCOLS.has(proto)) err('proto', `unknown protocol '${proto}'`);
+    if (proto === 'icmp') setVersion(4);
+    if (proto === 'icmpv6' || proto === 'ipv6-icmp') setVersion(6);
+  }
+  if (rule.dport !== undefined) {
+    const e = checkPorts(String(rule.dport), isIcmp);
+    if (e) err('dport', e);
+    if (!proto) err('proto', "missing property - 'dport' requires this property");
+    if (!PORT_PROTOS.has(proto!) && !isIcmp) err('dport', `protocol '${proto}' does not support ports`);
+  }
+  if (rule['icmp-type'] !== undefined) {
+    if (!isIcmp) err('proto', "missing property - 'icmp-type' requires this property");
+    if (rule.dport !== undefined) err('icmp-type', "'icmp-type' cannot be specified together with 'dport'");
+  }
+  if (rule.sport !== undefined) {
+    const e = checkPorts(String(rule.sport), false);
+    if (e) err('sport', e);
+    if (!proto) err('proto', "missing property - 'sport' requires this property");
+    if (!PORT_PROTOS.has(proto!)) err('sport', `protocol '${proto}' does not support ports`);
+  }
+  for (const k of ['source', 'dest'] as const) {
+    if (rule[k] === undefined) continue;
+    try {
+      setVersion(addressListVersion(String(rule[k])));
+    } catch (e) {
+      if (e instanceof Error && e.name === 'Error') err(k, e.message);
+      throw e;
     }
-    if (rule.dport !== undefined) {
-      const e = checkPorts(String(rule.dport), isIcmp);
-      if (e) err('dport', e);
-      if (!proto) err('proto', "missing property - 'dport' requires this property");
-      if (!PORT_PROTOS.has(proto!) && !isIcmp) err('dport', `protocol '${proto}' does not support ports`);
-    }
-    if (rule['icmp-type'] !== undefined) {
-      if (!isIcmp) err('proto', "missing property - 'icmp-type' requires this property");
-      if (rule.dport !== undefined) err('icmp-type', "'icmp-type' cannot be specified together with 'dport'");
-    }
-    if (rule.sport !== undefined) {
-      const e = checkPorts(String(rule.sport), false);
-      if (e) err('sport', e);
-      if (!proto) err('proto', "missing property - 'sport' requires this property");
-      if (!PORT_PROTOS.has(proto!)) err('sport', `protocol '${proto}' does not support ports`);
-    }
-    for (const k of ['source', 'dest'] as const) {
-      if (rule[k] === undefined) continue;
-      try {
-        setVersion(addressListVersion(String(rule[k])));
-      } catch (e) {
-        if (e instanceof Error && e.name === 'Error') err(k, e.message);
-        throw e;
-      }
-      checkRef(k);
-    }
+    checkRef(k);
   }
   if (ipversion) rule.ipversion = ipversion;
   else delete rule.ipversion;

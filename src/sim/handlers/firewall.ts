@@ -335,7 +335,7 @@ function registerAliases(router: Router, base: string, scopeOf: (r: Req) => Scop
   router.add('GET', `${base}/{name}`, (r) => {
     const a = scopeOf(r).conf(false).aliases.get(str(r, 'name')!.toLowerCase());
     if (!a) throw paramError({ name: 'no such alias' });
-    return { ...a, digest: aliasList(scopeOf(r).conf(false)).digest };
+    return { ...a }; // read_alias returns the entry without a digest
   });
   const entry = (r: Req, name: string): { name: string; cidr: string; ipversion: 4 | 6; comment?: string } => {
     const raw = str(r, 'cidr')!;
