@@ -1,5 +1,6 @@
 /** The simulator's firewall API over real HTTPS: behaviour read from pve-firewall (see src/sim/README.md). */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_SEED } from '../../src/sim/index.js';
 import { startTestSim, type TestSim } from './helpers.js';
 
 let t: TestSim;
@@ -237,5 +238,32 @@ describe('node addresses', () => {
     ]);
     const net = (await t.api('GET', '/nodes/pve2/network/vmbr0')).body.data;
     expect(net).toMatchObject({ cidr: '10.0.0.12/24', address: '10.0.0.12' });
+  });
+});
+
+describe('group rename', () => {
+  it('renaming a group moves its rules and points group rules of VMs and the datacenter at the new name', async () => {
+    ok(await t.api('POST', '/cluster/firewall/groups', { group: 'old-name' }));
+    ok(await t.api('POST', '/cluster/firewall/groups/old-name', { type: 'in', action: 'ACCEPT', proto: 'tcp', dport: '80', enable: 1 }));
+    ok(await t.api('POST', '/nodes/pve2/qemu/101/firewall/rules', { type: 'group', action: 'old-name', enable: 1 }));
+    const digest = (await t.api('GET', '/cluster/firewall/groups')).body.data[0].digest;
+    ok(await t.api('POST', '/cluster/firewall/groups', { group: 'new-name', rename: 'old-name', digest }));
+    expect((await t.api('GET', '/cluster/firewall/groups')).body.data.map((g: { group: string }) => g.group)).toEqual(['new-name']);
+    expect((await t.api('GET', '/cluster/firewall/groups/new-name')).body.data).toEqual([expect.objectContaining({ dport: '80' })]);
+    expect((await t.api('GET', '/nodes/pve2/qemu/101/firewall/rules')).body.data[0]).toMatchObject({ type: 'group', action: 'new-name' });
+    const stale = await t.api('POST', '/cluster/firewall/groups', { group: 'newer', rename: 'new-name', digest });
+    expect(stale.reason).toMatch(/^error during cfs-locked 'firewall-cluster' operation: detected modified configuration/);
+  });
+});
+
+describe('seed', () => {
+  it('a seed can start the cluster with the datacenter firewall on; unknown keys are refused', async () => {
+    const on = await startTestSim({ seed: { ...DEFAULT_SEED, firewall: { enable: 1, policy_in: 'DROP' } } });
+    try {
+      expect((await on.api('GET', '/cluster/firewall/options')).body.data).toMatchObject({ enable: 1, policy_in: 'DROP' });
+    } finally {
+      await on.stop();
+    }
+    await expect(startTestSim({ seed: { ...DEFAULT_SEED, firewall: { enable: 1, policy: 'DROP' } as never } })).rejects.toThrow(/policy/);
   });
 });
