@@ -6,7 +6,7 @@
  * `noerr`.
  */
 import { isIP } from 'node:net';
-import { paramError } from './errors.js';
+import { fail, paramError } from './errors.js';
 import { FW_MACROS } from './firewall-macros.js';
 import type { ClusterFwConf, FwConf, FwRule } from './firewall-state.js';
 
@@ -137,7 +137,8 @@ export function verifyRule(rule: FwRule, env: RuleEnv, cluster: ClusterFwConf, l
   let ipversion: 4 | 6 | undefined;
   const setVersion = (v: 4 | 6 | undefined): void => {
     if (!v) return;
-    if (ipversion && v !== ipversion) throw new Error('detected mixed ipv4/ipv6 addresses in rule');
+    // a plain die (a 500 under the cfs lock) unless it happens inside the address check's eval
+    if (ipversion && v !== ipversion) throw fail('detected mixed ipv4/ipv6 addresses in rule');
     ipversion = v;
   };
   const checkRef = (k: 'source' | 'dest'): void => {
@@ -209,8 +210,8 @@ export function verifyRule(rule: FwRule, env: RuleEnv, cluster: ClusterFwConf, l
     try {
       setVersion(addressListVersion(String(rule[k])));
     } catch (e) {
-      if (e instanceof Error && e.name === 'Error') err(k, e.message);
-      throw e;
+      // parse_address_list and set_ip_version run in an eval whose error becomes this parameter's
+      err(k, e instanceof Error ? e.message : String(e));
     }
     checkRef(k);
   }

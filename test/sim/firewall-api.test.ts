@@ -150,6 +150,12 @@ describe('IPSets and aliases', () => {
     expect(noProto.body.errors).toEqual({ proto: "missing property - 'dport' requires this property" });
     const macroClash = await t.api('POST', r, { type: 'in', action: 'ACCEPT', macro: 'ssh', proto: 'udp' });
     expect(macroClash.body.errors).toEqual({ proto: "parameter 'proto' already define in macro (value = 'tcp')" });
+    const mixed = await t.api('POST', r, { type: 'in', action: 'ACCEPT', source: '10.0.0.1', dest: 'fd00::1' });
+    expect(mixed.body.errors).toEqual({ dest: 'detected mixed ipv4/ipv6 addresses in rule' });
+    const rangeList = await t.api('POST', r, { type: 'in', action: 'ACCEPT', source: '10.0.0.1-10.0.0.9,10.0.1.1' });
+    expect(rangeList.body.errors).toEqual({ source: "you can't use a range in a list" });
+    const badPort = await t.api('POST', r, { type: 'in', action: 'ACCEPT', proto: 'tcp', dport: '90:80' });
+    expect(badPort.body.errors).toEqual({ dport: "backwards range '90:80' not allowed, did you mean '80:90'?" });
     ok(await t.api('POST', r, { type: 'group', action: 'not-yet-created', enable: 1 }));
     ok(await t.api('POST', r, { type: 'in', action: 'ACCEPT', source: '+mgmt', macro: 'ssh', enable: 1 }));
     const rules = (await t.api('GET', r)).body.data;

@@ -28,7 +28,6 @@ function locked<T>(lockid: string, fn: () => T): T {
     return fn();
   } catch (e) {
     if (e instanceof PveError && e.status === 500) throw fail(`error during cfs-locked '${lockid}' operation: ${e.message}`);
-    if (e instanceof Error && !(e instanceof PveError)) throw fail(`error during cfs-locked '${lockid}' operation: ${e.message}`);
     throw e;
   }
 }
