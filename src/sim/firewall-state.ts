@@ -108,6 +108,20 @@ export function removeVmFirewall(fw: FirewallState, vmid: number): void {
   fw.vms.delete(vmid);
 }
 
+/** The whole firewall configuration as plain JSON (for tests comparing before/after, e.g. after a cleanup). */
+export function snapshotFirewall(fw: FirewallState): unknown {
+  const conf = (c: FwConf): unknown => ({
+    options: c.options,
+    aliases: Object.fromEntries([...c.aliases].sort(([a], [b]) => a.localeCompare(b))),
+    ipsets: Object.fromEntries([...c.ipsets].sort(([a], [b]) => a.localeCompare(b))),
+    rules: c.rules,
+  });
+  return structuredClone({
+    cluster: { ...(conf(fw.cluster) as object), groups: Object.fromEntries([...fw.cluster.groups].sort(([a], [b]) => a.localeCompare(b))) },
+    vms: Object.fromEntries([...fw.vms].sort(([a], [b]) => a - b).map(([vmid, c]) => [vmid, conf(c)])),
+  });
+}
+
 /** PVE::Firewall::copy_opject_with_digest: sha1 over "key:value\n" of the defined keys, sorted. */
 export function objectDigest(o: Record<string, unknown>): string {
   const sha = createHash('sha1');

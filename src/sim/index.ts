@@ -24,6 +24,7 @@ export { bigSeed } from './big-seed.js';
 export { DEFAULT_SEED } from './default-seed.js';
 export { FaultRule, loadFaultsFile } from './faults.js';
 export { connectionPasses, evaluate as evaluateFirewall } from './firewall-eval.js';
+export { snapshotFirewall } from './firewall-state.js';
 export type { Packet as FirewallPacket, Verdict as FirewallVerdict } from './firewall-eval.js';
 export type { FaultRuleInput } from './faults.js';
 export { loadSeedFile, parseSeed, SimSeed } from './seed.js';

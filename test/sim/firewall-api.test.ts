@@ -1,6 +1,6 @@
 /** The simulator's firewall API over real HTTPS: behaviour read from pve-firewall (see src/sim/README.md). */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_SEED } from '../../src/sim/index.js';
+import { DEFAULT_SEED, snapshotFirewall } from '../../src/sim/index.js';
 import { startTestSim, type TestSim } from './helpers.js';
 
 let t: TestSim;
@@ -271,5 +271,17 @@ describe('seed', () => {
       await on.stop();
     }
     await expect(startTestSim({ seed: { ...DEFAULT_SEED, firewall: { enable: 1, policy: 'DROP' } as never } })).rejects.toThrow(/policy/);
+  });
+});
+
+describe('snapshotFirewall', () => {
+  it('is deep-equal after objects are created and removed again, and differs while they exist', async () => {
+    const before = snapshotFirewall(t.sim.state.firewall);
+    ok(await t.api('POST', '/cluster/firewall/ipset', { name: 'tmp' }));
+    ok(await t.api('POST', '/nodes/pve3/qemu/102/firewall/aliases', { name: 'tmp', cidr: '10.1.1.1' }));
+    expect(snapshotFirewall(t.sim.state.firewall)).not.toEqual(before);
+    ok(await t.api('DELETE', '/cluster/firewall/ipset/tmp'));
+    ok(await t.api('DELETE', '/nodes/pve3/qemu/102/firewall/aliases/tmp'));
+    expect(snapshotFirewall(t.sim.state.firewall)).toEqual(before);
   });
 });
