@@ -5,3 +5,4 @@ export * from './types.js';
 export { parseUpid, isTaskOk } from './tasks.js';
 export { MIN_PVE_VERSION, parsePveVersion, isSupportedVersion } from './version.js';
 export { normalizeFingerprint, encodeParams } from './http.js';
+export { FirewallApi, isDigestConflict, type FwRule, type FwRuleInput, type FwRuleTarget, type FwScope } from './firewall.js';

@@ -136,6 +136,18 @@ export const SimSeed = z.object({
   sdn: z
     .object({ zones: z.array(SeedSdnZone).default([]), vnets: z.array(SeedSdnVnet).default([]) })
     .default({ zones: [], vnets: [] }),
+  /**
+   * cluster.fw [OPTIONS] at start. Absent = a fresh PVE: no cluster.fw, the datacenter firewall off. Tests and
+   * demos turn it on here (or with PUT /cluster/firewall/options enable=1, as an admin would).
+   */
+  firewall: z
+    .object({
+      enable: z.union([z.literal(0), z.literal(1)]).optional(),
+      policy_in: z.enum(['ACCEPT', 'DROP', 'REJECT']).optional(),
+      policy_out: z.enum(['ACCEPT', 'DROP', 'REJECT']).optional(),
+    })
+    .strict()
+    .optional(),
   /** root@pam's password and the root@pam!stands token secret (random when absent) */
   rootPassword: z.string().optional(),
   tokenSecret: z.string().optional(),

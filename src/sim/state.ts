@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { SimClock } from './clock.js';
 import type { Rng } from './rng.js';
 import { newMac } from './rng.js';
+import { type FirewallState, newFirewallState } from './firewall-state.js';
 import { disksOf, formatNet, formatSize, type VmConfig } from './qemu-config.js';
 import type { SimSeed } from './seed.js';
 
@@ -183,6 +184,8 @@ export class SimState {
   sdn: SdnConfig = { zones: new Map(), vnets: new Map() };
   /** SDN config written but not applied (null = none) */
   sdnPending: SdnConfig | null = null;
+  /** /etc/pve/firewall: cluster.fw and the guests' <vmid>.fw (firewall-state.ts) */
+  firewall: FirewallState = newFirewallState();
   tasks = new Map<string, SimTask>();
   tasksByNode = new Map<string, SimTask[]>();
   /** last pvestatd tick (sim ms) */
@@ -324,6 +327,7 @@ export class SimState {
       this.sdnWritable().vnets.set(v.vnet, { ...vnet });
     }
     if (this.sdnPending && sameSdn(this.sdnPending, this.sdn)) this.sdnPending = null;
+    if (seed.firewall) Object.assign(this.firewall.cluster.options, seed.firewall);
     this.refreshStats(now);
   }
 

@@ -21,6 +21,12 @@ export function nodeCpu(state: SimState, node: SimNode, atMs: number): number {
   return Math.round(Math.min(1, Math.max(0, wave + vmLoad / node.cores)) * 1e4) / 1e4;
 }
 
+/** A node's cluster address: the address of its first configured interface with one (the management bridge). */
+export function nodeIp(state: SimState, node: string): string | undefined {
+  for (const i of state.network.get(node)?.current.values() ?? []) if (i.cidr) return i.cidr.split('/')[0];
+  return undefined;
+}
+
 export function nodeUptime(node: SimNode, now: number): number {
   return Math.floor((now - node.bootEpochMs) / 1000);
 }
@@ -207,7 +213,7 @@ export function registerCluster(router: Router): void {
     return [
       { type: 'cluster', id: 'cluster', name: state.clusterName, version: nodes.length + 2, nodes: nodes.length, quorate: 1 },
       ...nodes.map((n, i) => ({
-        type: 'node', id: `node/${n.name}`, name: n.name, nodeid: i + 1, ip: `10.0.0.${i + 11}`,
+        type: 'node', id: `node/${n.name}`, name: n.name, nodeid: i + 1, ip: nodeIp(state, n.name) ?? `10.0.0.${i + 11}`,
         online: n.online ? 1 : 0, local: i === 0 ? 1 : 0, level: '',
       })),
     ];

@@ -7,6 +7,7 @@ import {
   bool, checkLock, cloneFault, Envelope, forkTask, int, perm, type Req, type Sim, str, uniform, vmOn, withConfigLock,
 } from '../context.js';
 import { fail, paramError, permError, PveError } from '../errors.js';
+import { cloneVmFirewall, removeVmFirewall } from '../firewall-state.js';
 import { configLockName, configLockTimeoutMessage, LockTimeout, storageLock } from '../locks.js';
 import { hasPriv, isRoot } from '../privileges.js';
 import {
@@ -440,6 +441,7 @@ export function registerQemu(router: Router): void {
         for (const d of disks) ctx.log(`Removing image: 100% complete...done. (${d.storage}:${d.volname})`);
         await ctx.sleep(sim.timing.destroyMs);
         sim.state.removeVm(vm.vmid);
+        removeVmFirewall(sim.state.firewall, vm.vmid); // destroy_vm: PVE::Firewall::remove_vmfw_conf
         if (bool(r, 'purge')) ctx.log(`purging VM ${vm.vmid} from related configurations..`);
       });
     }).upid;
@@ -500,6 +502,7 @@ function cloneVm(r: Req): string {
         const vm: SimVm = { vmid: newid, node: targetNode, config: { lock: 'clone' }, status: 'stopped', snapshots: [] };
         state.addVm(vm);
         created = true;
+        cloneVmFirewall(state.firewall, src.vmid, newid); // clone_vm: PVE::Firewall::clone_vmfw_conf
         ctx.log(`create ${full ? 'full' : 'linked'} clone of drive scsi0 (${disks[0] ? `${disks[0].storage}:${disks[0].volname}` : 'none'})`);
         const totalGiB = disks.reduce((a, d) => a + d.sizeGiB, 0);
         const lockMs = full ? totalGiB * timing.fullCloneLockMsPerGiB : timing.linkedCloneLockMs;
@@ -544,7 +547,10 @@ function cloneVm(r: Req): string {
         releaseNew();
       }
     } catch (e) {
-      if (created) state.removeVm(newid);
+      if (created) {
+        state.removeVm(newid);
+        removeVmFirewall(state.firewall, newid);
+      }
       const msg = e instanceof Error ? e.message : String(e);
       throw new PveError(500, msg.startsWith('unable to create VM') || msg.startsWith("can't lock file '/var/lock/qemu-server") ? msg : `clone failed: ${msg}`);
     } finally {
