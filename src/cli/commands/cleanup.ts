@@ -61,6 +61,7 @@ export async function cleanupCommand(opts: CleanupCommandOptions, env: CommandEn
         print(
           io,
           table(
+            io,
             ['user', 'status', 'VMs destroyed', 'error'],
             result.stands.map((s) => [s.userid, s.status, s.destroyedVms.join(', ') || '-', s.error ?? '']),
           ),
