@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import type { Logger } from '../log.js';
 import type { ProxmoxClientOptions } from '../proxmox/client.js';
 import { cliLogger, resolvePaths, type GlobalOptions, type ResolvedPaths } from './context.js';
-import type { CliIo } from './io.js';
+import { terminalWidth, type CliIo } from './io.js';
 import { packageVersion } from './version.js';
 
 /** What every command action receives: its streams, the resolved paths and a logger. */
@@ -27,11 +27,15 @@ const DESCRIPTION = `Deploy, inspect and clean up per-student training stands on
 Exit codes:
   0    success
   1    some stands failed (the others are done)
-  2    bad input, bad config, a refused plan or a declined confirmation (nothing was done)
-  3    the cluster could not be used: unreachable, TLS mismatch, bad credentials, missing privileges
-  130  interrupted by Ctrl+C (run \`stands resume\` to finish)
-With --json, stdout holds exactly one JSON object, also on errors: {"error": {"code", "message", "problems"}}.
-Tables fit the terminal (COLUMNS when not a terminal, else 100); NO_COLOR / FORCE_COLOR are honoured.`;
+  2    bad input, bad config, a refused plan or a declined confirmation
+  3    the cluster could not be used: unreachable, TLS mismatch, bad credentials,
+       missing privileges
+  130  interrupted by Ctrl+C (\`stands resume\` finishes)
+
+--json: stdout holds exactly one JSON object, errors included:
+  {"error": {"code", "message", "problems": [{"file", "line", "message"}]}}
+Tables fit the terminal (else COLUMNS, else 100 columns); NO_COLOR and FORCE_COLOR
+are honoured; warnings go to stderr.`;
 
 /**
  * Builds the `stands` command line. Heavy modules (engine, simulator, Discord) are imported lazily inside
@@ -45,7 +49,7 @@ export function buildProgram(io: CliIo, state: ProgramState): Command {
     .option('--config <dir>', 'configuration directory (env STANDS_CONFIG, default ./data)')
     .option('--state <file>', 'state file (env STANDS_STATE, default <config>/state.sqlite)')
     .addOption(new Option('--log-level <level>', 'log level on stderr (env STANDS_LOG_LEVEL, default warn)'))
-    .configureHelp({ showGlobalOptions: true, sortSubcommands: false })
+    .configureHelp({ showGlobalOptions: true, sortSubcommands: false, helpWidth: terminalWidth(io) })
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
       writeErr: (s) => io.stderr.write(s),
