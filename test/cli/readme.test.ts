@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Env } from '../../src/config/env.js';
+import { displayWidth } from '../../src/core/text-table.js';
 import { REQUIRED_PRIVILEGE_NAMES } from '../../src/proxmox/check.js';
 import { runCli } from './run-cli.js';
 import { REPO } from './sim-env.js';
@@ -23,6 +24,15 @@ describe('README.md and .env.example stay true to the code', () => {
     const documented = new Set([...section.matchAll(/^\| `([a-z\\|]+)[ `]/gm)].flatMap((m) => m[1]!.split(/\\?\|/)));
     for (const c of [...section.matchAll(/`(bot)`, `(register)`/g)].flatMap((m) => [m[1]!, m[2]!])) documented.add(c);
     expect([...documented].sort()).toEqual([...listed].sort());
+  });
+
+  it('the 100-column capture of the plan and the status fits 100 columns, one line per stand', () => {
+    const start = readme.indexOf('What a class looks like on a 100-column terminal');
+    expect(start).toBeGreaterThan(0);
+    const block = readme.slice(readme.indexOf('```text', start) + 8, readme.indexOf('\n```\n', start));
+    for (const line of block.split('\n')) expect(displayWidth(line), line).toBeLessThanOrEqual(100);
+    expect(block).toMatch(/^иванов\.пётр@pve {2,}pve\d {2,}\d+–\d+ {2,}ready, 3 running {2,}https:\/\/\S+…$/m);
+    expect(block).toMatch(/^иванов\.пётр@pve {2,}pve\d {2,}\d+–\d+ {2,}vmbr\d+/m);
   });
 
   it('every relative link points at a file of the repository that exists', () => {

@@ -1,7 +1,7 @@
 import { loadConnections, pickCluster } from '../../config/connections.js';
 import { ProxmoxClient } from '../../proxmox/client.js';
 import type { ConnectionCheck } from '../../proxmox/check.js';
-import { EXIT_OK, EXIT_PARTIAL } from '../errors.js';
+import { EXIT_CLUSTER, EXIT_OK } from '../errors.js';
 import { print, printJson } from '../output.js';
 import type { CommandEnv } from '../program.js';
 
@@ -10,7 +10,10 @@ export interface CheckOptions {
   json?: boolean;
 }
 
-/** `stands check`: the client's connection test, as one verdict. Exit 0 ok, 1 a failed check, 2 bad config. */
+/**
+ * `stands check`: the client's connection test, as one verdict. Exit 0 ok, 3 the cluster cannot be used
+ * (unreachable, TLS mismatch, bad credentials, missing privileges, unsupported version), 2 bad config.
+ */
 export async function checkCommand(opts: CheckOptions, env: CommandEnv): Promise<number> {
   const connections = await loadConnections(env.paths.configDir, { env: env.io.env });
   const cluster = pickCluster(connections, opts.cluster);
@@ -23,7 +26,7 @@ export async function checkCommand(opts: CheckOptions, env: CommandEnv): Promise
   }
   if (opts.json) printJson(env.io, result);
   else print(env.io, formatCheck(result));
-  return result.verdict === 'ok' ? EXIT_OK : EXIT_PARTIAL;
+  return result.verdict === 'ok' ? EXIT_OK : EXIT_CLUSTER;
 }
 
 export function formatCheck(r: ConnectionCheck): string {

@@ -1,4 +1,7 @@
+import { pickCluster } from '../../config/connections.js';
 import { listTemplates, pruneTemplates } from '../../core/replicas.js';
+import { listReplicaUsage } from '../../core/templates.js';
+import { writeLine } from '../io.js';
 import { cancelled, confirm } from '../confirm.js';
 import { withContext } from '../engine.js';
 import { EXIT_OK, EXIT_PARTIAL } from '../errors.js';
@@ -15,22 +18,30 @@ export interface TemplatesOptions {
 /** `stands templates [--prune]`: our per-node template replicas, who uses them; --prune removes unused ones. */
 export async function templatesCommand(opts: TemplatesOptions, env: CommandEnv): Promise<number> {
   const { io } = env;
-  return withContext(env, {}, async (ctx) => {
-    const entries = await listTemplates(ctx);
+  // listing reads the state file, and asks the cluster whether each replica is there only when it has the secrets
+  return withContext(env, { secrets: opts.prune ? true : 'optional' }, async (ctx) => {
     if (!opts.prune) {
-      if (opts.json) printJson(io, { templates: entries });
+      const cluster = pickCluster(ctx.connections, ctx.defaultCluster);
+      const canAsk = Boolean(cluster.tokenSecret || cluster.password);
+      const entries = canAsk
+        ? await listTemplates(ctx)
+        : listReplicaUsage(await ctx.store.replicas.list(cluster.name), await ctx.store.stands.list({ cluster: cluster.name }));
+      if (!canAsk) writeLine(io.stderr, `note: no Proxmox secrets for cluster ${cluster.name}: listed from the state file, presence not checked`);
+      if (opts.json) printJson(io, { templates: canAsk ? entries : entries.map(({ present: _, ...e }) => e), presenceChecked: canAsk });
       else if (entries.length === 0) print(io, 'no template replicas recorded');
       else {
         print(
           io,
           table(
+            io,
             ['replica', 'node', 'of template', 'present', 'used by'],
-            entries.map((e) => [`${e.vmid} ${e.name}`, e.node, `${e.sourceVmid} (${e.sourceNode})`, e.present ? 'yes' : 'no', e.usedBy.join('\n') || '-']),
+            entries.map((e) => [`${e.vmid} ${e.name}`, e.node, `${e.sourceVmid} (${e.sourceNode})`, !canAsk ? '?' : e.present ? 'yes' : 'no', e.usedBy.join('\n') || '-']),
           ),
         );
       }
       return EXIT_OK;
     }
+    const entries = await listTemplates(ctx);
     const unused = entries.filter((e) => e.usedBy.length === 0);
     const out = opts.json ? io.stderr : io.stdout;
     if (unused.length === 0) {
