@@ -90,7 +90,13 @@ export function disksOf(config: VmConfig): Disk[] {
 
 export const formatSize = (gib: number): string => (Number.isInteger(gib) ? `${gib}G` : `${Math.round(gib * 1024)}M`);
 
-/** Tags are stored `;`-separated; PVE accepts `,`, `;` and spaces on input. */
+/**
+ * Tags as PVE stores them (pve-guest-common src/PVE/GuestHelpers.pm get_unique_tags, called by qemu-server
+ * PVE/API2/Qemu.pm on create and update): split on `,` `;` and spaces (PVE::Tools::split_list), then, with the
+ * default datacenter.cfg `tag-style` (not case-sensitive, ordering by name), lowercased, sorted and deduplicated,
+ * joined with `;`.
+ */
 export function normalizeTags(value: string): string {
-  return [...new Set(value.split(/[;, ]+/).filter(Boolean))].join(';');
+  const tags = value.split(/[;,\s\0]+/).filter(Boolean).map((t) => t.toLowerCase());
+  return [...new Set(tags)].sort().join(';');
 }

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { SimClock } from './clock.js';
 import type { Rng } from './rng.js';
 import { newMac } from './rng.js';
-import { disksOf, formatNet, formatSize, type VmConfig } from './qemu-config.js';
+import { disksOf, formatNet, formatSize, normalizeTags, type VmConfig } from './qemu-config.js';
 import type { SimSeed } from './seed.js';
 
 const GiB = 1024 ** 3;
@@ -268,7 +268,7 @@ export class SimState {
           rest,
         });
       });
-      if (vm.tags.length) config.tags = vm.tags.join(';');
+      if (vm.tags.length) config.tags = normalizeTags(vm.tags.join(';'));
       if (vm.description) config.description = vm.description;
       if (vm.template) config.template = 1;
       const sim: SimVm = {

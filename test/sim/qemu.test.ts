@@ -117,7 +117,7 @@ describe('config', () => {
     const cfg = (await t.api('GET', '/nodes/pve1/qemu/1001/config')).body.data;
     expect(cfg.net1).toMatch(/^virtio=BC:24:11:[0-9A-F:]{8},bridge=vmbr0,tag=100$/);
     expect(cfg.net2).toBe('virtio=BC:24:11:AA:BB:CC,bridge=vmbr0');
-    expect(cfg).toMatchObject({ cores: 2, memory: '2048', tags: 'stand;st01', description: 'student 1' });
+    expect(cfg).toMatchObject({ cores: 2, memory: '2048', tags: 'st01;stand', description: 'student 1' });
     const again = await t.api('PUT', '/nodes/pve1/qemu/1001/config', { net1: 'virtio,bridge=vmbr0,tag=100' });
     expect(again.status).toBe(200);
     const cfg2 = (await t.api('GET', '/nodes/pve1/qemu/1001/config')).body.data;
@@ -126,6 +126,14 @@ describe('config', () => {
     const cfg3 = (await t.api('GET', '/nodes/pve1/qemu/1001/config')).body.data;
     expect(cfg3.net2).toBeUndefined();
     expect(cfg3.description).toBeUndefined();
+  });
+
+  it('tags are read back as PVE stores them: lowercased, sorted, deduplicated (GuestHelpers get_unique_tags)', async () => {
+    expect((await t.api('PUT', '/nodes/pve1/qemu/1001/config', { tags: 'Zeta,alpha;Beta alpha' })).status).toBe(200);
+    expect((await t.api('GET', '/nodes/pve1/qemu/1001/config')).body.data.tags).toBe('alpha;beta;zeta');
+    const res = (await t.api('GET', '/cluster/resources', { type: 'vm' })).body.data.find((v: { vmid: number }) => v.vmid === 1001);
+    expect(res.tags).toBe('alpha;beta;zeta');
+    await t.api('PUT', '/nodes/pve1/qemu/1001/config', { tags: 'stand,st01' });
   });
 
   it('POST is async: returns a qmconfig UPID', async () => {
