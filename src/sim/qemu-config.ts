@@ -88,6 +88,32 @@ export function disksOf(config: VmConfig): Disk[] {
   return out;
 }
 
+/** A `media=cdrom` drive: an ISO, the host drive (`cdrom`) or a cloud-init volume. `none` (ejected) is left out. */
+export interface Cdrom {
+  key: string;
+  /** `storage:volname`, or `cdrom` for the host's drive */
+  volid: string;
+  storage?: string;
+  volname?: string;
+  /** qemu-server Drive.pm drive_is_cloudinit: the volume is named `[vm-N-]cloudinit[.fmt]` */
+  cloudinit: boolean;
+}
+
+export function cdromsOf(config: VmConfig): Cdrom[] {
+  const out: Cdrom[] = [];
+  for (const [key, raw] of Object.entries(config)) {
+    if (!DISK_KEY.test(key)) continue;
+    const value = String(raw);
+    if (!/(^|,)media=cdrom(,|$)/.test(value)) continue;
+    const volid = value.split(',')[0]!;
+    if (volid === 'none' || volid === '' || volid.startsWith('media=')) continue;
+    const colon = volid.indexOf(':');
+    const cloudinit = /[:/](?:vm-\d+-)?cloudinit(?:\.(?:raw|cow|qcow|qcow2|qed|vmdk|cloop))?$/.test(volid);
+    out.push({ key, volid, ...(colon > 0 ? { storage: volid.slice(0, colon), volname: volid.slice(colon + 1) } : {}), cloudinit });
+  }
+  return out;
+}
+
 export const formatSize = (gib: number): string => (Number.isInteger(gib) ? `${gib}G` : `${Math.round(gib * 1024)}M`);
 
 /**

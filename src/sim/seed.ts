@@ -60,6 +60,8 @@ export const SeedVm = z.object({
   description: z.string().optional(),
   ostype: z.string().default('l26'),
   snapshots: z.array(z.string()).default([]),
+  /** more drives as config values, e.g. `{ ide2: 'local:iso/debian.iso,media=cdrom', ide0: 'local-lvm:vm-9000-cloudinit,media=cdrom' }` */
+  drives: z.record(z.string().regex(/^(ide|sata|scsi|virtio)\d+$/), z.string()).default({}),
 });
 export type SeedVm = z.infer<typeof SeedVm>;
 

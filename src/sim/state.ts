@@ -268,6 +268,7 @@ export class SimState {
           rest,
         });
       });
+      for (const [k, v] of Object.entries(vm.drives)) config[k] = v;
       if (vm.tags.length) config.tags = normalizeTags(vm.tags.join(';'));
       if (vm.description) config.description = vm.description;
       if (vm.template) config.template = 1;
