@@ -1,7 +1,7 @@
 /** pve-access-control: tickets, password, users, ACL, roles (API2/AccessControl.pm, User.pm, ACL.pm, Role.pm). */
 import { bool, listOf, perm, type Req, str, userCfgWrite } from '../context.js';
 import { fail, paramError, PveError } from '../errors.js';
-import { ALL_PRIVS, BUILTIN_ROLES, effectivePermissions, hasPriv, isRoot, rolePrivs } from '../privileges.js';
+import { ALL_PRIVS, BUILTIN_ROLES, effectivePermissions, hasPriv, isRoot, permModifyAlternatives, rolePrivs } from '../privileges.js';
 import type { Router } from '../router.js';
 import type { AclEntry, SimUser } from '../state.js';
 
@@ -71,7 +71,7 @@ export function registerAccess(router: Router): void {
     const { state } = r.sim;
     const userid = str(r, 'userid')!;
     const realm = userid.split('@')[1]!;
-    if (realm !== 'pve' && realm !== 'pam') throw fail(`domain '${realm}' does not exist`);
+    if (!state.realms.has(realm)) throw fail(`domain '${realm}' does not exist`);
     for (const g of listOf(r.params.groups)) if (!state.groups.has(g)) throw fail(`no such group '${g}'`);
     await userCfgWrite(r.sim, () => {
       if (state.users.has(userid)) throw fail(`user '${userid}' already exists`);
@@ -112,6 +112,11 @@ export function registerAccess(router: Router): void {
     return null;
   });
 
+  // API2/Domains.pm index: every realm (domains.cfg), readable by anyone
+  router.add('GET', '/access/domains', (r: Req) =>
+    [...r.sim.state.realms.values()].sort((a, b) => a.realm.localeCompare(b.realm)).map((d) => ({ ...d })),
+  );
+
   router.add('GET', '/access/permissions', (r: Req) => {
     const { state } = r.sim;
     const self = r.who.tokenid ?? r.who.userid;
@@ -142,8 +147,11 @@ export function registerAccess(router: Router): void {
 
   router.add('GET', '/access/acl', (r: Req) => {
     const { state } = r.sim;
+    // API2/ACL.pm read_acl: everything with Sys.Audit on /access, else the paths the caller may modify
+    // (check_perm_modify: Permissions.Modify, or Pool.Allocate on /pool/<p>, VM.Allocate on /vms/<id>, …)
+    const audit = isRoot(r.who) || hasPriv(state, r.who, '/access', ['Sys.Audit']);
     return state.acl
-      .filter((e) => isRoot(r.who) || hasPriv(state, r.who, e.path, ['Permissions.Modify', 'Sys.Audit'], true))
+      .filter((e) => audit || hasPriv(state, r.who, e.path, ['Permissions.Modify', ...permModifyAlternatives(e.path)], true))
       .map((e) => ({ path: e.path, type: e.type, ugid: e.ugid, roleid: e.roleid, propagate: e.propagate ? 1 : 0 }));
   });
 

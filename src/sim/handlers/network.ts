@@ -222,6 +222,8 @@ export function registerNetwork(router: Router): void {
 
   router.add('PUT', '/nodes/{node}/network', (r: Req) => {
     const node = str(r, 'node')!;
+    // pve-manager PVE/API2/Network.pm reload_network_config → assert_ifupdown2_installed, before the worker
+    if (r.sim.state.nodes.get(node)?.ifupdown2 === false) throw fail('you need ifupdown2 to reload network configuration');
     return forkTask(r, node, 'srvreload', 'networking', async (ctx) => {
       ctx.log('reloading network config');
       await reloadNetwork(r.sim, node);
