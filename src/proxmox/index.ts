@@ -1,5 +1,5 @@
 export { ProxmoxClient, type ProxmoxClientOptions, type ClientStats } from './client.js';
-export { REQUIRED_PRIVILEGES, REQUIRED_PRIVILEGE_NAMES, deployerRoleCommands, probeFingerprint, type ConnectionCheck, type CheckVerdict } from './check.js';
+export { DEFAULT_CHECK_SCOPE, DEPLOYER_ROLES, deployerGrants, deployerSetupCommands, probeFingerprint, runConnectionCheck, type CheckScope, type ConnectionCheck, type CheckVerdict, type DeployerGrant } from './check.js';
 export * from './errors.js';
 export * from './types.js';
 export { parseUpid, isTaskOk } from './tasks.js';

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Env } from '../../src/config/env.js';
 import { displayWidth } from '../../src/core/text-table.js';
-import { REQUIRED_PRIVILEGE_NAMES } from '../../src/proxmox/check.js';
+import { deployerSetupCommands } from '../../src/proxmox/check.js';
 import { runCli } from './run-cli.js';
 import { REPO } from './sim-env.js';
 
@@ -11,10 +11,15 @@ const readme = readFileSync(path.join(REPO, 'README.md'), 'utf8');
 
 /** The README is part of the product: these keep it true to the code. */
 describe('README.md and .env.example stay true to the code', () => {
-  it('the `pveum role add` line grants exactly the privileges the client checks for', () => {
-    const line = /pveum role add PVEStands --privs "([^"]+)"/.exec(readme);
-    expect(line).not.toBeNull();
-    expect(line![1]!.split(',').sort()).toEqual([...REQUIRED_PRIVILEGE_NAMES].sort());
+  it('the set-up block is the per-path grants `stands check` tests for (deployerSetupCommands), nothing on /', () => {
+    const start = readme.indexOf('pveum user add stands@pve');
+    const block = readme.slice(start, readme.indexOf('```', start));
+    const lines = block.split('\n').map((l) => l.replace(/\s+#.*$/, '').trim()).filter((l) => l.startsWith('pveum '));
+    expect(lines).toEqual(deployerSetupCommands());
+    // and the SDN variant's one different line
+    const sdn = deployerSetupCommands({ realms: ['pve'], mode: 'sdn', studentRole: 'PVEVMUser' }).filter((l) => !lines.includes(l));
+    expect(sdn).toEqual(['pveum acl modify /sdn --users stands@pve --roles PVESDNAdmin']);
+    expect(readme).toContain(`\`${sdn[0]}\``);
   });
 
   it('every command of the CLI reference exists in `stands --help`, and every command is in the reference', async () => {

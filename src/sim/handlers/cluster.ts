@@ -66,6 +66,23 @@ export function registerCluster(router: Router): void {
     }));
   });
 
+  // pve-manager PVE/API2/APT.pm versions: the important packages; optional ones such as ifupdown2 are listed only
+  // when installed (CurrentState ne 'NotInstalled')
+  router.add('GET', '/nodes/{node}/apt/versions', (r: Req) => {
+    const n = r.sim.state.nodes.get(str(r, 'node')!)!;
+    const v = r.sim.state.version;
+    const pkg = (Package: string, Version: string, extra: Record<string, string> = {}) => ({
+      Package, Title: Package, Description: Package, Version, OldVersion: Version, Arch: 'amd64', Origin: 'Proxmox', Priority: 'optional', Section: 'admin', CurrentState: 'Installed', ...extra,
+    });
+    const major = Number(v.split('.')[0]);
+    return [
+      pkg('proxmox-ve', `${major}.0.0`, { RunningKernel: major >= 9 ? '6.14.8-2-pve' : '6.8.12-4-pve' }),
+      pkg('pve-manager', v, { ManagerVersion: v }),
+      ...(n.ifupdown2 ? [pkg('ifupdown2', '3.2.0-1+pmx11')] : []),
+      pkg('qemu-server', `${major}.0.0`),
+    ];
+  });
+
   router.add('GET', '/nodes/{node}/status', (r: Req) => {
     const { state } = r.sim;
     const n = state.nodes.get(str(r, 'node')!)!;

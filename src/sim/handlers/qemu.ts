@@ -11,7 +11,7 @@ import { cloneVmFirewall, removeVmFirewall } from '../firewall-state.js';
 import { configLockName, configLockTimeoutMessage, LockTimeout, storageLock } from '../locks.js';
 import { hasPriv, isRoot } from '../privileges.js';
 import {
-  disksOf, DISK_KEY, formatNet, NET_KEY, normalizeNet, normalizeTags, parseNet, type VmConfig,
+  cdromsOf, disksOf, DISK_KEY, formatNet, NET_KEY, normalizeNet, normalizeTags, parseNet, type VmConfig,
 } from '../qemu-config.js';
 import { newMac } from '../rng.js';
 import type { Router } from '../router.js';
@@ -399,6 +399,20 @@ export function registerQemu(router: Router): void {
         vm.config.lock = 'migrate';
       });
       try {
+        // QemuMigrate.pm scan_local_volumes: the host's drive and an ISO on node-local storage cannot move; each
+        // is logged, then the migration aborts (AbstractMigrate.pm migrate: "migration aborted")
+        const problems: string[] = [];
+        for (const c of cdromsOf(vm.config)) {
+          if (c.volid === 'cdrom') problems.push("can't migrate local cdrom drive");
+          else if (!c.cloudinit && c.storage && !state.storages.get(c.storage)?.shared)
+            problems.push(`can't migrate local disk '${c.volid}': local cdrom image`);
+        }
+        if (problems.length) {
+          ctx.log(`starting migration of VM ${vm.vmid} to node '${target}'`);
+          for (const p of problems) ctx.log(`${p}`);
+          ctx.log("ERROR: migration aborted (duration 00:00:00): can't migrate VM - check log");
+          throw fail('migration aborted');
+        }
         let localGiB = 0;
         for (const d of disksOf(vm.config)) {
           const st = state.storages.get(d.storage);
@@ -476,10 +490,16 @@ function cloneVm(r: Req): string {
     if (r.params.format !== undefined) throw fail("parameter 'format' not allowed for linked clones");
   }
   const disks = disksOf(src.config);
+  // qemu-server PVE/API2/Qemu.pm clone_vm, $check_storage_access_clone: every volume counts, ISOs and cloud-init
+  // drives (media=cdrom) included; one on non-shared storage makes the VM local, and a local VM cannot be cloned
+  // with `target`, whatever `storage` says. The host's drive (`cdrom`) needs Sys.Console on /.
+  const cdroms = cdromsOf(src.config);
+  if (cdroms.some((c) => c.volid === 'cdrom') && !isRoot(r.who)) perm(r, '/', ['Sys.Console']);
+  const volumeStorages = [...disks.map((d) => d.storage), ...cdroms.flatMap((c) => (c.storage ? [c.storage] : []))];
+  const sharedVm = volumeStorages.every((id) => state.storages.get(id)?.shared === true);
   if (target !== undefined && target !== node) {
     if (storage && !storage.shared) throw fail(`can't clone to non-shared storage '${storage.id}'`);
-    if (!storage && disks.some((d) => !state.storages.get(d.storage)?.shared))
-      throw fail(`can't clone VM to node '${target}' (VM uses local storage)`);
+    if (!sharedVm) throw fail(`can't clone VM to node '${target}' (VM uses local storage)`);
   }
   const existing = state.vms.get(newid);
   if (existing && existing.node === targetNode) throw fail(`unable to create VM ${newid}: config file already exists`);
@@ -527,6 +547,11 @@ function cloneVm(r: Req): string {
             const nic = parseNet(String(v));
             nic.mac = newMac(sim.rng);
             config[k] = formatNet(nic);
+          } else if (DISK_KEY.test(k) && cdroms.some((c) => c.key === k && c.cloudinit)) {
+            // the cloud-init drive is regenerated for the new VM (clone_vm: drive_is_cloudinit → full clone);
+            // ISOs are copied as they are
+            const c = cdroms.find((x) => x.key === k)!;
+            config[k] = String(v).replace(/^[^,]+/, `${storage?.id ?? c.storage}:vm-${newid}-cloudinit`);
           } else if (DISK_KEY.test(k) && disks.some((d) => d.key === k)) {
             const d = disks.find((x) => x.key === k)!;
             const st = storage?.id ?? d.storage;
