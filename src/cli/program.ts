@@ -3,6 +3,7 @@ import type { Logger } from '../log.js';
 import type { ProxmoxClientOptions } from '../proxmox/client.js';
 import { cliLogger, resolvePaths, type GlobalOptions, type ResolvedPaths } from './context.js';
 import type { CliIo } from './io.js';
+import { packageVersion } from './version.js';
 
 /** What every command action receives: its streams, the resolved paths and a logger. */
 export interface CommandEnv {
@@ -33,6 +34,7 @@ export function buildProgram(io: CliIo, state: ProgramState): Command {
   const program = new Command('stands');
   program
     .description(DESCRIPTION)
+    .version(packageVersion(), '-V, --version', 'print the version of pve-stands')
     .option('--config <dir>', 'configuration directory (env STANDS_CONFIG, default ./data)')
     .option('--state <file>', 'state file (env STANDS_STATE, default <config>/state.sqlite)')
     .addOption(new Option('--log-level <level>', 'log level on stderr (env STANDS_LOG_LEVEL, default warn)'))
@@ -193,6 +195,14 @@ export function buildProgram(io: CliIo, state: ProgramState): Command {
   run(
     program.command('register').description('register the Discord slash commands for the guild (same as npm run register)'),
     async () => (await import('./commands/bot.js')).registerCommand,
+  );
+  run(
+    program
+      .command('health')
+      .description("exit 0 while the bot is connected to Discord's gateway, 1 when not (the container's HEALTHCHECK)")
+      .option('--file <path>', 'the bot\'s health file (env STANDS_HEALTH_FILE)')
+      .option('--max-age <seconds>', 'longest tolerated loss of the gateway connection (default 60)'),
+    async () => (await import('./commands/health.js')).healthCommand,
   );
   return program;
 }
