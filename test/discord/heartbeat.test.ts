@@ -7,6 +7,7 @@ import { heartbeatProblem, readHeartbeat } from '../../src/discord/health.js';
 import { startHeartbeat } from '../../src/discord/heartbeat.js';
 import { runCli } from '../cli/run-cli.js';
 import { BOT_TOKEN, startFakeDiscord, type FakeDiscord } from '../support/fake-discord.js';
+import { startStack } from './stack.js';
 
 // The container's HEALTHCHECK: a real discord.js client on the fake Discord's gateway writes the health file;
 // `stands health` reads it. Losing the gateway (the fake stops) shows in the file at once and fails the check
@@ -78,5 +79,21 @@ describe('bot health file and `stands health`', () => {
     const unset = await runCli(['health'], { env: {} });
     expect(unset.code).toBe(2);
     expect(unset.stderr).toContain('STANDS_HEALTH_FILE');
+  });
+});
+
+describe('the bot writes its health file when STANDS_HEALTH_FILE is set', () => {
+  it('runBot (the real bot on the fake Discord) reports itself connected', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stands-health-bot-'));
+    const file = join(dir, 'health.json');
+    const s = await startStack({ env: { STANDS_HEALTH_FILE: file } });
+    try {
+      const beat = readHeartbeat(file);
+      expect(beat.connected).toBe(true);
+      expect((await runCli(['health'], { env: { STANDS_HEALTH_FILE: file } })).code).toBe(0);
+    } finally {
+      await s.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
