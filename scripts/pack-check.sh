@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `stands` outside the checkout, as the README's Install section says (run by .ci/run):
 #  1. `npm pack` (its prepack builds dist/), the tarball holds the compiled program and no sources or tests;
-#  2. `npm install -g --prefix TMP ./pve-stands-*.tgz`, then from a folder outside the checkout:
+#  2. `npm install -g --allow-scripts=sqlite3 --prefix TMP ./pve-stands-*.tgz`, then from a folder outside the checkout:
 #     `stands --version` and `stands demo` (compiled JavaScript, runtime dependencies only);
 #  3. `npm install -g --prefix TMP .` from the checkout (a link to it): `stands --version`.
 # Exits non-zero naming the first failed check.
@@ -32,10 +32,13 @@ if grep -E '^(src|test|bench|scripts)/|\.ts$|(^|/)\.env$|\.sqlite' "$tmp/files" 
 fi
 step "  $(wc -l <"$tmp/files") files, $(du -k "$tgz" | cut -f1) KiB"
 
-step "npm install -g --prefix TMP ./pve-stands-$version.tgz"
-npm install -g --prefix "$tmp/prefix" "$tgz" >"$tmp/install.log" 2>&1 || { cat "$tmp/install.log" >&2; fail "npm install -g of the tarball"; }
+step "npm install -g --allow-scripts=sqlite3 --prefix TMP ./pve-stands-$version.tgz"
+# (npm 11 lets a dependency's install script run only when allowed; sqlite3's builds or fetches its binary)
+npm install -g --allow-scripts=sqlite3 --prefix "$tmp/prefix" "$tgz" >"$tmp/install.log" 2>&1 || { cat "$tmp/install.log" >&2; fail "npm install -g of the tarball"; }
 installed=$tmp/prefix/lib/node_modules/pve-stands
 [ ! -e "$installed/node_modules/tsx" ] || fail "tsx (a devDependency) was installed with the package"
+[ -f "$installed/node_modules/sqlite3/build/Release/node_sqlite3.node" ] || [ -d "$installed/node_modules/sqlite3/lib/binding" ] \
+  || fail "sqlite3's native binding was neither built nor downloaded"
 cd "$tmp/elsewhere"
 [ "$(PATH="$tmp/prefix/bin:$PATH" command -v stands)" = "$tmp/prefix/bin/stands" ] || fail "stands is not on PATH from the prefix"
 
