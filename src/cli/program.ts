@@ -216,5 +216,13 @@ export function buildProgram(io: CliIo, state: ProgramState): Command {
     program.command('register').description('register the Discord slash commands for the guild (same as npm run register)'),
     async () => (await import('./commands/bot.js')).registerCommand,
   );
+  run(
+    program
+      .command('health')
+      .description("exit 0 while the bot is connected to Discord's gateway, 1 when not (the container's HEALTHCHECK)")
+      .option('--file <path>', 'the bot\'s health file (env STANDS_HEALTH_FILE)')
+      .option('--max-age <seconds>', 'longest tolerated loss of the gateway connection (default 60)'),
+    async () => (await import('./commands/health.js')).healthCommand,
+  );
   return program;
 }
