@@ -13,7 +13,7 @@ import type { AppContext } from './context.js';
 import { GROUP_LOCK_TTL_MS } from './deploy.js';
 import { Lanes, Progress, isAbort, newJobId, reasonOf, safeEmitter, throwIfAborted, JobAbortedError } from './executor.js';
 import { parsePendingIfaces } from './networks.js';
-import { hasGroupTag, isOurUserComment, parsePoolComment, parseVmDescription } from './ownership.js';
+import { aclId, hasGroupTag, isOurUserComment, parseAclId, parsePoolComment, parseVmDescription } from './ownership.js';
 import { parseSegmentMarker } from './naming.js';
 import type { EngineEvent, EngineEventHandler } from './types.js';
 import { UserError } from '../errors.js';
@@ -34,7 +34,7 @@ export interface CleanupStand {
   vms: CleanupVm[];
   bridges: CleanupBridge[];
   vnets: string[];
-  /** ACL entries of ours to remove: `path|userid|role`. */
+  /** ACL entries of ours to remove: their journal ids (ownership.ts aclId). */
   acls: string[];
   deletePool: boolean;
   deleteUser: boolean;
@@ -107,7 +107,7 @@ export async function planCleanup(
   ]);
   const vmIndex = new Map(vms.filter((v) => v.vmid !== undefined).map((v) => [v.vmid!, v]));
   const poolIndex = new Map(pools.map((p) => [p.poolid, p]));
-  const aclSet = new Set(acl.filter((a) => a.type === 'user').map((a) => `${a.path}|${a.ugid}|${a.roleid}`));
+  const aclSet = new Set(acl.filter((a) => a.type === 'user').map((a) => aclId(a.path, a.ugid, a.roleid)));
   const userIndex = new Map(userList.map((u) => [u.userid, u]));
   const allStands = await ctx.store.stands.list();
   const kept: CleanupKept[] = [];
@@ -214,7 +214,9 @@ export async function planCleanup(
     // ACLs
     for (const e of entries) {
       if (e.kind !== 'acl') continue;
-      if (aclSet.has(e.id)) cs.acls.push(e.id);
+      const g = parseAclId(e.id);
+      if (!g) kept.push({ what: `ACL record ${e.id}`, reason: 'cannot read its path, user and role: left alone' });
+      else if (aclSet.has(aclId(g.path, g.userid, g.role))) cs.acls.push(e.id);
       else gone.push(e);
     }
     // pool
@@ -540,7 +542,7 @@ class CleanupRun {
     try {
       await this.step(s.userid, 'access', undefined, async () => {
         for (const id of s.acls) {
-          const [path, userid, role] = id.split('|') as [string, string, string];
+          const { path, userid, role } = parseAclId(id)!;
           throwIfAborted(this.options.signal);
           await this.lanes.accessWrite(() => this.client.updateAcl({ path, roles: [role], users: [userid], delete: true }));
           await this.ctx.store.journal.forget('acl', id, cluster);

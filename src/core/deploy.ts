@@ -26,7 +26,7 @@ import {
   type ExecLimits,
 } from './executor.js';
 import { parsePendingIfaces } from './networks.js';
-import { hasGroupTag, parsePoolComment, parseVmDescription, poolComment, userComment } from './ownership.js';
+import { aclId, hasGroupTag, parsePoolComment, parseVmDescription, poolComment, userComment } from './ownership.js';
 import { parseSegmentMarker, userName } from './naming.js';
 import type { DeployPlan, EngineEvent, EngineEventHandler, ReplicaPlan, SegmentPlan, StandPlan, VmPlan } from './types.js';
 
@@ -1444,7 +1444,7 @@ export function consoleBaseFor(ctx: AppContext, cluster: string): string {
 }
 
 function aclKey(path: string, userid: string, role: string): string {
-  return `${path}|${userid}|${role}`;
+  return aclId(path, userid, role);
 }
 
 function mergeSegments(prev: StandRecord['segments'], planned: SegmentPlan[]): StandRecord['segments'] {

@@ -54,3 +54,43 @@ export function parseVmDescription(text: string | undefined): { group: string; u
 export function isOurSegmentComment(comment: string | undefined): boolean {
   return parseSegmentMarker(comment) !== undefined;
 }
+
+/** One ACL entry we granted: the object of an `acl` journal record. */
+export interface AclGrant {
+  path: string;
+  userid: string;
+  role: string;
+}
+
+/**
+ * The journal id of an ACL grant: a JSON array, so no character of a user name (`|`, `,`, quotes…) can shift its
+ * parts. Records written before this form (`<path>|<userid>|<role>`) are still read by `parseAclId`.
+ */
+export function aclId(path: string, userid: string, role: string): string {
+  return JSON.stringify(['acl', path, userid, role]);
+}
+
+export function parseAclId(id: string): AclGrant | undefined {
+  if (id.startsWith('[')) {
+    try {
+      const v: unknown = JSON.parse(id);
+      if (Array.isArray(v) && v.length === 4 && v[0] === 'acl' && v.slice(1).every((x) => typeof x === 'string')) {
+        return { path: v[1] as string, userid: v[2] as string, role: v[3] as string };
+      }
+    } catch {
+      return undefined;
+    }
+    return undefined;
+  }
+  // legacy `path|userid|role`: a path and a role never hold "|", so the first and last separators are the real ones
+  const first = id.indexOf('|');
+  const last = id.lastIndexOf('|');
+  if (first <= 0 || last <= first) return undefined;
+  return { path: id.slice(0, first), userid: id.slice(first + 1, last), role: id.slice(last + 1) };
+}
+
+/** The same grant, whatever form its id was written in. */
+export function sameAcl(id: string, g: AclGrant): boolean {
+  const p = parseAclId(id);
+  return !!p && p.path === g.path && p.userid === g.userid && p.role === g.role;
+}

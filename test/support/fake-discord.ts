@@ -164,6 +164,11 @@ export class FakeDiscord {
     };
   }
 
+  /** A further guild member with this username and level (tests of who a member can claim to be). */
+  member(username: string, level: 'admin' | 'teacher' | 'student' | 'none' = 'student', locale = Locale.EnglishUS): FakeMember {
+    return { user: user(username), roles: level === 'none' ? [] : [this.roles[level]], locale };
+  }
+
   get apiUrl(): string {
     return `http://127.0.0.1:${this.port}/api`;
   }
