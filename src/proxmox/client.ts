@@ -11,6 +11,7 @@
  * - tasks polled with a growing interval, "no such task" tolerated briefly, failures carry the log tail.
  * All durations in options are PVE time: multiplied by `timeScale` (the simulator's, 1 for real PVE).
  */
+import { registerSecret } from '../secrets.js';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Agent } from 'undici';
@@ -328,6 +329,8 @@ export class ProxmoxClient {
         cluster: this.cluster.name,
       });
       const t = this.parse(TicketResponse, res.body, 'POST', '/access/ticket');
+      registerSecret(t.ticket);
+      registerSecret(t.CSRFPreventionToken);
       return { ticket: t.ticket, csrf: t.CSRFPreventionToken, obtainedAt: this.now() };
     } catch (err) {
       if (err instanceof ProxmoxApiError && err.status === 401) {

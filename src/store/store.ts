@@ -14,6 +14,7 @@ import Keyv from 'keyv';
 import { KeyvSqlite } from '@keyv/sqlite';
 import type { z } from 'zod';
 import { UserError } from '../errors.js';
+import { redactDeep } from '../secrets.js';
 import {
   AuditEntry,
   GroupRecord,
@@ -200,7 +201,8 @@ export async function openStore(file: string, options: OpenStoreOptions = {}): P
   }
   async function write<S extends z.ZodType>(schema: S, key: string, value: unknown): Promise<z.output<S>> {
     // parse before writing: the strict schemas refuse unknown keys, so a stray secret never reaches the file
-    const parsed = schema.parse(value) as z.output<S>;
+    // and live secrets (src/secrets.ts) are redacted by value, wherever a message or error carried them in
+    const parsed = redactDeep(schema.parse(value) as z.output<S>);
     await keyv.set(key, parsed);
     return parsed;
   }
