@@ -26,7 +26,7 @@ import {
   type ExecLimits,
 } from './executor.js';
 import { parsePendingIfaces } from './networks.js';
-import { aclId, hasGroupTag, parsePoolComment, parseVmDescription, poolComment, userComment } from './ownership.js';
+import { aclId, hasGroupTag, newVmMarker, parsePoolComment, parseVmDescription, poolComment, userComment, vmMarkerOf, withVmMarker } from './ownership.js';
 import { parseSegmentMarker, userName } from './naming.js';
 import type { DeployPlan, EngineEvent, EngineEventHandler, ReplicaPlan, SegmentPlan, StandPlan, VmPlan } from './types.js';
 
@@ -1101,6 +1101,8 @@ class DeployRun {
   /** Is this existing VM ours (this stand's)? The journal proves it; failing that, our tags/description. */
   private async isOurVm(st: StandState, vm: VmPlan, cfg: VmConfig): Promise<boolean> {
     const j = await this.ctx.store.journal.get('vm', vm.vmid, this.cluster);
+    // a recorded creation marker must be the VM's own (a copy of one of ours under this VMID is not ours)
+    if (j && typeof j.extra?.marker === 'string') return j.group === st.plan.group && j.user === st.plan.userid && vmMarkerOf(cfg.description) === j.extra.marker;
     if (j && j.group === st.plan.group && j.user === st.plan.userid) return true;
     const d = parseVmDescription(cfg.description);
     if (d && d.group === st.plan.group && d.userid === st.plan.userid) return true;
@@ -1262,13 +1264,17 @@ class DeployRun {
             if (c.lock) await this.abortable(this.client.waitUnlocked(node, vm.vmid));
             return;
           }
+          // a fresh creation marker per clone attempt: recorded first, then written into the VM (ownership.ts)
+          const marker = newVmMarker();
+          // the VMID is free: a confirmed record of an earlier VM under it describes a VM that is gone
+          if ((await this.ctx.store.journal.get('vm', vm.vmid, this.cluster))?.state === 'confirmed') await this.ctx.store.journal.forget('vm', vm.vmid, this.cluster);
           await this.ctx.store.journal.intend('vm', vm.vmid, {
             cluster: this.cluster,
             group: s.group,
             user: s.userid,
             node: vm.node,
             job: this.job,
-            extra: { name: vm.name, machine: vm.machine },
+            extra: { name: vm.name, machine: vm.machine, marker, pool: s.pool },
           });
           throwIfAborted(this.signal);
           const task = await this.abortable(
@@ -1282,7 +1288,7 @@ class DeployRun {
                   full: vm.full,
                   ...(vm.node !== vm.templateNode ? { target: vm.node } : {}),
                   ...(vm.full && vm.storage ? { storage: vm.storage } : {}),
-                  description: vm.description,
+                  description: withVmMarker(vm.description, marker),
                 }),
               1,
             ),
