@@ -9,9 +9,14 @@ import type { StandCredential } from '../core/credentials.js';
 import type { Messages } from './i18n.js';
 import type { InteractionHandle } from './jobs.js';
 
-function csvField(v: string | undefined): string {
-  const s = v ?? '';
-  return /[",;\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+/**
+ * One CSV cell. A cell a spreadsheet would read as a formula (starting with `=`, `+`, `-`, `@`, a tab or a CR:
+ * OWASP "CSV Injection") gets a leading `'`, which spreadsheets show as text; then quoting as RFC 4180 wants.
+ */
+export function csvField(v: string | undefined): string {
+  let s = v ?? '';
+  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  return /[",;\n\r\t]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
 export function credentialsCsv(creds: StandCredential[]): string {
