@@ -58,7 +58,9 @@ export async function createContext(o: CreateContextOptions): Promise<AppContext
   const defaultCluster = o.clusterOverride ?? connections.default;
   // fail early (exit 2) on a --cluster that does not exist
   pickCluster(connections, defaultCluster);
-  const store = await openStore(o.statePath ? resolve(o.statePath) : defaultStatePath(configDir, env));
+  const store = await openStore(o.statePath ? resolve(o.statePath) : defaultStatePath(configDir, env), {
+    onCorrupt: (err) => o.logger.warn({ key: err.key, file: err.file }, err.message),
+  });
   const clients = new Map<string, ProxmoxClient>();
   return {
     configDir,
