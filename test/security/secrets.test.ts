@@ -112,7 +112,7 @@ describe('no secret reaches a log or the state file', () => {
     const pw = s.sim.state.users.get('kozlov@pve')?.password;
     expect(pw, 'the user was created before the ACL failed').toBeTruthy();
     secrets.push({ what: 'engine password', value: pw! });
-    expect(logText).toContain('injected: cannot write user.cfg');
+    await logged('injected: cannot write user.cfg');
   });
 
   it('none of them appears in any log line or in the state file', async () => {
