@@ -7,6 +7,8 @@
 import { SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
 import { slugify } from '../src/config/slug.js';
 import { loadProfile } from '../src/config/profile.js';
+import { userListRules } from '../src/config/settings.js';
+import { checkUserId } from '../src/config/userid.js';
 import type { UserList } from '../src/config/user-list.js';
 import { planCleanup, runCleanup } from '../src/core/cleanup.js';
 import { runDeploy } from '../src/core/deploy.js';
@@ -30,17 +32,48 @@ function isSelfServiceGroup(settings: DiscordSettings, group: string): boolean {
   });
 }
 
-/** The member's PVE user id: /link first, then a roster link recorded on a stand, then (if allowed) a new one. */
-async function identity(cx: CommandContext, create: boolean): Promise<string> {
+/**
+ * The member's PVE user id: /link first, then a stand whose record names this member (a roster's `discord`
+ * column, or the self-service request that created it), then (if allowed) one derived from the Discord name,
+ * which `claimDerived` must clear before anything is created. Every id passes the roster's user-id rules.
+ */
+async function identity(cx: CommandContext, create: boolean): Promise<{ userid: string; derived: boolean }> {
   const { app, bot, interaction: i, m } = cx;
+  const rules = userListRules(app.settings);
+  const checked = (userid: string): string => {
+    const c = checkUserId(userid, rules);
+    if (!c.ok) throw new UserError(m.useridRefused(c.message));
+    return c.userid;
+  };
   const link = await app.store.links.byDiscord(i.user.id);
-  if (link) return link.userid;
+  if (link) return { userid: checked(link.userid), derived: false };
   const fromRoster = (await app.store.stands.list()).find((s) => s.discord === i.user.id);
-  if (fromRoster) return fromRoster.userid;
+  if (fromRoster) return { userid: fromRoster.userid, derived: false };
   if (create && bot.settings.selfService.createUsers) {
-    return `${slugify(i.user.username, { maxLength: 40 })}@${bot.settings.selfService.realm}`;
+    return { userid: checked(`${slugify(i.user.username, { maxLength: 40 })}@${bot.settings.selfService.realm}`), derived: true };
   }
   throw new UserError(m.noIdentity);
+}
+
+/**
+ * A derived identity is this member's only when nothing else claims it: no other member's link, no stand record
+ * (any group) naming someone else or no one, and no such user on the cluster (a user the product created for this
+ * member would have a stand naming them, found by `identity` first). Reads only: a refusal changes nothing.
+ */
+async function claimDerived(cx: CommandContext, userid: string, cluster: string): Promise<void> {
+  const { app, interaction: i, m } = cx;
+  const lower = userid.toLowerCase();
+  const links = await app.store.links.byUserid(userid);
+  const stands = (await app.store.stands.list()).filter((s) => s.userid.toLowerCase() === lower);
+  const taken =
+    links.some((l) => l.discordId !== i.user.id) ||
+    stands.some((s) => s.discord !== i.user.id) ||
+    (await app.client(cluster).getUser(userid)) !== undefined;
+  if (taken) {
+    cx.logger.warn({ userid, member: i.user.id }, 'self-service identity refused: the derived Proxmox user is not this member\'s');
+    await cx.audit('stand request', 'denied', { user: userid, details: { reason: 'identity taken' } });
+    throw new UserError(m.identityTaken(userid));
+  }
 }
 
 async function ownStands(cx: CommandContext, userid: string): Promise<StandRecord[]> {
@@ -64,7 +97,10 @@ async function request(cx: CommandContext): Promise<void> {
   if (!ss.enabled || !ss.profiles.length) throw new UserError(m.selfServiceOff);
   const profileName = i.options.getString('profile') ?? ss.profiles[0]!;
   if (!ss.profiles.includes(profileName)) throw new UserError(m.profileNotAllowed(profileName, ss.profiles.join(', ')));
-  const userid = await identity(cx, true);
+  const { userid, derived } = await identity(cx, true);
+  const cluster = ss.cluster ?? app.defaultCluster;
+  // before anything that counts "your" stands: a derived id names nobody else's (checked again in the group's turn)
+  if (derived) await claimDerived(cx, userid, cluster);
   const mine = (await ownStands(cx, userid)).filter((s) => isSelfServiceGroup(bot.settings, s.group));
   if (mine.length >= ss.maxStandsPerStudent) throw new UserError(m.standLimit(mine.length));
   const [name = userid, realm = ss.realm] = userid.split('@');
@@ -72,8 +108,10 @@ async function request(cx: CommandContext): Promise<void> {
   const users: UserList = { file: 'discord', users: [{ userid, name, realm, discord: i.user.id, line: 1 }], warnings: [] };
   const profile = await loadProfile(app.configDir, profileName);
   const requestedBy = { via: 'discord' as const, id: i.user.id, name: i.user.username };
-  // students share a self-service group: their requests run one after another, not into the group lock
-  const result = await bot.jobs.serial(`group:${group}`, async () => {
+  // students share a self-service group: their requests run one after another, not into the group lock; a derived
+  // identity is claimed inside that turn (two members whose names slug alike cannot both pass the check)
+  const result = await bot.jobs.serial(`user:${userid.toLowerCase()}`, () => bot.jobs.serial(`group:${group}`, async () => {
+    if (derived) await claimDerived(cx, userid, cluster);
     const plan = await planDeploy(app, {
       profile,
       users,
@@ -101,7 +139,7 @@ async function request(cx: CommandContext): Promise<void> {
       await editor.flush();
       editor.stop();
     }
-  });
+  }));
   const stand = result.stands[0];
   if (!stand || stand.status !== 'ready') {
     await cx.audit('stand request', 'failed', { group, user: userid });
@@ -117,7 +155,7 @@ async function request(cx: CommandContext): Promise<void> {
 
 async function info(cx: CommandContext): Promise<void> {
   const { app, m, interaction: i } = cx;
-  const userid = await identity(cx, false);
+  const { userid } = await identity(cx, false);
   const stands = await ownStands(cx, userid);
   if (!stands.length) throw new UserError(m.noStand);
   const embeds = [];
@@ -138,7 +176,7 @@ async function info(cx: CommandContext): Promise<void> {
 
 async function power(cx: CommandContext, action: 'reset' | 'start' | 'stop'): Promise<void> {
   const { bot, app, m, interaction: i } = cx;
-  const userid = await identity(cx, false);
+  const { userid } = await identity(cx, false);
   const stand = await pickStand(cx, userid);
   const requestedBy = { via: 'discord' as const, id: i.user.id, name: i.user.username };
   const fn = action === 'reset' ? resetStands : action === 'start' ? startStands : stopStands;
@@ -151,7 +189,7 @@ async function power(cx: CommandContext, action: 'reset' | 'start' | 'stop'): Pr
 
 async function remove(cx: CommandContext): Promise<void> {
   const { bot, app, m, interaction: i } = cx;
-  const userid = await identity(cx, false);
+  const { userid } = await identity(cx, false);
   const stand = await pickStand(cx, userid);
   if (!isSelfServiceGroup(bot.settings, stand.group)) throw new UserError(m.notSelfService(stand.group));
   const requestedBy = { via: 'discord' as const, id: i.user.id, name: i.user.username };

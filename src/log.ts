@@ -1,5 +1,6 @@
+import { pino, destination as pinoDestination, stdSerializers, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 import { colorEnabled } from './color.js';
-import { pino, destination as pinoDestination, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
+import { redactSecrets, redactTokenPaths } from './secrets.js';
 
 export type { Logger };
 
@@ -37,6 +38,48 @@ export function redactPaths(keys: readonly string[] = SECRET_KEYS): string[] {
   return paths;
 }
 
+/** Keys of an error object that may carry what a request sent (a message with a password, a CSV as bytes). */
+const DROPPED_ERROR_KEYS = new Set(['requestBody', 'requestData', 'body', 'files', 'options', 'config', 'headers', 'rawBody']);
+
+/** A Discord REST error (@discordjs/rest DiscordAPIError, HTTPError, RateLimitError), told by shape: log.ts is below
+ * the core, which never imports discord.js. */
+function isDiscordRestError(err: Record<string, unknown>): boolean {
+  return typeof err.method === 'string' && typeof err.url === 'string' && ('requestBody' in err || 'route' in err || 'rawError' in err);
+}
+
+function discordRoute(url: string): string {
+  try {
+    return redactTokenPaths(new URL(url).pathname).replace(/^\/api(\/v\d+)?/, '');
+  } catch {
+    return redactTokenPaths(url);
+  }
+}
+
+/**
+ * The `err` serializer: Discord REST errors keep code, status, method and route (token replaced) and lose the
+ * request body and files; every other error loses the keys that may carry a request, keeps the rest as pino's
+ * standard serializer does, and its cause likewise (a few levels down).
+ */
+export function serializeError(err: unknown, depth = 0): unknown {
+  if (!(err instanceof Error) || depth > 4) return err;
+  const e = err as unknown as Record<string, unknown>;
+  if (isDiscordRestError(e)) {
+    const raw = e.rawError as { message?: unknown } | undefined;
+    return {
+      type: err.name,
+      message: redactTokenPaths(typeof raw?.message === 'string' ? raw.message : err.message),
+      ...(e.code !== undefined ? { code: e.code } : {}),
+      ...(e.status !== undefined ? { status: e.status } : {}),
+      method: e.method,
+      route: discordRoute(String(e.url)),
+    };
+  }
+  const out = stdSerializers.err(err) as unknown as Record<string, unknown>;
+  for (const k of Object.keys(out)) if (DROPPED_ERROR_KEYS.has(k)) delete out[k];
+  if (err.cause !== undefined) out.cause = serializeError(err.cause, depth + 1);
+  return out;
+}
+
 export interface LogOptions {
   level?: string;
   /** Pretty, human-readable output (default: STANDS_LOG_FORMAT=pretty|json, else when stderr is a terminal). */
@@ -51,6 +94,9 @@ export function createLogger(options: LogOptions = {}): Logger {
   const base: LoggerOptions = {
     level,
     redact: { paths: redactPaths(), censor: '[redacted]' },
+    serializers: { err: serializeError, error: serializeError, cause: serializeError },
+    // second line of defence: live secrets (src/secrets.ts) by value, wherever they sit in the line
+    hooks: { streamWrite: (line: string) => redactSecrets(line) },
     base: undefined,
   };
   if (options.destination) return pino(base, options.destination as DestinationStream);

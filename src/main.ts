@@ -3,6 +3,7 @@
  * router, resume unfinished jobs, run lease checks on a schedule; SIGTERM shuts down gracefully (running jobs
  * are signalled and checkpoint, their progress message says so, and the next start resumes them).
  */
+import { registerSecret } from './secrets.js';
 import { Client, Events, GatewayIntentBits } from 'discord.js';
 import { loadBotSettings } from './config/bot.js';
 import { loadEnv } from './config/env.js';
@@ -50,6 +51,7 @@ export interface RunningBot {
 export async function runBot(o: RunBotOptions = {}): Promise<RunningBot> {
   const env = loadEnv(o.env ? { env: o.env, dotenv: false } : {});
   if (!env.DISCORD_TOKEN) throw new ConfigError({ file: 'environment', path: 'DISCORD_TOKEN', message: 'not set (the bot token)' });
+  registerSecret(env.DISCORD_TOKEN);
   const logger = o.logger ?? createLogger({ level: env.STANDS_LOG_LEVEL });
   const configDir = o.configDir ?? env.STANDS_CONFIG;
   const botSettings = await loadBotSettings(configDir, { env: o.env ?? process.env });

@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { ConfigError, type InputIssue } from '../errors.js';
 import { DURATION_HINT, parseDuration } from './duration.js';
 import { listProfiles } from './profile.js';
-import { REALM_RE } from './user-list.js';
+import { REALM_RE } from './userid.js';
 import { expandEnv, issueAt, loadYamlFile, strictObject, throwIfIssues, validate } from './yaml-source.js';
 
 export const BOT_FILE = 'bot.yml';
@@ -139,6 +139,11 @@ export async function loadBotSettings(configDir: string, options: LoadBotSetting
   if (ss.lease !== undefined) {
     leaseMs = parseDuration(ss.lease);
     if (leaseMs === undefined) issues.push(issueAt(source, ['self_service', 'lease'], `${DURATION_HINT}; got "${ss.lease}"`));
+  }
+  // self-service gives the users it creates a password: never in the pam realm (on a real node that is the Linux
+  // account's password), whatever stands.yml allows (the stands.yml realm allowlist is checked per request)
+  if (ss.realm !== undefined && ss.realm.toLowerCase() === 'pam') {
+    issues.push(issueAt(source, ['self_service', 'realm'], 'self-service never creates @pam users (their password is a Linux account password): use a PVE realm such as pve'));
   }
   const jobs = {
     perCluster: d.jobs?.per_cluster ?? 1,

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, type InputIssue } from '../errors.js';
 import { DURATION_HINT, parseDuration } from './duration.js';
-import { REALM_RE } from './user-list.js';
+import { REALM_RE, realmProblem } from './userid.js';
 import { expandEnv, issueAt, loadYamlFile, strictObject, throwIfIssues, validate, type YamlSource } from './yaml-source.js';
 
 export const SETTINGS_FILE = 'stands.yml';
@@ -193,6 +193,15 @@ export function settingsFromFile(d: SettingsFile, source: YamlSource | undefined
   if (!s.allowedRealms.includes(s.realm) && source) {
     issues.push(issueAt(source, ['allowed_realms'], `must include the default realm "${s.realm}"`));
   }
+  // the realm policy of every user id (src/config/userid.ts): pam only with allow_pam
+  if (source && d.realm === 'pam') {
+    const problem = realmProblem(s.realm, { allowedRealms: [s.realm], allowPam: s.allowPam });
+    if (problem) issues.push(issueAt(source, ['realm'], problem));
+  }
+  (d.allowed_realms ?? []).forEach((r, i) => {
+    const problem = r === 'pam' ? realmProblem(r, { allowedRealms: s.allowedRealms, allowPam: s.allowPam }) : undefined;
+    if (problem && source) issues.push(issueAt(source, ['allowed_realms', i], problem));
+  });
   return { settings: s, issues };
 }
 

@@ -7,6 +7,7 @@ import { extname } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, type InputIssue } from '../errors.js';
 import { decodeText, readBytes } from './text-input.js';
+import { checkUserId } from './userid.js';
 import { formatPath, lineOf, parseYaml, sortIssues, stringOrMapping, strictObject, validate } from './yaml-source.js';
 
 export interface UserEntry {
@@ -45,11 +46,7 @@ export interface UserListOptions {
 
 export const MAX_USERS = 1000;
 export const MAX_USER_LIST_BYTES = 1024 * 1024;
-/** PVE: the whole user id is at most 64 characters; we count UTF-8 bytes, the stricter reading. */
-export const MAX_USERID_LENGTH = 64;
-/** PVE's realm pattern (pve-realm): a letter, then letters, digits, ".", "-", "_"; 2–32 characters. */
-export const REALM_RE = /^[A-Za-z][A-Za-z0-9._-]+$/;
-export const MAX_REALM_LENGTH = 32;
+export { MAX_USERID_LENGTH, REALM_RE, MAX_REALM_LENGTH } from './userid.js';
 const SNOWFLAKE_RE = /^\d{17,20}$/;
 const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
@@ -156,42 +153,12 @@ function checkUser(
   rules: { defaultRealm: string; allowedRealms: readonly string[]; allowPam: boolean },
   ctx: Ctx,
 ): UserEntry | undefined {
-  const text = raw.text.trim();
-  const q = JSON.stringify(text);
-  const problems: string[] = [];
-  if (text === '') {
-    err(ctx, raw.line, 'the user is empty', raw.path);
+  const checked = checkUserId(raw.text, rules);
+  if (!checked.ok) {
+    err(ctx, raw.line, checked.message, raw.path);
     return undefined;
   }
-  const at = text.lastIndexOf('@');
-  const name = at < 0 ? text : text.slice(0, at);
-  const realm = at < 0 ? rules.defaultRealm : text.slice(at + 1);
-  if (/\s/.test(text)) problems.push('contains whitespace');
-  if (name === '') problems.push('the name before "@" is empty');
-  if (/[:/]/.test(name)) problems.push('the name must not contain ":" or "/"');
-  if (name.includes('@')) problems.push('more than one "@"');
-  if (!REALM_RE.test(realm) || realm.length > MAX_REALM_LENGTH) {
-    problems.push(`realm "${realm}" is not valid (a letter, then letters, digits, ".", "-" or "_"; 2–32 characters)`);
-  }
-  const userid = `${name}@${realm}`;
-  const bytes = Buffer.byteLength(userid, 'utf8');
-  if (bytes > MAX_USERID_LENGTH) problems.push(`longer than ${MAX_USERID_LENGTH} bytes (${bytes})`);
-  if (problems.length > 0) {
-    err(ctx, raw.line, `${q}: ${problems.join('; ')}`, raw.path);
-    return undefined;
-  }
-  if (userid.toLowerCase() === 'root@pam') {
-    err(ctx, raw.line, `${q}: root@pam is never given a stand`, raw.path);
-    return undefined;
-  }
-  if (realm === 'pam' && !rules.allowPam) {
-    err(ctx, raw.line, `${q}: @pam users are refused (set allow_pam: true in stands.yml to allow them)`, raw.path);
-    return undefined;
-  }
-  if (realm !== 'pam' && !rules.allowedRealms.includes(realm)) {
-    err(ctx, raw.line, `${q}: realm "${realm}" is not allowed (allowed: ${rules.allowedRealms.join(', ')})`, raw.path);
-    return undefined;
-  }
+  const { userid, name, realm } = checked;
   const entry: UserEntry = { userid, name, realm, line: raw.line };
   if (raw.discord !== undefined) {
     if (!SNOWFLAKE_RE.test(raw.discord)) {

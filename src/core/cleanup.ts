@@ -13,7 +13,7 @@ import type { AppContext } from './context.js';
 import { GROUP_LOCK_TTL_MS } from './deploy.js';
 import { Lanes, Progress, isAbort, newJobId, reasonOf, safeEmitter, throwIfAborted, JobAbortedError } from './executor.js';
 import { parsePendingIfaces } from './networks.js';
-import { hasGroupTag, isOurUserComment, parsePoolComment, parseVmDescription } from './ownership.js';
+import { aclId, isOurUserComment, parseAclId, parsePoolComment, vmOwnership } from './ownership.js';
 import { parseSegmentMarker } from './naming.js';
 import type { EngineEvent, EngineEventHandler } from './types.js';
 import { UserError } from '../errors.js';
@@ -34,7 +34,7 @@ export interface CleanupStand {
   vms: CleanupVm[];
   bridges: CleanupBridge[];
   vnets: string[];
-  /** ACL entries of ours to remove: `path|userid|role`. */
+  /** ACL entries of ours to remove: their journal ids (ownership.ts aclId). */
   acls: string[];
   deletePool: boolean;
   deleteUser: boolean;
@@ -107,7 +107,7 @@ export async function planCleanup(
   ]);
   const vmIndex = new Map(vms.filter((v) => v.vmid !== undefined).map((v) => [v.vmid!, v]));
   const poolIndex = new Map(pools.map((p) => [p.poolid, p]));
-  const aclSet = new Set(acl.filter((a) => a.type === 'user').map((a) => `${a.path}|${a.ugid}|${a.roleid}`));
+  const aclSet = new Set(acl.filter((a) => a.type === 'user').map((a) => aclId(a.path, a.ugid, a.roleid)));
   const userIndex = new Map(userList.map((u) => [u.userid, u]));
   const allStands = await ctx.store.stands.list();
   const kept: CleanupKept[] = [];
@@ -148,9 +148,21 @@ export async function planCleanup(
     const cs: CleanupStand = { userid, vms: [], bridges: [], vnets: [], acls: [], deletePool: false, deleteUser: false, recordsOnly: false };
     if (rec) cs.pool = rec.pool;
     // VMs: from the record and the journal
-    const vmCandidates = new Map<number, { name?: string; node?: string }>();
-    for (const v of rec?.vms ?? []) vmCandidates.set(v.vmid, { name: v.name, node: v.node });
-    for (const e of entries) if (e.kind === 'vm') vmCandidates.set(Number(e.id), { name: String(e.extra?.name ?? vmCandidates.get(Number(e.id))?.name ?? ''), node: e.node });
+    const vmCandidates = new Map<number, { name?: string; node?: string; marker?: string; pool?: string }>();
+    const standPool = rec?.pool ?? entries.find((e) => e.kind === 'pool')?.id;
+    for (const v of rec?.vms ?? []) vmCandidates.set(v.vmid, { name: v.name, node: v.node, ...(standPool ? { pool: standPool } : {}) });
+    for (const e of entries) {
+      if (e.kind !== 'vm') continue;
+      const prev = vmCandidates.get(Number(e.id));
+      const name = typeof e.extra?.name === 'string' && e.extra.name ? e.extra.name : prev?.name;
+      const pool = typeof e.extra?.pool === 'string' ? e.extra.pool : (prev?.pool ?? standPool);
+      vmCandidates.set(Number(e.id), {
+        ...(name ? { name } : {}),
+        node: e.node ?? prev?.node,
+        ...(pool ? { pool } : {}),
+        ...(typeof e.extra?.marker === 'string' ? { marker: e.extra.marker } : {}),
+      });
+    }
     for (const [vmid, c] of vmCandidates) {
       const live = vmIndex.get(vmid);
       if (!live) {
@@ -165,14 +177,18 @@ export async function planCleanup(
         if (err instanceof ProxmoxApiError && isNotFound(err.fullText)) continue;
         throw err;
       }
-      const desc = parseVmDescription(cfg.description);
-      const journaled = entries.some((e) => e.kind === 'vm' && Number(e.id) === vmid);
-      const ours =
-        hasGroupTag(cfg.tags, o.group) ||
-        (desc?.group === o.group && desc.userid === userid) ||
-        (journaled && (cfg.lock === 'clone' || (c.name !== undefined && cfg.name === c.name)));
-      if (!ours || cfg.template) {
-        kept.push({ what: `VM ${vmid} (${cfg.name ?? 'unnamed'}) on ${node}`, reason: 'recorded, but not marked as this group\'s on the cluster' });
+      // everything recorded at creation must match, not a tag alone (a clone of a stand VM copies its tags)
+      const verdict = vmOwnership(
+        { vmid, group: o.group, userid, ...c },
+        { node, ...(live.pool ? { pool: live.pool } : {}), ...(cfg.name !== undefined ? { name: cfg.name } : {}), tags: cfg.tags, description: cfg.description, template: cfg.template },
+      );
+      // our own clone still in flight (journaled as intended, locked, its config not written yet): ours to remove
+      const inFlight =
+        cfg.lock === 'clone' &&
+        cfg.description === undefined &&
+        entries.some((e) => e.kind === 'vm' && Number(e.id) === vmid && e.state === 'intended');
+      if (!verdict.ours && !inFlight) {
+        kept.push({ what: `VM ${vmid} (${cfg.name ?? 'unnamed'}) on ${node}`, reason: `recorded, but not the VM we created: ${verdict.reason}` });
         continue;
       }
       cs.vms.push({ vmid, node, name: cfg.name ?? c.name ?? String(vmid), running: live.status === 'running' });
@@ -214,7 +230,9 @@ export async function planCleanup(
     // ACLs
     for (const e of entries) {
       if (e.kind !== 'acl') continue;
-      if (aclSet.has(e.id)) cs.acls.push(e.id);
+      const g = parseAclId(e.id);
+      if (!g) kept.push({ what: `ACL record ${e.id}`, reason: 'cannot read its path, user and role: left alone' });
+      else if (aclSet.has(aclId(g.path, g.userid, g.role))) cs.acls.push(e.id);
       else gone.push(e);
     }
     // pool
@@ -540,7 +558,7 @@ class CleanupRun {
     try {
       await this.step(s.userid, 'access', undefined, async () => {
         for (const id of s.acls) {
-          const [path, userid, role] = id.split('|') as [string, string, string];
+          const { path, userid, role } = parseAclId(id)!;
           throwIfAborted(this.options.signal);
           await this.lanes.accessWrite(() => this.client.updateAcl({ path, roles: [role], users: [userid], delete: true }));
           await this.ctx.store.journal.forget('acl', id, cluster);

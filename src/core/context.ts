@@ -2,6 +2,7 @@
  * The application context, built once at start-up (CLI command or bot) and handed down explicitly: settings,
  * connections, the store, a logger, and one Proxmox client per cluster (created on first use, then reused).
  */
+import { registerSecret } from '../secrets.js';
 import { join, resolve } from 'node:path';
 import { loadConnections, pickCluster, type Connections } from '../config/connections.js';
 import { loadSettings, type Settings } from '../config/settings.js';
@@ -66,10 +67,17 @@ export async function createContext(o: CreateContextOptions): Promise<AppContext
     o.connections ?? connectionsFor(configDir, env, o.secrets ?? true),
     o.settings ?? loadSettings(configDir, { env }),
   ]);
+  // the API credentials are live secrets from here on: redacted by value from every log line and record
+  for (const c of Object.values(connections.clusters)) {
+    registerSecret(c.tokenSecret);
+    registerSecret(c.password);
+  }
   const defaultCluster = o.clusterOverride ?? connections.default;
   // fail early (exit 2) on a --cluster that does not exist
   pickCluster(connections, defaultCluster);
-  const store = await openStore(o.statePath ? resolve(o.statePath) : defaultStatePath(configDir, env));
+  const store = await openStore(o.statePath ? resolve(o.statePath) : defaultStatePath(configDir, env), {
+    onCorrupt: (err) => o.logger.warn({ key: err.key, file: err.file }, err.message),
+  });
   const clients = new Map<string, ProxmoxClient>();
   return {
     configDir,

@@ -11,7 +11,7 @@ const FORMULA_START = /^[=+\-@\t\r]/;
 export function csvCell(v: string | undefined): string {
   let s = v ?? '';
   if (FORMULA_START.test(s)) s = `'${s}`;
-  return /[",;\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  return /[",;\n\r\t]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
 export const CREDENTIALS_CSV_HEADER = 'user,password,console,pool,group';

@@ -1,5 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { UserError } from '../errors.js';
+import { registerSecret } from '../secrets.js';
 import type { AppContext } from './context.js';
 import { isOurUserComment } from './ownership.js';
 
@@ -28,7 +29,9 @@ export function generatePassword(length = 16): string {
     const k = chars.findIndex((c) => /[A-Za-z]/.test(c));
     [chars[0], chars[k]] = [chars[k]!, chars[0]!];
   }
-  return chars.join('');
+  const password = chars.join('');
+  registerSecret(password);
+  return password;
 }
 
 function pick(set: string): string {

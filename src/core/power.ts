@@ -1,6 +1,6 @@
 /**
  * reset (roll back to the `start` snapshot), start and stop, for a group or one user's stand. Only VMs the store
- * records for the stand AND the cluster tags as the group's are touched. Holds the group lock like any job.
+ * records for the stand AND that are still the VMs we created (ownership.ts vmOwnership) are touched. Holds the group lock like any job.
  */
 import type { Logger } from '../log.js';
 import { ProxmoxApiError, TaskFailedError, isNotFound } from '../proxmox/errors.js';
@@ -10,7 +10,7 @@ import { UserError } from '../errors.js';
 import type { AppContext } from './context.js';
 import { GROUP_LOCK_TTL_MS } from './deploy.js';
 import { Lanes, Progress, newJobId, reasonOf, safeEmitter, throwIfAborted } from './executor.js';
-import { hasGroupTag } from './ownership.js';
+import { vmOwnership } from './ownership.js';
 import type { EngineEvent, EngineEventHandler } from './types.js';
 
 export type PowerAction = 'reset' | 'start' | 'stop';
@@ -126,6 +126,18 @@ async function runPower(ctx: AppContext, action: PowerAction, target: PowerTarge
   }
 }
 
+/** Is the VM under a recorded VMID still the one this stand's deploy created? */
+async function ownVm(ctx: AppContext, s: StandRecord, vm: StandRecord['vms'][number], r: ClusterResource): Promise<{ ours: true } | { ours: false; reason: string }> {
+  const cfg = await ctx.client(s.cluster).vmConfig(r.node!, vm.vmid);
+  const j = await ctx.store.journal.get('vm', vm.vmid, s.cluster);
+  if (j && (j.group !== s.group || j.user !== s.userid)) return { ours: false, reason: `the journal records VMID ${vm.vmid} for ${j.user ?? '?'} in ${j.group ?? '?'}` };
+  const marker = typeof j?.extra?.marker === 'string' ? j.extra.marker : undefined;
+  return vmOwnership(
+    { vmid: vm.vmid, group: s.group, userid: s.userid, name: vm.name, node: vm.node, pool: s.pool, ...(marker ? { marker } : {}) },
+    { node: r.node, ...(r.pool ? { pool: r.pool } : {}), ...(cfg.name !== undefined ? { name: cfg.name } : {}), tags: cfg.tags, description: cfg.description, template: cfg.template },
+  );
+}
+
 async function powerStand(
   ctx: AppContext,
   action: PowerAction,
@@ -147,13 +159,17 @@ async function powerStand(
         o.progress.drop(action);
         return;
       }
-      if (r.tags !== undefined && !hasGroupTag(r.tags, s.group)) {
+      const node = r.node;
+      // everything recorded at creation must match (ownership.ts vmOwnership), not a tag alone: a VM that took a
+      // freed VMID, or a copy of a stand VM, is left alone
+      const verdict = await ownVm(ctx, s, vm, r).catch((err: unknown) => ({ ours: false as const, reason: `cannot read its config: ${reasonOf(err)}` }));
+      if (!verdict.ours) {
         res.outcome = 'skipped';
-        res.message = `VM ${vm.vmid} is not tagged as ${s.group}'s: left alone`;
+        res.message = `VM ${vm.vmid} left alone: ${verdict.reason}`;
+        o.log.warn({ vmid: vm.vmid, reason: verdict.reason }, 'recorded VM is not the one we created');
         o.progress.drop(action);
         return;
       }
-      const node = r.node;
       o.emit({ type: 'step-started', job: o.job, stand: s.userid, vm: vm.vmid, step: action });
       const t0 = Date.now();
       try {

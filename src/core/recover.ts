@@ -12,7 +12,7 @@ import type { StandRecordInput, StandVm } from '../store/schemas.js';
 import type { AppContext } from './context.js';
 import { reasonOf } from './executor.js';
 import { parseSegmentMarker, userName } from './naming.js';
-import { groupsFromTags, isOurUserComment, parsePoolComment, parseVmDescription } from './ownership.js';
+import { aclId, groupsFromTags, isOurUserComment, parsePoolComment, parseVmDescription } from './ownership.js';
 
 export interface RecoverReport {
   cluster: string;
@@ -192,7 +192,7 @@ export async function recover(ctx: AppContext, o: { cluster?: string } = {}): Pr
     };
     for (const v of s.vms) await journal('vm', v.vmid, v.node);
     if (s.pool) await journal('pool', s.pool);
-    for (const a of aclEntries) await journal('acl', `${a.path}|${a.ugid}|${a.roleid}`);
+    for (const a of aclEntries) await journal('acl', aclId(a.path, a.ugid, a.roleid));
     for (const g of s.segments) await journal('bridge', `${g.node}/${g.iface}`, g.node);
     if (createdUser && !(await ctx.store.journal.get('user', s.userid, cluster))) {
       await journal('user', s.userid);

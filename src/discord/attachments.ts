@@ -49,28 +49,42 @@ export async function downloadAttachment(a: AttachmentRef, o: DownloadOptions): 
     throw new UserError(m.attachmentHost('?'));
   }
   if (!hostAllowed(url, o.allowedHosts)) throw new UserError(m.attachmentHost(url.host));
+  const timeoutMs = o.timeoutMs ?? 15_000;
+  // one deadline for the whole download (headers and body): a server that stalls mid-body ends in the same
+  // user-facing message as one that never answers, never in "internal error"
+  const signal = AbortSignal.timeout(timeoutMs);
+  const timedOut = (err: unknown) => signal.aborted || (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError'));
+  const timeoutError = () => new UserError(m.attachmentTimeout(Math.round(timeoutMs / 100) / 10));
   let res: Response;
   try {
-    res = await fetch(url, { redirect: 'manual', signal: AbortSignal.timeout(o.timeoutMs ?? 15_000) });
+    res = await fetch(url, { redirect: 'manual', signal });
   } catch (err) {
+    if (timedOut(err)) throw timeoutError();
     throw new UserError(m.attachmentFetch(err instanceof Error ? err.message : String(err)));
   }
   if (res.status !== 200 || !res.body) {
-    await res.body?.cancel();
+    await res.body?.cancel().catch(() => undefined);
     throw new UserError(m.attachmentFetch(`HTTP ${res.status}`));
   }
   const chunks: Buffer[] = [];
   let total = 0;
   const reader = res.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.length;
-    if (total > max) {
-      await reader.cancel().catch(() => undefined);
-      throw new UserError(m.attachmentTooBig(total, max));
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.length;
+      if (total > max) {
+        await reader.cancel().catch(() => undefined);
+        throw new UserError(m.attachmentTooBig(total, max));
+      }
+      chunks.push(Buffer.from(value));
     }
-    chunks.push(Buffer.from(value));
+  } catch (err) {
+    if (err instanceof UserError) throw err;
+    await reader.cancel().catch(() => undefined);
+    if (timedOut(err)) throw timeoutError();
+    throw new UserError(m.attachmentFetch(err instanceof Error ? err.message : String(err)));
   }
   // encoding and content (UTF-8, no binary, UTF-16 named as such) are parseUserList's checks, with file and line
   const bytes = Buffer.concat(chunks);

@@ -12,6 +12,7 @@ import type { InteractionHandle } from './jobs.js';
 
 /** The same formula-safe CSV as the CLI's `--credentials-out` (src/core/credentials-csv.ts). */
 export { credentialsCsv } from '../core/credentials-csv.js';
+export { csvCell as csvField } from '../core/credentials-csv.js';
 
 export async function sendDm(client: Client, userId: string, body: { content: string; files?: { name: string; data: Buffer }[] }): Promise<void> {
   const ch = (await client.rest.post(Routes.userChannels(), { body: { recipient_id: userId } })) as { id: string };

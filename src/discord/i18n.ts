@@ -94,6 +94,10 @@ const en = {
   unlinked: (member: string) => `<@${member}> is no longer linked.`,
   notLinked: (member: string) => `<@${member}> was not linked.`,
   badUserid: (u: string) => `${u} is not a valid Proxmox user id (name@realm).`,
+  useridRefused: (why: string) => `This Proxmox user cannot get a stand: ${why}.`,
+  identityTaken: (userid: string) =>
+    `The Proxmox account ${userid} that your Discord name leads to already exists and was not created for you. Ask a teacher to /link you to your own account.`,
+  attachmentTimeout: (seconds: number) => `The attachment did not finish downloading within ${seconds} s. Upload it again.`,
   // audit
   auditLine: (actor: string, action: string, target: string, outcome: string) => `${actor} ${action} ${target}: ${outcome}`,
 };
@@ -183,6 +187,10 @@ const ru: Messages = {
   unlinked: (member) => `<@${member}> больше не привязан.`,
   notLinked: (member) => `<@${member}> не был привязан.`,
   badUserid: (u) => `${u} — недопустимый идентификатор пользователя Proxmox (имя@realm).`,
+  useridRefused: (why) => `Этому пользователю Proxmox нельзя выдать стенд: ${why}.`,
+  identityTaken: (userid) =>
+    `Учётная запись Proxmox ${userid}, которая получается из вашего имени в Discord, уже существует и создана не для вас. Попросите преподавателя привязать вас к вашей учётной записи через /link.`,
+  attachmentTimeout: (seconds) => `Вложение не скачалось за ${seconds} с. Загрузите его ещё раз.`,
   auditLine: (actor, action, target, outcome) => `${actor} ${action} ${target}: ${outcome}`,
 };
 

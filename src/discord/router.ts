@@ -6,6 +6,7 @@
  */
 import { MessageFlags, type Interaction, type RepliableInteraction } from 'discord.js';
 import { errorReference, UserError } from '../errors.js';
+import { registerSecret } from '../secrets.js';
 import { ProxmoxApiError } from '../proxmox/errors.js';
 import { allows, memberLevel, memberRoleIds, type AccessLevel } from './access.js';
 import { langFor, messages, type Messages } from './i18n.js';
@@ -41,6 +42,8 @@ export function createRouter(bot: Bot, commands: readonly BotCommand[]): (i: Int
   }
 
   return async function route(i: Interaction): Promise<void> {
+    // the interaction token is a credential for 15 minutes: redacted by value wherever it would be logged
+    if ('token' in i) registerSecret(i.token);
     if (i.guildId !== bot.settings.guildId && i.guildId !== null) {
       bot.logger.warn({ guild: i.guildId }, 'interaction from another guild ignored');
       return;

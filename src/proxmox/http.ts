@@ -184,6 +184,40 @@ export interface SendInit {
   headers: Record<string, string>;
   timeoutMs: number;
   cluster: string;
+  /** Refuse a response body larger than this (default MAX_RESPONSE_BYTES). */
+  maxBodyBytes?: number;
+}
+
+/**
+ * The most we read of one response. The largest real answers (cluster resources of thousands of guests, a long
+ * task log page, RRD data) are a few MiB; a body beyond this is a misbehaving server or proxy, not data.
+ */
+export const MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
+
+class BodyTooLargeError extends Error {
+  constructor(readonly limit: number) {
+    super(`the response body is larger than ${limit} bytes`);
+  }
+}
+
+async function readCapped(body: Dispatcher.ResponseData['body'], headers: Dispatcher.ResponseData['headers'], limit: number): Promise<string> {
+  const declared = Number(headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) {
+    body.destroy();
+    throw new BodyTooLargeError(limit);
+  }
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of body) {
+    const b = chunk as Buffer;
+    total += b.length;
+    if (total > limit) {
+      body.destroy();
+      throw new BodyTooLargeError(limit);
+    }
+    chunks.push(b);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /**
@@ -216,8 +250,21 @@ export async function send(init: SendInit): Promise<RawResponse> {
   }
   let text: string;
   try {
-    text = await res.body.text();
+    text = await readCapped(res.body, res.headers, init.maxBodyBytes ?? MAX_RESPONSE_BYTES);
   } catch (err) {
+    if (err instanceof BodyTooLargeError) {
+      // refused, not guessed at: a write may have happened on the server all the same
+      throw new ProxmoxApiError({
+        status: res.statusCode,
+        method: init.method,
+        path: init.path,
+        pveMessage: `response too large: more than ${Math.round(err.limit / 1024 / 1024)} MiB (the cap on any body read from Proxmox); refused`,
+        retrySafe: false,
+        ambiguous: !isRead,
+        cluster: init.cluster,
+        code: 'ERR_BODY_TOO_LARGE',
+      });
+    }
     throw networkError(err, init, isRead, true);
   }
   let parsed: Record<string, unknown> | undefined;

@@ -88,7 +88,7 @@ export type JournalKind = z.infer<typeof JournalKind>;
 export const JournalEntry = z.strictObject({
   cluster: z.string(),
   kind: JournalKind,
-  /** vm/replica: the vmid; pool: pool id; user: userid; acl: `<path>|<userid>|<role>`; bridge: `<node>/<iface>`; vnet: id. */
+  /** vm/replica: the vmid; pool: pool id; user: userid; acl: `["acl",<path>,<userid>,<role>]` (JSON; older records `<path>|<userid>|<role>`); bridge: `<node>/<iface>`; vnet: id. */
   id: z.string(),
   /** intended = we are about to create it (may or may not exist); confirmed = created by us. */
   state: z.enum(['intended', 'confirmed']),

@@ -7,13 +7,14 @@
  * a single statement atomically, across connections and processes, which is the guarantee a lock needs.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import Keyv from 'keyv';
 import { KeyvSqlite } from '@keyv/sqlite';
 import type { z } from 'zod';
 import { UserError } from '../errors.js';
+import { redactDeep } from '../secrets.js';
 import {
   AuditEntry,
   GroupRecord,
@@ -52,16 +53,32 @@ export function deadOwner(owner: string | undefined): boolean {
 }
 const HISTORY_LIMIT = 100;
 
-/** The state file holds something we cannot read: never guess, name the key. */
-export class StoreCorruptError extends Error {
+function causeText(cause: unknown): string {
+  const issues = (cause as { issues?: { path: PropertyKey[]; message: string }[] } | undefined)?.issues;
+  if (Array.isArray(issues) && issues.length) {
+    return issues.slice(0, 3).map((i) => `${i.path.map(String).join('.') || 'value'}: ${i.message}`).join('; ');
+  }
+  return cause instanceof Error ? cause.message : String(cause);
+}
+
+/**
+ * The state file holds a record we cannot read: never guess. Names the record and the file and says what to do;
+ * lists skip the record (reporting it through `onCorrupt`), so one bad record does not stop every command.
+ */
+export class StoreCorruptError extends UserError {
   override readonly name = 'StoreCorruptError';
   constructor(
     readonly key: string,
     cause: unknown,
+    readonly file = '',
   ) {
-    super(`state file entry ${key} is not valid: ${cause instanceof Error ? cause.message : String(cause)}`, {
-      cause,
-    });
+    super(
+      `state file entry ${key} is not valid: ${causeText(cause)}` +
+        (file ? ` (in ${file})` : '') +
+        '. Other records are not affected. Delete this record, or restore the state file from a backup; ' +
+        '`stands recover` rebuilds stand records from what the cluster marks as ours.',
+      { cause, exitCode: 1 },
+    );
   }
 }
 
@@ -166,6 +183,23 @@ export interface OpenStoreOptions {
   /** Wait this long for another process's write (SQLITE_BUSY) before failing. Default 10 s. */
   busyTimeoutMs?: number;
   now?: () => number;
+  /** A record a list skipped because it cannot be read (default: a process warning). */
+  onCorrupt?: (err: StoreCorruptError) => void;
+}
+
+/** Owner-only: the state names students, their Discord ids and the cluster's layout. */
+const FILE_MODE = 0o600;
+const DIR_MODE = 0o700;
+
+/** The state file and SQLite's companions (-wal, -shm, -journal) exist readable by the owner only. */
+function restrictFiles(path: string): void {
+  for (const f of [path, `${path}-wal`, `${path}-shm`, `${path}-journal`]) {
+    try {
+      if ((statSync(f).mode & 0o077) !== 0) chmodSync(f, FILE_MODE);
+    } catch {
+      // not there (yet): SQLite creates its companions with the database file's mode
+    }
+  }
 }
 
 const enc = (s: string | number): string => encodeURIComponent(String(s));
@@ -173,7 +207,12 @@ const enc = (s: string | number): string => encodeURIComponent(String(s));
 /** Opens (creating when needed) the state file. */
 export async function openStore(file: string, options: OpenStoreOptions = {}): Promise<Store> {
   const path = resolve(file);
-  mkdirSync(dirname(path), { recursive: true });
+  // a directory we create is the owner's only; the file is created 0600 before SQLite opens it (its -wal/-shm
+  // companions then get the same mode), and an existing one is tightened
+  mkdirSync(dirname(path), { recursive: true, mode: DIR_MODE });
+  closeSync(openSync(path, 'a', FILE_MODE));
+  restrictFiles(path);
+  const onCorrupt = options.onCorrupt ?? ((err: StoreCorruptError) => process.emitWarning(err.message, 'StoreCorruptWarning'));
   const now = options.now ?? Date.now;
   const iso = (): string => new Date(now()).toISOString();
   const adapter = new KeyvSqlite({ uri: `sqlite://${path}`, table: TABLE, busyTimeout: options.busyTimeoutMs ?? 10_000 });
@@ -183,7 +222,18 @@ export async function openStore(file: string, options: OpenStoreOptions = {}): P
   const query = adapter.query.bind(adapter) as (sql: string, ...params: unknown[]) => Promise<Record<string, unknown>[]>;
 
   // WAL lets the bot read while a CLI writes; the lock table is ours, outside keyv's key/value shape.
-  await query('PRAGMA journal_mode=WAL');
+  try {
+    await query('PRAGMA journal_mode=WAL');
+  } catch (err) {
+    await adapter.disconnect().catch(() => undefined);
+    throw new UserError(
+      `cannot read the state file ${path}: ${err instanceof Error ? err.message : String(err)}. It is not a pve-stands ` +
+        'state file or it is damaged: restore it from a backup, or move it away to start with an empty one ' +
+        '(`stands recover` then rebuilds stand records from what the cluster marks as ours).',
+      { cause: err, exitCode: 1 },
+    );
+  }
+  restrictFiles(path);
   await query(
     `CREATE TABLE IF NOT EXISTS ${LOCK_TABLE} (grp TEXT PRIMARY KEY, holder TEXT NOT NULL, token TEXT NOT NULL, expires_at INTEGER NOT NULL)`,
   );
@@ -192,15 +242,22 @@ export async function openStore(file: string, options: OpenStoreOptions = {}): P
   await query(`ALTER TABLE ${LOCK_TABLE} ADD COLUMN owner TEXT`).catch(() => undefined);
 
   async function read<S extends z.ZodType>(schema: S, key: string): Promise<z.output<S> | undefined> {
-    const raw: unknown = await keyv.get(key);
+    let raw: unknown;
+    try {
+      raw = await keyv.get(key);
+    } catch (err) {
+      if (err instanceof SyntaxError) throw new StoreCorruptError(key, err, path);
+      throw err;
+    }
     if (raw === undefined || raw === null) return undefined;
     const parsed = schema.safeParse(raw);
-    if (!parsed.success) throw new StoreCorruptError(key, parsed.error);
+    if (!parsed.success) throw new StoreCorruptError(key, parsed.error, path);
     return parsed.data;
   }
   async function write<S extends z.ZodType>(schema: S, key: string, value: unknown): Promise<z.output<S>> {
     // parse before writing: the strict schemas refuse unknown keys, so a stray secret never reaches the file
-    const parsed = schema.parse(value) as z.output<S>;
+    // and live secrets (src/secrets.ts) are redacted by value, wherever a message or error carried them in
+    const parsed = redactDeep(schema.parse(value) as z.output<S>);
     await keyv.set(key, parsed);
     return parsed;
   }
@@ -225,10 +282,15 @@ export async function openStore(file: string, options: OpenStoreOptions = {}): P
         const de = keyv.deserialize ?? ((text: string) => JSON.parse(text) as unknown);
         data = ((await de(String(row.value))) as { value?: unknown } | undefined)?.value;
       } catch (error) {
-        throw new StoreCorruptError(key, error);
+        onCorrupt(new StoreCorruptError(key.slice(NAMESPACE.length + 1), error, path));
+        continue;
       }
       const parsed = schema.safeParse(data);
-      if (!parsed.success) throw new StoreCorruptError(key, parsed.error);
+      if (!parsed.success) {
+        // one bad record must not make every list (and every command) fail: skip it, and say so
+        onCorrupt(new StoreCorruptError(key.slice(NAMESPACE.length + 1), parsed.error, path));
+        continue;
+      }
       out.push(parsed.data);
     }
     return out;

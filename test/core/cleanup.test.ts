@@ -51,7 +51,7 @@ describe('cleanup', () => {
       vms: [...r.vms, { machine: 'x', vmid: 100, node: 'pve1', name: 'web-prod', status: 'ready', steps: [] }],
     }));
     const cplan = await planCleanup(env.ctx, { group: 'net2' });
-    expect(cplan.kept).toContainEqual({ what: 'VM 100 (web-prod) on pve1', reason: "recorded, but not marked as this group's on the cluster" });
+    expect(cplan.kept).toContainEqual({ what: 'VM 100 (web-prod) on pve1', reason: "recorded, but not the VM we created: it is not marked as net2's" });
     expect(cplan.stands.flatMap((x) => x.vms.map((v) => v.vmid))).not.toContain(100);
   });
 

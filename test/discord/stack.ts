@@ -6,7 +6,7 @@
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { silentLogger } from '../../src/log.js';
+import { silentLogger, type Logger } from '../../src/log.js';
 import { runBot, type RunningBot } from '../../src/main.js';
 import type { DiscordSettings } from '../../src/discord/settings.js';
 import { startSimulator, type RunningSimulator } from '../../src/sim/index.js';
@@ -33,6 +33,8 @@ export interface StackOptions {
   botYml?: string;
   /** Extra environment for the bot (STANDS_HEALTH_FILE …). */
   env?: NodeJS.ProcessEnv;
+  /** The bot's logger (default: silent). */
+  logger?: Logger;
 }
 
 export async function startStack(o: StackOptions = {}): Promise<Stack> {
@@ -88,7 +90,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
     runBot({
       env,
       configDir: dir,
-      logger: silentLogger(),
+      logger: o.logger ?? silentLogger(),
       handleSignals: false,
       leases: false,
       settingsOverrides: { ...o.settings, ...overrides },

@@ -102,6 +102,13 @@ export interface FaultRule {
   status: number;
   times: number;
   retryAfterSec?: number;
+  /** Discord's JSON error code in the reply (e.g. 50007 Cannot send messages to this user). */
+  code?: number;
+  message?: string;
+  /** Only messages posted to a DM channel. */
+  dm?: boolean;
+  /** Only requests that upload files. */
+  files?: boolean;
 }
 
 export interface FakeDiscordOptions {
@@ -162,6 +169,11 @@ export class FakeDiscord {
       student2: m('student2', [this.roles.student], Locale.Russian),
       outsider: m('outsider', []),
     };
+  }
+
+  /** A further guild member with this username and level (tests of who a member can claim to be). */
+  member(username: string, level: 'admin' | 'teacher' | 'student' | 'none' = 'student', locale = Locale.EnglishUS): FakeMember {
+    return { user: user(username), roles: level === 'none' ? [] : [this.roles[level]], locale };
   }
 
   get apiUrl(): string {
@@ -580,7 +592,14 @@ export class FakeDiscord {
     const seg = path.split('/').filter(Boolean);
     if (seg[0] === 'interactions' && seg[2]) rec.interactionToken = seg[2];
     if (seg[0] === 'webhooks' && seg[2]) rec.interactionToken = seg[2];
-    const fault = this.faults.find((f) => f.times > 0 && (!f.method || f.method === method) && (!f.pathIncludes || path.includes(f.pathIncludes)));
+    const fault = this.faults.find(
+      (f) =>
+        f.times > 0 &&
+        (!f.method || f.method === method) &&
+        (!f.pathIncludes || path.includes(f.pathIncludes)) &&
+        (!f.dm || (seg[0] === 'channels' && this.dmChannels.has(seg[1] ?? ''))) &&
+        (!f.files || files.length > 0),
+    );
     let status: number;
     let reply: unknown;
     let headers: Record<string, string> = {};
@@ -598,7 +617,7 @@ export class FakeDiscord {
           'x-ratelimit-scope': 'user',
         };
         reply = { message: 'You are being rate limited.', retry_after: Number(after), global: false };
-      } else reply = { message: 'injected fault', code: 0 };
+      } else reply = { message: fault.message ?? 'injected fault', code: fault.code ?? 0 };
     } else {
       [status, reply] = this.route(method, path, url.searchParams, body, files, rec, req.headers.authorization);
     }

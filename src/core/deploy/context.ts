@@ -1,4 +1,5 @@
 /** The deploy run's shared shapes: options and results, a stand's state in a run, and small helpers. */
+import { aclId } from '../ownership.js';
 import type { JobRecord, StandRecord } from '../../store/schemas.js';
 import type { AppContext } from '../context.js';
 import type { StandCredential } from '../credentials.js';
@@ -119,7 +120,7 @@ export function consoleBaseFor(ctx: AppContext, cluster: string): string {
 }
 
 export function aclKey(path: string, userid: string, role: string): string {
-  return `${path}|${userid}|${role}`;
+  return aclId(path, userid, role);
 }
 
 /** `size=8G` of a disk value, in GiB (0 when absent). */

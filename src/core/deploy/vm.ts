@@ -3,7 +3,7 @@ import { ProxmoxApiError, TaskFailedError, isNotFound } from '../../proxmox/erro
 import type { Params, VmConfig } from '../../proxmox/types.js';
 import type { StandVm } from '../../store/schemas.js';
 import { isAbort, isTransientTaskFailure, reasonOf, throwIfAborted } from '../executor.js';
-import { hasGroupTag, parseVmDescription } from '../ownership.js';
+import { hasGroupTag, newVmMarker, parseVmDescription, vmMarkerOf, withVmMarker } from '../ownership.js';
 import type { VmPlan } from '../types.js';
 import { StandFailure, type StandState, sleep } from './context.js';
 import { replicaReady } from './replicas.js';
@@ -26,6 +26,8 @@ export async function markStep(run: DeployRun, st: StandState, vm: VmPlan, step:
 /** Is this existing VM ours (this stand's)? The journal proves it; failing that, our tags/description. */
 export async function isOurVm(run: DeployRun, st: StandState, vm: VmPlan, cfg: VmConfig): Promise<boolean> {
   const j = await run.ctx.store.journal.get('vm', vm.vmid, run.cluster);
+  // a recorded creation marker must be the VM's own (a copy of one of ours under this VMID is not ours)
+  if (j && typeof j.extra?.marker === 'string') return j.group === st.plan.group && j.user === st.plan.userid && vmMarkerOf(cfg.description) === j.extra.marker;
   if (j && j.group === st.plan.group && j.user === st.plan.userid) return true;
   const d = parseVmDescription(cfg.description);
   if (d && d.group === st.plan.group && d.userid === st.plan.userid) return true;
@@ -187,13 +189,17 @@ export async function cloneVm(run: DeployRun, st: StandState, vm: VmPlan): Promi
           if (c.lock) await run.abortable(run.client.waitUnlocked(node, vm.vmid));
           return;
         }
+        // a fresh creation marker per clone attempt: recorded first, then written into the VM (ownership.ts)
+        const marker = newVmMarker();
+        // the VMID is free: a confirmed record of an earlier VM under it describes a VM that is gone
+        if ((await run.ctx.store.journal.get('vm', vm.vmid, run.cluster))?.state === 'confirmed') await run.ctx.store.journal.forget('vm', vm.vmid, run.cluster);
         await run.ctx.store.journal.intend('vm', vm.vmid, {
           cluster: run.cluster,
           group: s.group,
           user: s.userid,
           node: vm.node,
           job: run.job,
-          extra: { name: vm.name, machine: vm.machine },
+          extra: { name: vm.name, machine: vm.machine, marker, pool: s.pool },
         });
         throwIfAborted(run.signal);
         const task = await run.abortable(
@@ -207,7 +213,7 @@ export async function cloneVm(run: DeployRun, st: StandState, vm: VmPlan): Promi
                 full: vm.full,
                 ...(vm.node !== vm.templateNode ? { target: vm.node } : {}),
                 ...(vm.full && vm.storage ? { storage: vm.storage } : {}),
-                description: vm.description,
+                description: withVmMarker(vm.description, marker),
               }),
             1,
           ),

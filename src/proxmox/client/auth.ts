@@ -1,4 +1,5 @@
 /** Auth: API token or ticket + CSRF (renewed by posting the ticket as password; a 401 logs in again once). */
+import { registerSecret } from '../../secrets.js';
 import { performance } from 'node:perf_hooks';
 import { UserError } from '../../errors.js';
 import { ProxmoxApiError } from '../errors.js';
@@ -75,6 +76,8 @@ export class AuthClient extends ClientBase {
         cluster: this.cluster.name,
       });
       const t = this.parse(TicketResponse, res.body, 'POST', '/access/ticket');
+      registerSecret(t.ticket);
+      registerSecret(t.CSRFPreventionToken);
       return { ticket: t.ticket, csrf: t.CSRFPreventionToken, obtainedAt: this.now() };
     } catch (err) {
       if (err instanceof ProxmoxApiError && err.status === 401) {
