@@ -57,3 +57,42 @@ export function defaultTaskDeadlineMs(type: string): number {
 export function nextPollInterval(current: number, maxMs: number): number {
   return Math.min(maxMs, Math.round(current * 1.5));
 }
+
+/**
+ * The waiter's poll delays (PVE-time ms, each counted from the previous poll). Without an expected duration:
+ * `startMs`, then ×1.5 per poll up to `maxMs` (most tasks finish fast). With one (from the planner's timing
+ * model): the first poll just after the expected end, then short polls growing ×1.5, so a task that ends on
+ * time is seen by one poll, within a few per cent of its end, and a late one (it waited for a lock) soon after.
+ * A short task (under 2 × startMs) is polled from 60% of its expected length: its duration varies most.
+ */
+export function pollDelays(o: { expectedMs?: number; startMs: number; maxMs: number }): () => number {
+  const { startMs, maxMs } = o;
+  const e = o.expectedMs;
+  if (e === undefined || !(e > 0)) {
+    let next = startMs;
+    return () => {
+      const d = next;
+      next = nextPollInterval(next, maxMs);
+      return d;
+    };
+  }
+  let first = true;
+  let next: number;
+  let lead: number;
+  if (e >= 2 * startMs) {
+    lead = e + Math.min(250, Math.max(30, e * 0.04));
+    next = Math.max(100, Math.min(startMs, e * 0.1));
+  } else {
+    lead = Math.max(100, e * 0.6);
+    next = Math.max(100, e * 0.25);
+  }
+  return () => {
+    if (first) {
+      first = false;
+      return Math.round(lead);
+    }
+    const d = next;
+    next = nextPollInterval(next, maxMs);
+    return Math.round(d);
+  };
+}
