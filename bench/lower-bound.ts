@@ -12,6 +12,8 @@ export interface TemplateFacts {
   diskGiB: number;
   storage: string;
   shared: boolean;
+  /** the node it is on (placement-bound.ts needs it to know which nodes need a replica) */
+  node?: string;
 }
 
 export interface LowerBoundInput {

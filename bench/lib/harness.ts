@@ -88,7 +88,7 @@ export function templateFacts(seed: SimSeedInput): Map<number, TemplateFacts> {
   const out = new Map<number, TemplateFacts>();
   for (const vm of seed.vms ?? []) {
     if (!vm.template) continue;
-    out.set(vm.vmid, { diskGiB: vm.diskGiB ?? 8, storage: vm.storage, shared: shared.get(vm.storage) ?? false });
+    out.set(vm.vmid, { diskGiB: vm.diskGiB ?? 8, storage: vm.storage, shared: shared.get(vm.storage) ?? false, node: vm.node });
   }
   return out;
 }

@@ -89,7 +89,9 @@ class Clock {
           if (l < h.length && (h[l]!.t < h[m]!.t || (h[l]!.t === h[m]!.t && h[l]!.s < h[m]!.s))) m = l;
           if (r < h.length && (h[r]!.t < h[m]!.t || (h[r]!.t === h[m]!.t && h[r]!.s < h[m]!.s))) m = r;
           if (m === i) break;
-          [h[i], h[m]] = [h[m]!, h[i]!];
+          const tmp = h[i]!;
+          h[i] = h[m]!;
+          h[m] = tmp;
           i = m;
         }
       }
@@ -102,23 +104,38 @@ class Clock {
 /** A counting semaphore with priorities (higher first, FIFO within), nobody overtaking the first waiter. */
 class Sem {
   private used = 0;
-  private seq = 0;
-  private readonly waiting: { units: number; prio: number; seq: number; go: () => void }[] = [];
+  /** FIFO buckets by priority, highest first (a handful of distinct priorities) */
+  private readonly buckets: { prio: number; q: { units: number; go: () => void }[]; head: number }[] = [];
+  private waiting = 0;
   constructor(private readonly capacity: number) {}
   acquire(units: number, prio: number, go: () => void): void {
     const need = Math.min(Math.max(1, units), this.capacity);
-    if (!this.waiting.length && this.used + need <= this.capacity) {
+    if (this.waiting === 0 && this.used + need <= this.capacity) {
       this.used += need;
       go();
       return;
     }
-    this.waiting.push({ units: need, prio, seq: this.seq++, go });
-    this.waiting.sort((a, b) => b.prio - a.prio || a.seq - b.seq);
+    let b = this.buckets.find((x) => x.prio === prio);
+    if (!b) {
+      b = { prio, q: [], head: 0 };
+      this.buckets.push(b);
+      this.buckets.sort((x, y) => y.prio - x.prio);
+    }
+    b.q.push({ units: need, go });
+    this.waiting++;
   }
   release(units: number): void {
     this.used -= Math.min(Math.max(1, units), this.capacity);
-    while (this.waiting.length && this.used + this.waiting[0]!.units <= this.capacity) {
-      const w = this.waiting.shift()!;
+    while (this.waiting > 0) {
+      const b = this.buckets.find((x) => x.head < x.q.length)!;
+      const w = b.q[b.head]!;
+      if (this.used + w.units > this.capacity) return;
+      b.head++;
+      if (b.head === b.q.length) {
+        b.q.length = 0;
+        b.head = 0;
+      }
+      this.waiting--;
       this.used += w.units;
       w.go();
     }
@@ -181,22 +198,19 @@ export function estimateDeploy(input: EstimateInput): Estimate {
       }),
     );
   };
-  /** Wait for a task that runs `ms` from now (plus `startDelay` it spends waiting on a lock), seen at a poll. */
+  /**
+   * Wait for a task whose end is signalled by `actualEnd`: the waiter sees it at the first poll (sleep, then a
+   * status request) that answers after the end. The poll times are walked when the end is known: no events.
+   */
   const awaitTask = (actualEnd: Signal, expectedMs: number, then: () => void): void => {
     const t0 = clock.now;
-    const delays = pollDelays({ ...(poll.expected === false ? {} : { expectedMs }), startMs: poll.startMs, maxMs: poll.maxMs });
-    let ended = -1;
-    actualEnd.then(() => (ended = clock.now));
-    const tick = (): void => {
-      clock.at(delays(), () =>
-        clock.at(rq, () => {
-          if (ended >= 0 && ended <= clock.now) then();
-          else tick();
-        }),
-      );
-    };
-    void t0;
-    tick();
+    actualEnd.then(() => {
+      const delays = pollDelays(poll.expected === false ? { startMs: poll.startMs, maxMs: poll.maxMs } : { expectedMs, startMs: poll.startMs, maxMs: poll.maxMs });
+      let t = t0;
+      do t += delays() + rq;
+      while (t < clock.now);
+      clock.at(t - clock.now, then);
+    });
   };
   /** A clone task on the server: storage lock for lockMs (FIFO), then the rest of the copy. */
   const cloneTask = (key: string, totalMs: number, lockMs: number): Signal => {
@@ -220,8 +234,9 @@ export function estimateDeploy(input: EstimateInput): Estimate {
   const diskOf = (vmid: number): TemplateDisk | undefined => input.templates.get(vmid);
   const replicaReady = new Map<number, Signal>();
   const replicaReadyMs: Record<number, number> = {};
-  const wanted = (r: ReplicaPlan): number =>
-    plan.stands.reduce((n, s) => n + s.vms.filter((v) => !v.recorded && v.templateVmid === r.vmid && v.templateNode === r.targetNode).length, 0);
+  const users = new Map<string, number>();
+  for (const s of plan.stands) for (const v of s.vms) if (!v.recorded) users.set(`${v.templateVmid}/${v.templateNode}`, (users.get(`${v.templateVmid}/${v.templateNode}`) ?? 0) + 1);
+  const wanted = (r: ReplicaPlan): number => users.get(`${r.vmid}/${r.targetNode}`) ?? 0;
   const toMake = plan.replicas
     .filter((r) => !r.exists && wanted(r) > 0)
     .sort((a, b) => (diskOf(b.sourceVmid)?.diskGiB ?? 0) - (diskOf(a.sourceVmid)?.diskGiB ?? 0) || wanted(b) - wanted(a));
