@@ -3,6 +3,7 @@
  * to a terminal, a log file, a test assertion or a Discord code block.
  */
 import Table from 'cli-table3';
+import { formatEstimate } from './estimate.js';
 import { pct } from './placement.js';
 import type { DeployPlan, ExcludedNode, NodeProjection, RefusalRow, StandPlan } from './types.js';
 
@@ -37,6 +38,28 @@ export interface PlanTableData {
   replicas: string[];
   excluded: ExcludedNode[];
   warnings: string[];
+  /** "Estimated time: about 1 min 40 s (…)", when the plan carries an estimate */
+  estimate?: string;
+}
+
+/** The plan's estimate as one line: the time, and what the replicas add or save. */
+export function estimateLine(plan: Pick<DeployPlan, 'estimate'>): string | undefined {
+  const e = plan.estimate;
+  if (!e) return undefined;
+  const notes: string[] = [];
+  if (e.replicasToMake > 0) notes.push(`makes ${e.replicasToMake} template replica${e.replicasToMake === 1 ? '' : 's'} first`);
+  if (e.replicasReused > 0) {
+    notes.push(
+      e.replicasToMake > 0
+        ? `reuses ${e.replicasReused}`
+        : `its ${e.replicasReused} template replica${e.replicasReused === 1 ? '' : 's'} exist${e.replicasReused === 1 ? 's' : ''}: makes none`,
+    );
+  }
+  if (e.moved > 0 && e.strategyMs !== undefined) {
+    notes.push(`${e.moved} stand${e.moved === 1 ? '' : 's'} placed for time (the plain balanced placement: ${formatEstimate(e.strategyMs).replace(/^about /, '')})`);
+  }
+  if (e.timing === 'cluster') notes.push("task durations from this cluster's recent tasks");
+  return `Estimated time: ${e.text}${notes.length ? ` (${notes.join('; ')})` : ''}`;
 }
 
 function nodeRow(n: NodeProjection, unit: string): PlanNodeRow {
@@ -90,13 +113,14 @@ export function planTableData(plan: DeployPlan): PlanTableData {
     ),
     excluded: plan.excluded,
     warnings: plan.warnings,
+    ...(plan.estimate ? { estimate: estimateLine(plan) } : {}),
   };
 }
 
 /** The plan as text. `maxStands` limits the per-stand table (the rest is summarised). */
 export function renderPlan(plan: DeployPlan, o: { maxStands?: number } = {}): string {
   const d = planTableData(plan);
-  const out: string[] = [d.summary];
+  const out: string[] = [plan.estimate ? `${d.summary}; ${plan.estimate.text}` : d.summary];
   const nodes = table(['node', 'memory (allocated / total)', 'CPU', 'note']);
   for (const n of d.nodes) nodes.push([n.node, n.memory, n.cpu, n.note]);
   out.push(nodes.toString());
@@ -108,6 +132,7 @@ export function renderPlan(plan: DeployPlan, o: { maxStands?: number } = {}): st
   if (d.replicas.length > 0) out.push(['Template replicas:', ...d.replicas.map((r) => `  ${r}`)].join('\n'));
   if (d.excluded.length > 0) out.push(['Nodes left out:', ...d.excluded.map((e) => `  ${e.node}: ${e.reason}`)].join('\n'));
   if (d.warnings.length > 0) out.push(['Warnings:', ...d.warnings.map((w) => `  ${w}`)].join('\n'));
+  if (d.estimate) out.push(d.estimate);
   return out.join('\n');
 }
 

@@ -6,6 +6,7 @@ import { loadUserListFile } from '../../config/user-list.js';
 import { runDeploy, type DeployResult } from '../../core/deploy.js';
 import { planDeploy } from '../../core/plan.js';
 import { renderPlan } from '../../core/plan-table.js';
+import type { PlanEstimate } from '../../core/types.js';
 import { isPlacementStrategy, type CloneMode } from '../../core/types.js';
 import { ConfigError, formatIssue, UserError } from '../../errors.js';
 import { cancelled, confirm } from '../confirm.js';
@@ -96,15 +97,16 @@ export async function deployCommand(opts: DeployOptions, env: CommandEnv): Promi
     } finally {
       progress.stop();
     }
-    printDeployResult(io, result, opts.json);
+    printDeployResult(io, result, opts.json, plan.estimate);
     return result.status === 'succeeded' ? EXIT_OK : EXIT_PARTIAL;
   });
 }
 
-export function printDeployResult(io: CliIo, result: DeployResult, json: boolean | undefined): void {
+export function printDeployResult(io: CliIo, result: DeployResult, json: boolean | undefined, estimate?: PlanEstimate): void {
   if (json) {
     for (const w of result.warnings) writeLine(io.stderr, `warning: ${w}`);
-    printJson(io, result);
+    // the plan's estimate rides along, next to the real duration
+    printJson(io, estimate ? { ...result, estimate } : result);
     return;
   }
   print(io);
