@@ -1,0 +1,250 @@
+/** Stage: one VM of a stand: clone (or find it from an earlier run), configure, start, and its record. */
+import { ProxmoxApiError, TaskFailedError, isNotFound } from '../../proxmox/errors.js';
+import type { Params, VmConfig } from '../../proxmox/types.js';
+import type { StandVm } from '../../store/schemas.js';
+import { isAbort, isTransientTaskFailure, reasonOf, throwIfAborted } from '../executor.js';
+import { hasGroupTag, parseVmDescription } from '../ownership.js';
+import type { VmPlan } from '../types.js';
+import { StandFailure, type StandState, sleep } from './context.js';
+import { replicaReady } from './replicas.js';
+import { recordChange } from './records.js';
+import type { DeployRun } from './run.js';
+
+export async function updateVm(run: DeployRun, st: StandState, vmid: number, change: (v: StandVm) => StandVm): Promise<void> {
+  await recordChange(run, st, (r) => ({ ...r, vms: r.vms.map((v) => (v.vmid === vmid ? change(v) : v)) }));
+}
+
+export async function markStep(run: DeployRun, st: StandState, vm: VmPlan, step: string, status?: StandVm['status']): Promise<void> {
+  await updateVm(run, st, vm.vmid, (v) => ({
+    ...v,
+    node: vm.node,
+    steps: v.steps.includes(step) ? v.steps : [...v.steps, step],
+    ...(status ? { status } : {}),
+  }));
+}
+
+/** Is this existing VM ours (this stand's)? The journal proves it; failing that, our tags/description. */
+export async function isOurVm(run: DeployRun, st: StandState, vm: VmPlan, cfg: VmConfig): Promise<boolean> {
+  const j = await run.ctx.store.journal.get('vm', vm.vmid, run.cluster);
+  if (j && j.group === st.plan.group && j.user === st.plan.userid) return true;
+  const d = parseVmDescription(cfg.description);
+  if (d && d.group === st.plan.group && d.userid === st.plan.userid) return true;
+  return hasGroupTag(cfg.tags, st.plan.group) && cfg.name === vm.name;
+}
+
+export async function runVm(run: DeployRun, st: StandState, vm: VmPlan): Promise<void> {
+  const s = st.plan;
+  const rec = st.record?.vms.find((v) => v.vmid === vm.vmid);
+  const steps = new Set(rec?.steps ?? []);
+  let live = run.vmIndex.get(vm.vmid);
+  let cfg: VmConfig | undefined;
+  let preexisting = false;
+
+  // A finished VM of an earlier run: leave it alone (no config rewrite, so MACs stay).
+  const finished =
+    live && rec?.status === 'ready' && !live.lock && (live.tags === undefined || hasGroupTag(live.tags, s.group)) && (!run.plan.start || steps.has('start'));
+  if (finished) {
+    for (const k of ['clone', 'config', 'snapshot', ...(run.plan.start ? ['start'] : [])]) {
+      await run.step(st, k, vm.vmid, async () => 'skipped');
+    }
+    st.vmDone.add(vm.vmid);
+    return;
+  }
+
+  if (live) {
+    const node = live.node ?? vm.node;
+    cfg = await run.abortable(run.lanes.node(node, () => run.client.vmConfig(node, vm.vmid)));
+    if (!(await isOurVm(run, st, vm, cfg))) {
+      run.fail(st, `VMID ${vm.vmid} is taken by another VM (${cfg.name ?? 'unnamed'} on ${node}); plan the deploy again`);
+    }
+    if (cfg.lock === 'clone' || cfg.lock === 'destroyed') {
+      // a clone (or destroy) of an earlier run is still running on the server: let it end, then look again
+      cfg = await awaitUnlockedConfig(run, node, vm.vmid);
+      if (!cfg) live = undefined;
+    } else if (cfg.lock) {
+      run.fail(st, `VM ${vm.vmid} is locked (${cfg.lock}); if no task is running, clear it with 'qm unlock ${vm.vmid}'`);
+    }
+    preexisting = Boolean(cfg);
+  }
+
+  // clone
+  await run.step(st, 'clone', vm.vmid, async () => {
+    if (cfg) {
+      await run.ctx.store.journal.confirm('vm', vm.vmid, run.cluster);
+      return 'skipped';
+    }
+    await st.pool.promise;
+    await replicaReady(run, vm);
+    cfg = await cloneVm(run, st, vm);
+    st.vmCreated.add(vm.vmid);
+    run.counts.vms++;
+    await markStep(run, st, vm, 'clone', 'cloned');
+    return undefined;
+  });
+
+  // config: exactly the profile's NICs, resources, tags (one write)
+  await run.step(st, 'config', vm.vmid, async () => {
+    if (preexisting && cfg && hasGroupTag(cfg.tags, s.group)) {
+      await markStep(run, st, vm, 'config', 'configured');
+      return 'skipped';
+    }
+    await st.network.promise;
+    const params: Params = { tags: vm.tags.join(';') };
+    for (const nic of vm.nets) params[`net${nic.index}`] = nic.value;
+    const planned = new Set(vm.nets.map((n) => n.index));
+    const extra = new Set(vm.deleteNets);
+    for (const k of Object.keys(cfg ?? {})) {
+      const m = /^net(\d+)$/.exec(k);
+      if (m && !planned.has(Number(m[1]))) extra.add(Number(m[1]));
+    }
+    if (extra.size) params.delete = [...extra].sort((a, b) => a - b).map((i) => `net${i}`).join(',');
+    if (vm.cores !== undefined) params.cores = vm.cores;
+    if (vm.memory !== undefined) params.memory = vm.memory;
+    throwIfAborted(run.signal);
+    await run.abortable(run.lanes.node(vm.node, () => run.client.updateVmConfig(vm.node, vm.vmid, params)));
+    await markStep(run, st, vm, 'config', 'configured');
+    return undefined;
+  });
+
+  // snapshot `start` (reset goes back to it)
+  await run.step(st, 'snapshot', vm.vmid, async () => {
+    if (steps.has('snapshot')) return 'skipped';
+    if (preexisting) {
+      const snaps = await run.abortable(run.lanes.node(vm.node, () => run.client.listSnapshots(vm.node, vm.vmid)));
+      if (snaps.some((x) => x.name === 'start')) {
+        await markStep(run, st, vm, 'snapshot');
+        return 'skipped';
+      }
+    }
+    throwIfAborted(run.signal);
+    const task = await run.abortable(
+      run.lanes.node(vm.node, () => run.client.createSnapshot(vm.node, vm.vmid, 'start', 'state after deploy (stands reset returns here)')),
+    );
+    await run.wait(task);
+    await markStep(run, st, vm, 'snapshot');
+    return undefined;
+  });
+
+  if (run.plan.start) {
+    await run.step(st, 'start', vm.vmid, async () => {
+      await st.networkUp.promise;
+      if (preexisting) {
+        const status = await run.abortable(run.client.vmStatus(vm.node, vm.vmid));
+        if (status.status === 'running') {
+          await markStep(run, st, vm, 'start');
+          return 'skipped';
+        }
+      }
+      throwIfAborted(run.signal);
+      const task = await run.abortable(run.lanes.node(vm.node, () => run.client.startVm(vm.node, vm.vmid)));
+      try {
+        await run.wait(task);
+      } catch (err) {
+        if (!(err instanceof TaskFailedError && /already running/.test(err.exitstatus))) throw err;
+      }
+      await markStep(run, st, vm, 'start');
+      return undefined;
+    });
+  }
+  await updateVm(run, st, vm.vmid, (v) => ({ ...v, status: 'ready' }));
+  st.vmDone.add(vm.vmid);
+}
+
+/** Poll the config until its lock is gone; undefined when the VM vanished (a failed clone removes itself). */
+export async function awaitUnlockedConfig(run: DeployRun, node: string, vmid: number): Promise<VmConfig | undefined> {
+  try {
+    await run.abortable(run.client.waitUnlocked(node, vmid));
+    return await run.abortable(run.client.vmConfig(node, vmid));
+  } catch (err) {
+    if (err instanceof ProxmoxApiError && isNotFound(err.fullText)) return undefined;
+    throw err;
+  }
+}
+
+/** Verify the VMID is free right before, journal, clone, wait; transient task failures are retried. */
+export async function cloneVm(run: DeployRun, st: StandState, vm: VmPlan): Promise<VmConfig> {
+  const s = st.plan;
+  const tplStorage = run.templateStorage.get(vm.templateVmid);
+  const storageKey =
+    vm.full && vm.storage
+      ? run.lockKey(vm.storage, vm.node)
+      : tplStorage
+        ? run.lockKey(tplStorage, vm.templateNode)
+        : `${vm.templateNode}:tpl${vm.templateVmid}`;
+  const attempts = run.lanes.limits.cloneAttempts;
+  for (let attempt = 1; ; attempt++) {
+    throwIfAborted(run.signal);
+    try {
+      await run.lanes.storage(storageKey, vm.full, async () => {
+        const free = await run.abortable(run.client.isVmidFree(vm.vmid));
+        if (!free) {
+          const where = await run.client.findVm(vm.vmid);
+          const node = where?.node || vm.node;
+          const c = await run.client.vmConfig(node, vm.vmid).catch(() => undefined);
+          if (!c || !(await isOurVm(run, st, vm, c))) {
+            run.fail(st, `VMID ${vm.vmid} was taken by another VM (${c?.name ?? 'unknown'}) after planning; plan the deploy again`);
+          }
+          if (c.lock) await run.abortable(run.client.waitUnlocked(node, vm.vmid));
+          return;
+        }
+        await run.ctx.store.journal.intend('vm', vm.vmid, {
+          cluster: run.cluster,
+          group: s.group,
+          user: s.userid,
+          node: vm.node,
+          job: run.job,
+          extra: { name: vm.name, machine: vm.machine },
+        });
+        throwIfAborted(run.signal);
+        const task = await run.abortable(
+          run.lanes.node(
+            vm.templateNode,
+            () =>
+              run.client.cloneVm(vm.templateNode, vm.templateVmid, {
+                newid: vm.vmid,
+                name: vm.name,
+                pool: s.pool,
+                full: vm.full,
+                ...(vm.node !== vm.templateNode ? { target: vm.node } : {}),
+                ...(vm.full && vm.storage ? { storage: vm.storage } : {}),
+                description: vm.description,
+              }),
+            1,
+          ),
+        );
+        await run.wait(task);
+      });
+      const cfg = await awaitUnlockedConfig(run, vm.node, vm.vmid);
+      if (!cfg) throw new StandFailure(`VM ${vm.vmid} vanished right after its clone finished`);
+      await run.ctx.store.journal.confirm('vm', vm.vmid, run.cluster);
+      return cfg;
+    } catch (err) {
+      if (isAbort(err) || err instanceof StandFailure || attempt >= attempts || !isTransientTaskFailure(err)) throw err;
+      run.emit({
+        type: 'retry',
+        job: run.job,
+        stand: s.userid,
+        vm: vm.vmid,
+        step: 'clone',
+        message: `clone of ${vm.name} failed (${reasonOf(err)}); attempt ${attempt + 1} of ${attempts}`,
+      });
+      await removeFailedClone(run, vm);
+      await sleep(Math.min(2000, 100 * 2 ** attempt) * (0.5 + Math.random() / 2));
+    }
+  }
+}
+
+/** PVE removes a failed clone's config itself; if anything is left (ours: the journal says so), destroy it. */
+export async function removeFailedClone(run: DeployRun, vm: { vmid: number; node: string }): Promise<void> {
+  if (await run.client.isVmidFree(vm.vmid)) return;
+  const where = await run.client.findVm(vm.vmid);
+  const node = where?.node || vm.node;
+  try {
+    await run.client.waitUnlocked(node, vm.vmid, { deadlineMs: 60_000 });
+    const t = await run.client.destroyVm(node, vm.vmid, { purge: true });
+    await run.client.waitTask(t);
+  } catch (err) {
+    if (err instanceof ProxmoxApiError && isNotFound(err.fullText)) return;
+    throw err;
+  }
+}
