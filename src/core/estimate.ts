@@ -5,7 +5,7 @@
  *
  * What it models, as the engine does it:
  * - node lanes: `perNode` requests in work per node (pvedaemon's workers), by priority (replica steps 2, clone
- *   requests 1, the rest 0); a sync config write holds its lane for the write;
+ *   requests, bridge writes and network applies 1, the rest 0); a sync config write holds its lane for the write;
  * - clone slots per storage lock (executor.ts LockSlots: `linkedClonesPerStorage` units, a full clone takes
  *   `fullCloneUnits`), held from the VMID check until the clone task is seen finished; replicas first;
  * - the storage lock itself (exclusive, held for the first `lockMs` of each clone task), keyed as PVE keys it:
@@ -311,7 +311,7 @@ export function estimateDeploy(input: EstimateInput): Estimate {
         if (!s) {
           // list the network again, apply once, wait for the apply task
           clock.at(rq, () =>
-            request(node, 0, 0, () =>
+            request(node, 1, 0, () =>
               awaitTask(plainTask(m.networkApplyMs), m.networkApplyMs, () => {
                 for (const x of stands) networksUp.get(x.key)!.fire();
               }),
@@ -327,7 +327,7 @@ export function estimateDeploy(input: EstimateInput): Estimate {
             next();
             return;
           }
-          request(node, 0, m.networkWriteMs, write);
+          request(node, 1, m.networkWriteMs, write);
         };
         write();
       };

@@ -121,5 +121,6 @@ export function estimatePlan(plan: DeployPlan, timing: PlanTimingContext, extra:
     ...(extra.moved > 0 && extra.strategyMs !== undefined ? { strategyMs: Math.round(extra.strategyMs) } : {}),
     moved: extra.moved,
     timing: fromCluster ? 'cluster' : 'defaults',
+    model: (({ sources: _s, ...rest }) => rest)(timing.model),
   };
 }

@@ -13,6 +13,7 @@ import { makeReplica, type ReplicaRun } from './deploy/replicas.js';
 import { DEFAULT_EXEC_LIMITS, JobAbortedError, Lanes, isAbort, newJobId, reasonOf, safeEmitter } from './executor.js';
 import { loadInventory, type TemplateInfo } from './inventory.js';
 import { createReplicaPlanner, resolveTemplateRef } from './templates.js';
+import { defaultTimingModel, expectedTaskMs } from './timing-model.js';
 import type { EngineEventHandler, ReplicaPlan } from './types.js';
 import { VmidAllocator } from './vmids.js';
 
@@ -135,6 +136,7 @@ export async function runPrepare(
     const shared = new Map(resources.filter((r) => r.type === 'storage' && r.storage).map((r) => [r.storage!, Boolean(r.shared)]));
     const c = ctx.settings.concurrency;
     const disk = (r: ReplicaPlan): number => (vmIndex.get(r.sourceVmid)?.maxdisk ?? 0);
+    const timing = defaultTimingModel();
     const todo = plan.replicas.filter((r) => !r.exists).sort((a, b) => disk(b) - disk(a));
     const run: ReplicaRun = {
       ctx,
@@ -150,7 +152,9 @@ export async function runPrepare(
       emit,
       lockKey: (storage, node) => (shared.get(storage) ? storage : `${storage}@${node}`),
       abortable: (p) => abortable(p, o.signal),
-      wait: async (task) => void (await abortable(client.waitTask(task), o.signal)),
+      wait: async (task, expectedMs) => void (await abortable(client.waitTask(task, expectedMs !== undefined ? { expectedMs } : {}), o.signal)),
+      expected: (what) => expectedTaskMs(timing, what),
+      templateDiskGiB: new Map(todo.map((r) => [r.sourceVmid, (vmIndex.get(r.sourceVmid)?.maxdisk ?? 0) / 1024 ** 3])),
     };
     const total = plan.replicas.length;
     let done = 0;

@@ -2,6 +2,7 @@
  * The plan: everything a deploy will create, computed before anything is created. ENGINE-PLAN owns these types;
  * the executor (runDeploy) reads them and never re-decides a node, a VMID or a bridge.
  */
+import type { TimingModel } from './timing-model.js';
 import { UserError } from '../errors.js';
 
 export type NetworkMode = 'bridges' | 'sdn';
@@ -175,6 +176,8 @@ export interface PlanEstimate {
   moved: number;
   /** where the task durations came from: the simulator's defaults, or this cluster's recent tasks */
   timing: 'defaults' | 'cluster';
+  /** the task durations themselves (PVE-time ms): the deploy's waits poll near these expected ends */
+  model?: Omit<TimingModel, 'sources'>;
 }
 
 /** One row of a refusal table. */
