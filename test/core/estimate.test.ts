@@ -96,7 +96,7 @@ describe('the timing model', () => {
       t('qmclone', '9000', 2), t('qmclone', '9000', 3), t('qmclone', '9000', 3), // linked: under half a full copy of 8 GiB
       t('qmclone', '9000', 24), t('qmclone', '9000', 24), t('qmclone', '9000', 32), // full: 3, 3 and 4 s per GiB
       t('qmigrate', '100001', 16), t('qmigrate', '100001', 16),
-      { upid: 'x', type: 'qmstart' }, // still running: no endtime
+      { upid: 'x', type: 'qmstart', id: '5', starttime: 1000, endtime: undefined }, // still running: no endtime
     ];
     const vms = new Map([[9000, { template: true, diskGiB: 8, shared: false }], [100001, { template: true, diskGiB: 8, shared: false }]]);
     const fit = fitTimingModel(samplesFromTaskList(list), vms);
