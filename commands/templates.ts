@@ -73,6 +73,7 @@ export const templates: BotCommand = {
     if (timer) clearTimeout(timer);
     await i.editReply({ content: render(m.prepareDone(result.made, result.present, result.failed)), allowedMentions: { parse: [] } });
     await cx.audit('templates prepare', result.failed ? (result.made || result.present ? 'partial' : 'failed') : 'ok', {
+      job: result.job,
       details: { profile: plan.profile, cluster: plan.cluster, made: result.made, present: result.present, failed: result.failed },
     });
   },
