@@ -48,7 +48,7 @@ export interface TimePlacementInput {
 export const MIN_GAIN = 0.02;
 export const EVAL_BUDGET = 80;
 /** Above this many VMs in a class, one estimate costs too much for a search: the strategy's placement stays. */
-export const MAX_SEARCH_VMS = 1500;
+export const MAX_SEARCH_VMS = 600;
 
 /** A stand-level plan (what estimate.ts reads) for an assignment of the shapes to nodes. */
 export function synthesizePlan(

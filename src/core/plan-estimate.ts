@@ -9,7 +9,7 @@ import type { ReplicaRecord } from '../store/schemas.js';
 import { estimateDeploy, formatEstimate, type TemplateDisk } from './estimate.js';
 import type { Inventory, TemplateInfo } from './inventory.js';
 import { placeStands, type Demand, type PlacementLimits, type PlacementNode, type PlacementResult } from './placement.js';
-import { improveForTime, type SourceKind, type StandShape } from './placement-time.js';
+import { improveForTime, MAX_SEARCH_VMS, type SourceKind, type StandShape } from './placement-time.js';
 import type { ReplicaPlanner } from './templates.js';
 import { defaultTimingModel, fitTimingModel, type TaskSample, type TimingModel, type VmFacts } from './timing-model.js';
 import type { DeployPlan, PlanEstimate } from './types.js';
@@ -80,6 +80,8 @@ export function spreadForTime(o: {
     pinned: d.pinned !== undefined,
   }));
   const initial = o.placed.assignment.map((a) => a as string);
+  // a class too big to search keeps the strategy's placement (and costs no estimate here)
+  if (shapes.reduce((n, s) => n + s.vms.length, 0) > MAX_SEARCH_VMS) return { placed: o.placed, moved: 0, strategyMs: 0 };
   const r = improveForTime(
     {
       shapes,

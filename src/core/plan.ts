@@ -96,9 +96,8 @@ export async function planDeploy(ctx: AppContext, input: PlanDeployInput): Promi
     ctx.store.journal.list({ cluster }),
     ctx.store.replicas.list(cluster),
   ]);
-  // the nodes' recent tasks: the timing model learns this cluster's task durations from them (ours included)
-  const history = taskHistoryOf(client);
-  const lists = await Promise.all(inventory.nodes.filter((n) => n.online).map((n) => history.recentTasks(n.name).catch(() => [])));
+  // the cluster's recent tasks: the timing model learns this cluster's task durations from them (ours included)
+  const recentTasks = await taskHistoryOf(client).recentTasks().catch(() => []);
   const plan = await buildPlan({
     cluster,
     group,
@@ -106,7 +105,7 @@ export async function planDeploy(ctx: AppContext, input: PlanDeployInput): Promi
     settings: ctx.settings,
     inventory,
     store: { stands, journal, replicas },
-    taskSamples: lists.flatMap(samplesFromTaskList),
+    taskSamples: samplesFromTaskList(recentTasks),
   });
   log.info(
     { stands: plan.stands.length, replicas: plan.replicas.length, excluded: plan.excluded.length },

@@ -2,8 +2,9 @@
  * The planner's timing model of a cluster: how long each kind of task takes (PVE-time milliseconds), and how much
  * a storage lock and pvedaemon's workers serialise. The defaults are the simulator's constants (src/sim/timing.ts,
  * which model a real PVE node); `learnTimingModel` replaces them with the cluster's own recent task durations read
- * from the node task lists (`GET /nodes/{node}/tasks`: starttime/endtime per task type). Those lists keep every
- * task a node ran, ours included, so durations of our earlier deploys on this cluster are learned the same way.
+ * from the cluster's task list (`GET /cluster/tasks`: every node's recent tasks, starttime/endtime per task type,
+ * in one request; `GET /nodes/{node}/tasks` holds the same per node, further back). The list keeps every task a
+ * node ran, ours included, so durations of our earlier deploys on this cluster are learned the same way.
  *
  * Used by estimate.ts (makespan of a plan), placement tie-breaking (plan.ts) and the task waiter's poll schedule
  * (expected end of a task).
@@ -152,26 +153,23 @@ export function fitTimingModel(samples: readonly TaskSample[], vms: ReadonlyMap<
   return m;
 }
 
-/** Reads a node's recent finished tasks. */
+/** Reads the cluster's recent tasks. */
 export interface TaskHistory {
-  recentTasks(node: string): Promise<TaskListEntry[]>;
+  recentTasks(): Promise<TaskListEntry[]>;
 }
 
-/** A TaskHistory over the client's generic GET (the node's task archive, newest first, up to `limit`). */
-export function taskHistoryOf(client: { get<S extends z.ZodType>(path: string, schema: S, query?: Record<string, unknown>): Promise<z.infer<S>> }, limit = 500): TaskHistory {
-  return {
-    recentTasks: (node) =>
-      client.get(`/nodes/${encodeURIComponent(node)}/tasks`, z.array(TaskListEntry), { source: 'archive', limit }) as Promise<TaskListEntry[]>,
-  };
+/** A TaskHistory over the client's generic GET: `/cluster/tasks`, every node's recent tasks in one request. */
+export function taskHistoryOf(client: { get<S extends z.ZodType>(path: string, schema: S, query?: Record<string, unknown>): Promise<z.infer<S>> }): TaskHistory {
+  return { recentTasks: () => client.get('/cluster/tasks', z.array(TaskListEntry)) as Promise<TaskListEntry[]> };
 }
 
 /**
- * The timing model of a cluster: the defaults, replaced by what the nodes' recent tasks show. A node whose list
- * cannot be read (offline, no Sys.Audit) is skipped; none readable: the defaults.
+ * The timing model of a cluster: the defaults, replaced by what its recent tasks show. An unreadable list (no
+ * Sys.Audit on the nodes): the defaults.
  */
-export async function learnTimingModel(history: TaskHistory, nodes: readonly string[], vms: ReadonlyMap<number, VmFacts>): Promise<TimingModel> {
-  const lists = await Promise.all(nodes.map((n) => history.recentTasks(n).catch(() => [] as TaskListEntry[])));
-  return fitTimingModel(lists.flatMap(samplesFromTaskList), vms);
+export async function learnTimingModel(history: TaskHistory, vms: ReadonlyMap<number, VmFacts>): Promise<TimingModel> {
+  const list = await history.recentTasks().catch(() => [] as TaskListEntry[]);
+  return fitTimingModel(samplesFromTaskList(list), vms);
 }
 
 /** How long a task of this kind is expected to take (PVE-time ms), for the waiter's poll schedule. */
