@@ -134,23 +134,42 @@ describe('the waiter’s poll schedule', () => {
 
 describe('estimate vs a deploy on the simulator', () => {
   let env: RunEnv;
-  const scale = 0.2;
   beforeAll(async () => {
-    env = await startRunEnv({ timeScale: scale });
+    // slow enough that the two chains end well apart in real time (4 s of simulated time = 0.8 s)
+    env = await startRunEnv({ timeScale: 0.2 });
   });
   afterAll(async () => env?.close());
 
-  it('4 netlab stands (replicas to make): the real duration is within a wide band around the estimate', async () => {
+  // No timing assertion (a loaded machine stretches every real request): the estimate's schedule is compared with
+  // the order in which the simulator really finished things. Its accuracy is a benchmark goal (bench/README.md).
+  it('predicts the order in which the replica chains end, as the simulator then ends them', async () => {
+    const s = env.ctx.settings;
+    env.ctx.settings.placement = { ...s.placement, timeAware: false }; // keep stands on pve2: replicas are made
     const plan = await planDeploy(env.ctx, { profile: await netlabProfile(), users: users(4), group: 'est', start: true });
-    expect(plan.estimate).toBeDefined();
-    const t0 = env.sim.clock.now();
-    const r = await runDeploy(env.ctx, plan);
-    const simulated = env.sim.clock.now() - t0;
+    const e = plan.estimate!;
+    expect(e.replicasToMake).toBe(2);
+    // the migrations (last step of each chain) in the order the simulator ended them (task end times are whole
+    // seconds of the server's wall clock, too coarse at this time scale: watch the tasks instead)
+    const migrations: number[] = [];
+    const watch = setInterval(() => {
+      for (const t of env.sim.state.tasksByNode.get('pve1') ?? []) {
+        if (t.type === 'qmigrate' && t.status === 'stopped' && !migrations.includes(Number(t.id))) migrations.push(Number(t.id));
+      }
+    }, 5);
+    const r = await runDeploy(env.ctx, plan).finally(() => clearInterval(watch));
     expect(r.status).toBe('succeeded');
-    const ratio = simulated / plan.estimate!.ms;
-    // Deterministic task lengths, but every request costs real time that the 0.2 time scale inflates ×5 (and the
-    // machine may be loaded): a generous band, one-sided towards slower. The bench holds the ±20% goal.
-    expect(ratio, `simulated ${simulated} ms vs estimate ${plan.estimate!.ms} ms`).toBeGreaterThan(0.8);
-    expect(ratio, `simulated ${simulated} ms vs estimate ${plan.estimate!.ms} ms`).toBeLessThan(2.5);
+    const est = estimateDeploy({
+      plan,
+      model: defaultTimingModel(),
+      templates: new Map([
+        [9000, { diskGiB: 8, storage: 'local-lvm', node: 'pve1' }],
+        [9001, { diskGiB: 4, storage: 'local-lvm', node: 'pve1' }],
+      ]),
+      sharedStorages: new Set(['ceph']),
+    });
+    const predicted = Object.entries(est.replicaReadyMs).sort((a, b) => a[1] - b[1]).map(([vmid]) => Number(vmid));
+    expect(migrations).toEqual(predicted);
+    // the smaller template's chain (4 GiB) ends first
+    expect(plan.replicas.find((x) => x.vmid === predicted[0])?.sourceVmid).toBe(9001);
   });
 });
