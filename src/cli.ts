@@ -1,10 +1,11 @@
 /**
- * The `stands` command line. `main()` parses argv, runs one command and returns its exit code
- * (0 success, 1 some stands failed, 2 bad input / bad config / refused plan). It never exits the process itself:
- * bin/stands.js sets process.exitCode, and tests call main() in-process with captured streams.
+ * The `stands` command line. `main()` parses argv, runs one command and returns its exit code (src/cli/errors.ts:
+ * 0 success, 1 some stands failed, 2 bad input / bad config / refused plan / declined, 3 cluster unusable,
+ * 130 interrupted). It never exits the process itself except on a second Ctrl+C: bin/stands.js sets
+ * process.exitCode, and tests call main() in-process with captured streams.
  */
 import { buildProgram, type ProgramState } from './cli/program.js';
-import { reportError } from './cli/errors.js';
+import { EXIT_INTERRUPTED, reportError } from './cli/errors.js';
 import path from 'node:path';
 import { loadDotEnv } from './config/env.js';
 import { processIo, writeLine, type CliIo } from './cli/io.js';
@@ -19,6 +20,9 @@ export async function main(argv: string[], io?: CliIo): Promise<number> {
     cleanupSignals = installSignalHandlers(controller, io);
   }
   const state: ProgramState = { exitCode: 0 };
+  // `--json` anywhere before `--`: errors are answered with one JSON object on stdout too
+  const dashdash = argv.indexOf('--');
+  const json = (dashdash < 0 ? argv : argv.slice(0, dashdash)).includes('--json');
   try {
     // `.env` in the working directory fills unset variables (tests pass their own environment instead).
     if (io.env === process.env) loadDotEnv(path.resolve(io.cwd, '.env'), io.env);
@@ -28,9 +32,11 @@ export async function main(argv: string[], io?: CliIo): Promise<number> {
       return 0;
     }
     await program.parseAsync(argv, { from: 'user' });
-    return state.exitCode;
+    // a command stopped by Ctrl+C has printed what it did (and how to resume); the shell learns it was interrupted
+    return io.signal?.aborted && state.exitCode !== 0 ? EXIT_INTERRUPTED : state.exitCode;
   } catch (err) {
-    return reportError(err, io, state.logger);
+    const code = reportError(err, io, state.logger, { json });
+    return io.signal?.aborted && code !== 0 ? EXIT_INTERRUPTED : code;
   } finally {
     cleanupSignals();
   }

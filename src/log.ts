@@ -1,3 +1,4 @@
+import { colorEnabled } from './color.js';
 import { pino, destination as pinoDestination, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 
 export type { Logger };
@@ -58,10 +59,15 @@ export function createLogger(options: LogOptions = {}): Logger {
   if (pretty) {
     return pino({
       ...base,
-      transport: { target: 'pino-pretty', options: { destination: 2, colorize: true, ignore: 'pid,hostname' } },
+      transport: { target: 'pino-pretty', options: prettyOptions(process.env, Boolean(process.stderr.isTTY)) },
     });
   }
   return pino(base, pinoDestination(2));
+}
+
+/** pino-pretty's options: colours follow NO_COLOR / FORCE_COLOR like the CLI's own output (src/color.ts). */
+export function prettyOptions(env: NodeJS.ProcessEnv, stderrTty: boolean): { destination: number; colorize: boolean; ignore: string } {
+  return { destination: 2, colorize: colorEnabled(env, stderrTty), ignore: 'pid,hostname' };
 }
 
 /** A logger that drops everything (library defaults). */

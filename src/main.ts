@@ -20,6 +20,7 @@ import { createRouter } from './discord/router.js';
 import { fromBotSettings, type DiscordSettings } from './discord/settings.js';
 import type { Bot, BotCommand } from './discord/types.js';
 import { commands as allCommands } from '../commands/index.js';
+import { startHeartbeat } from './discord/heartbeat.js';
 
 export interface RunBotOptions {
   configDir?: string;
@@ -82,6 +83,7 @@ export async function runBot(o: RunBotOptions = {}): Promise<RunningBot> {
   await client.login(env.DISCORD_TOKEN);
   await ready;
   logger.info({ user: client.user?.tag, guild: settings.guildId }, 'bot connected');
+  const stopHeartbeat = env.STANDS_HEALTH_FILE ? startHeartbeat(client, env.STANDS_HEALTH_FILE, { logger }) : undefined;
 
   // /status reads the last hour of rrd data from this cache: warm it now, not on the first /status
   for (const name of Object.keys(app.connections.clusters)) rrdCacheFor(app, name).start();
@@ -102,6 +104,7 @@ export async function runBot(o: RunBotOptions = {}): Promise<RunningBot> {
     (stopped ??= (async () => {
       logger.info('bot stopping');
       if (leaseTimer) clearInterval(leaseTimer);
+      stopHeartbeat?.();
       bot.pending.clear();
       await bot.jobs.shutdown();
       stopRrdCaches(app);

@@ -5,7 +5,7 @@ import type { CommandEnv } from './program.js';
 /** The engine's context for one command: config + connections + store, closed when the command ends. */
 export async function withContext<T>(
   env: CommandEnv,
-  o: { cluster?: string },
+  o: { cluster?: string; secrets?: boolean | 'optional' },
   fn: (ctx: AppContext) => Promise<T>,
 ): Promise<T> {
   const cluster = o.cluster ?? envValue(env.io.env, 'STANDS_CLUSTER');
@@ -15,6 +15,7 @@ export async function withContext<T>(
     logger: env.logger,
     env: env.io.env,
     ...(cluster ? { clusterOverride: cluster } : {}),
+    ...(o.secrets !== undefined ? { secrets: o.secrets } : {}),
     ...(env.clientOptions ? { clientOptions: env.clientOptions } : {}),
   });
   try {

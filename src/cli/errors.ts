@@ -1,14 +1,25 @@
 import { CommanderError } from 'commander';
-import { ConfigError, UserError, errorReference } from '../errors.js';
+import { DEFAULT_WIDTH, renderRefusal } from '../core/plan-table.js';
+import type { ExcludedNode, NodeProjection, RefusalRow } from '../core/types.js';
+import { ConfigError, UserError, errorReference, type InputIssue } from '../errors.js';
 import type { Logger } from '../log.js';
-import { writeLine, type CliIo } from './io.js';
+import { terminalWidth, writeLine, type CliIo } from './io.js';
 
-/** Exit codes of every `stands` command (issue 5). */
+/**
+ * Exit codes of every `stands` command, in one place (also in `stands --help` and the README):
+ * 0 success; 1 some stands failed; 2 bad input, bad config, a refused plan or a declined confirmation (nothing
+ * done); 3 the cluster could not be used (unreachable, TLS mismatch, bad credentials, missing privileges);
+ * 130 interrupted by Ctrl+C.
+ */
 export const EXIT_OK = 0;
 /** Some stands failed (the others are done). */
 export const EXIT_PARTIAL = 1;
-/** Bad input, bad config or a refused plan: nothing was done. */
+/** Bad input, bad config, a refused plan or a declined confirmation: nothing was done. */
 export const EXIT_INPUT = 2;
+/** The cluster could not be used: unreachable, TLS mismatch, bad credentials, missing privileges. */
+export const EXIT_CLUSTER = 3;
+/** Interrupted by SIGINT/SIGTERM (128 + 2, the shell's convention). */
+export const EXIT_INTERRUPTED = 130;
 
 /** Thrown by command actions that have printed their result and only need to set the exit code. */
 export class CliExit extends Error {
@@ -18,10 +29,24 @@ export class CliExit extends Error {
   }
 }
 
-interface ProxmoxLikeError {
-  name: string;
+/** The `error` object of a `--json` answer that failed. */
+export interface JsonError {
+  code: string;
   message: string;
+  problems: { file: string; line?: number; message: string }[];
+}
+
+/** What a failure means for the user: exit code, a stable code for scripts, the text, the problems by file. */
+export interface ErrorReport {
+  exitCode: number;
+  error: JsonError;
+  /** Printed after the message on stderr (a refusal's table). */
+  details?: string;
+}
+
+interface ProxmoxLikeError extends Error {
   status?: number;
+  code?: string;
 }
 
 function isProxmoxApiError(err: unknown): err is ProxmoxLikeError {
@@ -30,39 +55,85 @@ function isProxmoxApiError(err: unknown): err is ProxmoxLikeError {
   return err instanceof Error && (err.name === 'ProxmoxApiError' || err.name === 'TaskFailedError');
 }
 
+/** Codes of a Proxmox client error that mean "this cluster cannot be used", by HTTP status / network error. */
+export function clusterErrorCode(err: ProxmoxLikeError): string | undefined {
+  if (err.name !== 'ProxmoxApiError') return undefined;
+  if (err.code === 'ERR_TLS_FINGERPRINT_MISMATCH' || /^(ERR_TLS|CERT_|UNABLE_TO_VERIFY|SELF_SIGNED|DEPTH_ZERO)/.test(err.code ?? '')) {
+    return 'tls-mismatch';
+  }
+  if (err.status === 0 || err.status === 595) return 'unreachable';
+  if (err.status === 401) return 'bad-credentials';
+  if (err.status === 403) return 'missing-privileges';
+  return undefined;
+}
+
+const problemOf = (i: InputIssue): JsonError['problems'][number] => ({
+  file: i.file,
+  ...(i.line !== undefined ? { line: i.line } : {}),
+  message: i.path ? `${i.path}: ${i.message}` : i.message,
+});
+
 /**
- * The one place errors become what a user sees: the message on stderr and an exit code.
- * ConfigError/UserError → their message (file:line included); Proxmox API errors → their message;
- * anything else → "internal error, reference XYZ", with the details logged under that reference.
+ * The one place errors become what a user sees: the message, a code and an exit code.
+ * ConfigError/UserError → their message (file:line included); Proxmox API errors → their message, exit 3 when the
+ * cluster cannot be used; anything else → "internal error, reference XYZ", with the details logged under it.
  */
-export function reportError(err: unknown, io: CliIo, logger: Logger | undefined): number {
-  if (err instanceof CliExit) return err.exitCode;
+export function describeError(err: unknown, o: { width?: number; logger?: Logger | undefined } = {}): ErrorReport {
+  const fail = (exitCode: number, code: string, message: string, extra: Partial<ErrorReport> & { problems?: JsonError['problems'] } = {}): ErrorReport => ({
+    exitCode,
+    error: { code, message, problems: extra.problems ?? [] },
+    ...(extra.details ? { details: extra.details } : {}),
+  });
+  if (err instanceof CliExit) return fail(err.exitCode, 'exit', err.message);
   if (err instanceof CommanderError) {
-    // commander has already printed its message (through configureOutput); help and version are not errors.
-    if (err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return EXIT_OK;
-    if (err.code === 'commander.help') return EXIT_OK;
-    return EXIT_INPUT;
+    if (err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
+      return fail(EXIT_OK, 'help', '');
+    }
+    return fail(EXIT_INPUT, 'usage', err.message.replace(/^error: /, ''));
   }
   if (err instanceof ConfigError) {
-    writeLine(io.stderr, `error: ${err.issues.length > 1 ? `${err.issues.length} problems found:\n` : ''}${err.message}`);
-    return EXIT_INPUT;
+    const head = err.issues.length > 1 ? `${err.issues.length} problems found:\n` : '';
+    return fail(EXIT_INPUT, 'bad-input', `${head}${err.message}`, { problems: err.issues.map(problemOf) });
+  }
+  if (err instanceof Error && err.name === 'PlanRefusedError') {
+    const r = err as Error & { summary?: string; rows?: RefusalRow[]; nodes?: NodeProjection[]; excluded?: ExcludedNode[]; table?: string };
+    const details = r.rows ? renderRefusal(r.rows, r.nodes ?? [], r.excluded ?? [], { width: o.width ?? DEFAULT_WIDTH }) : r.table;
+    return fail(EXIT_INPUT, 'plan-refused', r.summary ?? err.message, {
+      problems: (r.rows ?? []).map((row) => ({ file: row.subject, message: row.problem })),
+      ...(details ? { details } : {}),
+    });
   }
   if (err instanceof UserError) {
-    writeLine(io.stderr, `error: ${err.message}`);
+    const code =
+      err.name === 'GroupBusyError' ? 'group-busy' : /^cancelled\b|confirmation needed/.test(err.message) ? 'not-confirmed' : 'bad-input';
     const table = (err as { table?: unknown }).table;
-    if (typeof table === 'string' && table.length > 0 && !err.message.includes(table)) writeLine(io.stderr, table);
-    return err.exitCode;
+    return fail(err.exitCode, code, err.message, typeof table === 'string' && table && !err.message.includes(table) ? { details: table } : {});
   }
   if (err instanceof Error && err.name === 'JobAbortedError') {
-    writeLine(io.stderr, `error: interrupted (${err.message}); run the same command again to finish`);
-    return EXIT_PARTIAL;
+    return fail(EXIT_INTERRUPTED, 'interrupted', `interrupted (${err.message}); run the same command again to finish`);
   }
+  if (err instanceof Error && err.name === 'TlsFingerprintMismatchError') return fail(EXIT_CLUSTER, 'tls-mismatch', err.message);
   if (isProxmoxApiError(err)) {
-    writeLine(io.stderr, `error: Proxmox VE: ${err.message}`);
-    return EXIT_PARTIAL;
+    const cluster = clusterErrorCode(err);
+    if (cluster) return fail(EXIT_CLUSTER, cluster, `Proxmox VE: ${err.message}`);
+    return fail(EXIT_PARTIAL, 'proxmox', `Proxmox VE: ${err.message}`);
   }
   const ref = errorReference();
-  logger?.error({ err, reference: ref }, 'internal error');
-  writeLine(io.stderr, `error: internal error, reference ${ref}${logger ? '' : ` (${String(err)})`}`);
-  return EXIT_PARTIAL;
+  o.logger?.error({ err, reference: ref }, 'internal error');
+  return fail(EXIT_PARTIAL, 'internal', `internal error, reference ${ref}${o.logger ? '' : ` (${String(err)})`}`);
+}
+
+/**
+ * Reports a failure: `error: …` on stderr (commander has printed its own usage errors already) and, with
+ * `--json`, the one JSON object on stdout. Returns the exit code, the same with or without `--json`.
+ */
+export function reportError(err: unknown, io: CliIo, logger: Logger | undefined, o: { json?: boolean } = {}): number {
+  const r = describeError(err, { width: terminalWidth(io), logger });
+  if (r.exitCode === EXIT_OK && r.error.code === 'help') return EXIT_OK;
+  if (!(err instanceof CommanderError) && !(err instanceof CliExit)) {
+    writeLine(io.stderr, `error: ${r.error.message}`);
+    if (r.details) writeLine(io.stderr, r.details);
+  }
+  if (o.json && !(err instanceof CliExit)) writeLine(io.stdout, JSON.stringify({ error: r.error }));
+  return r.exitCode;
 }

@@ -13,6 +13,10 @@ export interface CliIo {
   interactive: boolean;
   /** stderr is a terminal: draw the live progress display instead of plain lines. */
   progressTty: boolean;
+  /** stdout is a terminal (colours by default; its width is `columns`). */
+  stdoutTty?: boolean;
+  /** Width of the terminal on stdout; unset when stdout is not a terminal (then COLUMNS, else 100). */
+  columns?: number;
   env: NodeJS.ProcessEnv;
   cwd: string;
   /** Aborted on SIGINT/SIGTERM (the engine checkpoints and stops). */
@@ -26,6 +30,8 @@ export function processIo(signal?: AbortSignal): CliIo {
     stdin: process.stdin,
     interactive: Boolean(process.stdin.isTTY && process.stderr.isTTY),
     progressTty: Boolean(process.stderr.isTTY),
+    stdoutTty: Boolean(process.stdout.isTTY),
+    ...(process.stdout.isTTY && process.stdout.columns > 0 ? { columns: process.stdout.columns } : {}),
     env: process.env,
     cwd: process.cwd(),
     ...(signal ? { signal } : {}),
@@ -53,4 +59,11 @@ export function cliRequester(io: CliIo): { via: 'cli'; name?: string } {
     }
   }
   return name ? { via: 'cli', name } : { via: 'cli' };
+}
+
+/** Width tables are fitted to: the terminal's (`process.stdout.columns`), else COLUMNS, else 100. */
+export function terminalWidth(io: Pick<CliIo, 'columns' | 'env'>): number {
+  if (io.columns !== undefined && io.columns > 0) return io.columns;
+  const env = Number(envValue(io.env, 'COLUMNS'));
+  return Number.isInteger(env) && env > 0 ? env : 100;
 }

@@ -2,7 +2,8 @@ import { Command, Option } from 'commander';
 import type { Logger } from '../log.js';
 import type { ProxmoxClientOptions } from '../proxmox/client.js';
 import { cliLogger, resolvePaths, type GlobalOptions, type ResolvedPaths } from './context.js';
-import type { CliIo } from './io.js';
+import { terminalWidth, type CliIo } from './io.js';
+import { packageVersion } from './version.js';
 
 /** What every command action receives: its streams, the resolved paths and a logger. */
 export interface CommandEnv {
@@ -23,7 +24,18 @@ export interface ProgramState {
 
 const DESCRIPTION = `Deploy, inspect and clean up per-student training stands on Proxmox VE.
 
-Exit codes: 0 success, 1 some stands failed, 2 bad input, bad config or a refused plan (nothing done).`;
+Exit codes:
+  0    success
+  1    some stands failed (the others are done)
+  2    bad input, bad config, a refused plan or a declined confirmation
+  3    the cluster could not be used: unreachable, TLS mismatch, bad credentials,
+       missing privileges
+  130  interrupted by Ctrl+C (\`stands resume\` finishes)
+
+--json: stdout holds exactly one JSON object, errors included:
+  {"error": {"code", "message", "problems": [{"file", "line", "message"}]}}
+Tables fit the terminal (else COLUMNS, else 100 columns); NO_COLOR and FORCE_COLOR
+are honoured; warnings go to stderr.`;
 
 /**
  * Builds the `stands` command line. Heavy modules (engine, simulator, Discord) are imported lazily inside
@@ -33,10 +45,11 @@ export function buildProgram(io: CliIo, state: ProgramState): Command {
   const program = new Command('stands');
   program
     .description(DESCRIPTION)
+    .version(packageVersion(), '-V, --version', 'print the version of pve-stands')
     .option('--config <dir>', 'configuration directory (env STANDS_CONFIG, default ./data)')
     .option('--state <file>', 'state file (env STANDS_STATE, default <config>/state.sqlite)')
     .addOption(new Option('--log-level <level>', 'log level on stderr (env STANDS_LOG_LEVEL, default warn)'))
-    .configureHelp({ showGlobalOptions: true, sortSubcommands: false })
+    .configureHelp({ showGlobalOptions: true, sortSubcommands: false, helpWidth: terminalWidth(io) })
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
       writeErr: (s) => io.stderr.write(s),
@@ -57,6 +70,7 @@ export function buildProgram(io: CliIo, state: ProgramState): Command {
   }
 
   const json = () => new Option('--json', 'print a machine-readable result: stdout ends with one JSON object');
+  const wide = () => new Option('--wide', 'every detail (each VM, networks, errors in full), wrapped to the terminal');
   const yes = () => new Option('-y, --yes', 'do not ask for confirmation (required when not on a terminal)');
 
   run(
@@ -74,6 +88,9 @@ export function buildProgram(io: CliIo, state: ProgramState): Command {
       .option('--dry-run', 'print the plan and stop (nothing is created)')
       .addOption(yes())
       .addOption(json())
+      .option('--credentials-out <file>', 'write the new users\' passwords to this CSV (mode 0600) instead of the screen')
+      .option('--force', 'with --credentials-out: replace an existing file')
+      .addOption(wide())
       .option('--rollback-failed', 'remove what a failed stand created')
       .option('--apply-foreign-pending', 'apply network changes even where someone else has pending edits (warned)'),
     async () => (await import('./commands/deploy.js')).deployCommand,
@@ -83,14 +100,17 @@ export function buildProgram(io: CliIo, state: ProgramState): Command {
       .command('resume')
       .description('finish interrupted deploy jobs (idempotent: completes what is missing)')
       .option('--group <name>', 'only this group')
+      .addOption(wide())
       .addOption(json()),
     async () => (await import('./commands/resume.js')).resumeCommand,
   );
   run(
     program
       .command('status')
-      .description('nodes, groups, stands with VM states, running jobs and console links')
+      .description('nodes, groups, one line per stand (VM states, console link); --user for one stand\'s details')
       .option('--group <name>', 'only this group')
+      .option('--user <userid>', 'every detail of this user\'s stand')
+      .addOption(wide())
       .option('--cluster <name>', 'cluster from connections.yml')
       .option('--node <name>', 'only this node')
       .addOption(json()),
@@ -158,13 +178,15 @@ export function buildProgram(io: CliIo, state: ProgramState): Command {
       .description('set a new generated password for a user we created (printed once; needs ticket auth)')
       .requiredOption('--user <userid>', 'PVE user id, e.g. ivanov@pve')
       .option('--cluster <name>', 'cluster from connections.yml')
+      .option('--out <file>', 'write the password to this CSV (mode 0600) instead of the screen')
+      .option('--force', 'with --out: replace an existing file')
       .addOption(json()),
     async () => (await import('./commands/password.js')).passwordCommand,
   );
   run(
     program
       .command('check')
-      .description('test the connection: reachability, TLS, credentials, privileges (exit 0 ok, 1 failed, 2 bad config)')
+      .description('test the connection: reachability, TLS, credentials, privileges (exit 0 ok, 3 unusable, 2 bad config)')
       .option('--cluster <name>', 'cluster from connections.yml')
       .addOption(json()),
     async () => (await import('./commands/check.js')).checkCommand,
@@ -197,6 +219,14 @@ export function buildProgram(io: CliIo, state: ProgramState): Command {
   run(
     program.command('register').description('register the Discord slash commands for the guild (same as npm run register)'),
     async () => (await import('./commands/bot.js')).registerCommand,
+  );
+  run(
+    program
+      .command('health')
+      .description("exit 0 while the bot is connected to Discord's gateway, 1 when not (the container's HEALTHCHECK)")
+      .option('--file <path>', 'the bot\'s health file (env STANDS_HEALTH_FILE)')
+      .option('--max-age <seconds>', 'longest tolerated loss of the gateway connection (default 60)'),
+    async () => (await import('./commands/health.js')).healthCommand,
   );
   return program;
 }

@@ -1,42 +1,43 @@
-import Table from 'cli-table3';
+import { colorEnabled, palette, type Palette } from '../color.js';
+import { renderTable, type Column } from '../core/text-table.js';
 import type { StandCredential } from '../core/credentials.js';
+import { terminalWidth, type CliIo } from './io.js';
 
-/** A plain table (no colours: output is the same on a terminal, in a pipe and in tests). */
-export function table(head: string[], rows: (string | number)[][]): string {
-  const t = new Table({ head, style: { head: [], border: [] } });
-  for (const r of rows) t.push(r.map((c) => String(c)));
-  return t.toString();
+export { compactIds, displayWidth, fitText } from '../core/text-table.js';
+
+/**
+ * A table fitted to the terminal (text-table.ts): a string column is a plain column that wraps when the table is
+ * too wide (the first one never does); pass a Column to choose truncation, alignment or a colour.
+ */
+export function table(io: Pick<CliIo, 'columns' | 'env'>, columns: (string | Column)[], rows: readonly (readonly (string | number)[])[]): string {
+  const cols = columns.map((c, i): Column => (typeof c === 'string' ? (i === 0 ? { head: c } : { head: c, shrink: 'wrap' }) : c));
+  return renderTable(cols, rows, { width: terminalWidth(io) });
 }
 
-export function mib(n: number): string {
-  return n >= 1024 ? `${(n / 1024).toFixed(n % 1024 === 0 ? 0 : 1)} GiB` : `${n} MiB`;
+/** Colours for stdout: on a terminal unless NO_COLOR; FORCE_COLOR forces them (src/color.ts). */
+export function colors(io: CliIo): Palette {
+  return palette(colorEnabled(io.env, Boolean(io.stdoutTty)));
 }
 
-export function percent(x: number): string {
-  return `${Math.round(x * 100)}%`;
+/** Colours a VM or stand state word: running/ready green, stopped yellow, failed/missing red. */
+export function stateColor(p: Palette): (text: string, value: string) => string {
+  return (text, value) => {
+    if (/failed|missing|error/.test(value)) return p.red(text);
+    if (/stopped|partial|paused|cancelled/.test(value)) return p.yellow(text);
+    if (/running|ready|succeeded/.test(value)) return p.green(text);
+    return text;
+  };
 }
 
-/** Compresses [1000,1001,1002,1005] into "1000-1002, 1005". */
-export function ranges(ids: number[]): string {
-  const s = [...ids].sort((a, b) => a - b);
-  const out: string[] = [];
-  for (let i = 0; i < s.length; ) {
-    let j = i;
-    while (j + 1 < s.length && s[j + 1] === s[j]! + 1) j++;
-    out.push(i === j ? `${s[i]}` : `${s[i]}-${s[j]}`);
-    i = j + 1;
-  }
-  return out.join(', ');
-}
-
-/** Passwords of users created in this run: printed once, never logged or stored. */
-export function renderCredentials(creds: StandCredential[]): string {
+/** Passwords of users created in this run: printed once, never logged or stored; never cut short. */
+export function renderCredentials(io: CliIo, creds: StandCredential[]): string {
   const withPw = creds.filter((c) => c.password);
   if (withPw.length === 0) return '';
   return [
     'New users (passwords are shown only now — hand them out, they are not stored):',
     table(
-      ['user', 'password', 'pool', 'console'],
+      io,
+      [{ head: 'user' }, { head: 'password' }, { head: 'pool', shrink: 'truncate', min: 8 }, { head: 'console', shrink: 'truncate', min: 10 }],
       withPw.map((c) => [c.userid, c.password ?? '', c.pool, c.consoleUrl ?? '']),
     ),
   ].join('\n');

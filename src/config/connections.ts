@@ -59,6 +59,30 @@ export interface LoadConnectionsOptions {
   env?: NodeJS.ProcessEnv;
   /** Read this file instead of `<configDir>/connections.yml`. */
   file?: string;
+  /**
+   * false: the caller only reads the state file (`stands list`, `stands templates`): secrets (token_secret,
+   * password, token_value and their *_file forms) are neither read nor required, so their environment variables
+   * may be unset. The clusters come back without them.
+   */
+  secrets?: boolean;
+}
+
+const SECRET_FIELDS = ['token_secret', 'token_secret_file', 'password', 'password_file', 'token_value', 'token_value_file'];
+
+/** The parsed YAML without its secret fields (a copy; only the clusters' own keys are looked at). */
+function withoutSecrets(raw: unknown): unknown {
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return raw;
+  const strip = (clusters: unknown): unknown => {
+    if (!clusters || typeof clusters !== 'object' || Array.isArray(clusters)) return clusters;
+    const out: Record<string, unknown> = {};
+    for (const [name, c] of Object.entries(clusters)) {
+      if (!c || typeof c !== 'object' || Array.isArray(c)) out[name] = c;
+      else out[name] = Object.fromEntries(Object.entries(c).filter(([k]) => !SECRET_FIELDS.includes(k)));
+    }
+    return out;
+  };
+  const r = raw as Record<string, unknown>;
+  return 'clusters' in r ? { ...r, clusters: strip(r.clusters) } : strip(r);
 }
 
 const CLUSTER_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
@@ -161,7 +185,8 @@ interface RawCluster {
 export async function loadConnections(configDir: string, options: LoadConnectionsOptions = {}): Promise<Connections> {
   const file = options.file ?? join(configDir, CONNECTIONS_FILE);
   const { source, value } = await loadYamlFile(file);
-  return parseConnectionsValue(value, source, options.env ?? process.env);
+  const secrets = options.secrets ?? true;
+  return parseConnectionsValue(secrets ? value : withoutSecrets(value), source, options.env ?? process.env, secrets);
 }
 
 /** Parse connections from YAML text (tests, `stands check`); `file` names it in errors and anchors relative paths. */
@@ -173,7 +198,7 @@ export async function parseConnections(text: string, file: string, env: NodeJS.P
   return parseConnectionsValue(parsed.value, parsed.source, env);
 }
 
-async function parseConnectionsValue(raw: unknown, source: YamlSource, env: NodeJS.ProcessEnv): Promise<Connections> {
+async function parseConnectionsValue(raw: unknown, source: YamlSource, env: NodeJS.ProcessEnv, secrets = true): Promise<Connections> {
   const file = source.file;
   if (raw === null || raw === undefined) {
     throw new ConfigError({ file, message: 'empty file: expected "clusters:" with at least one cluster' });
@@ -236,7 +261,7 @@ async function parseConnectionsValue(raw: unknown, source: YamlSource, env: Node
     if (!res.ok) throw new ConfigError(sortIssues([...issues, ...res.issues]));
     throwIfIssues(issues);
     for (const [name, c] of Object.entries(res.data)) {
-      const r = fromSeed(name, c, source, issues);
+      const r = fromSeed(name, c, source, issues, secrets);
       if (r) raws[name] = r;
     }
   }
@@ -247,14 +272,14 @@ async function parseConnectionsValue(raw: unknown, source: YamlSource, env: Node
   const clusters: Record<string, ClusterConfig> = {};
   const baseDir = dirname(resolve(file));
   for (const [name, r] of Object.entries(raws)) {
-    const c = await finishCluster(name, r, source, baseDir, issues, own ? ['clusters', name] : [name]);
+    const c = await finishCluster(name, r, source, baseDir, issues, own ? ['clusters', name] : [name], secrets);
     if (c) clusters[name] = c;
   }
   throwIfIssues(issues);
   return { clusters, default: defaultName ?? Object.keys(clusters)[0]!, file };
 }
 
-function fromSeed(name: string, c: SeedConnectionsFile[string], source: YamlSource, issues: InputIssue[]): RawCluster | undefined {
+function fromSeed(name: string, c: SeedConnectionsFile[string], source: YamlSource, issues: InputIssue[], secrets = true): RawCluster | undefined {
   const p = [name];
   // `host: "ip:8006"` (design document) or `host` + `port` (lazy_teacher); an https:// prefix is tolerated.
   let host = c.host.trim().replace(/^https:\/\//i, '').replace(/\/+$/, '');
@@ -330,7 +355,7 @@ function fromSeed(name: string, c: SeedConnectionsFile[string], source: YamlSour
       issues.push(issueAt(source, [...p, 'token_name'], 'required key is missing (use_token is true)'));
       return undefined;
     }
-    if (c.token_value === undefined && c.token_value_file === undefined) {
+    if (c.token_value === undefined && c.token_value_file === undefined && secrets) {
       issues.push(issueAt(source, [...p, 'token_value'], 'required key is missing (use_token is true)'));
       return undefined;
     }
@@ -383,6 +408,7 @@ async function finishCluster(
   baseDir: string,
   issues: InputIssue[],
   p: PropertyKey[],
+  secrets = true,
 ): Promise<ClusterConfig | undefined> {
   const before = issues.length;
   const url = normalizeUrl(r.url ?? '');
@@ -402,13 +428,13 @@ async function finishCluster(
   if (r.user !== undefined && !USERID_RE.test(r.user)) {
     issues.push(issueAt(source, r.userPath ?? p, `"${r.user}" is not a user id (expected name@realm, e.g. root@pam)`));
   }
-  if (r.tokenId !== undefined && tokenSecret === undefined && r.tokenSecretFile === undefined) {
+  if (secrets && r.tokenId !== undefined && tokenSecret === undefined && r.tokenSecretFile === undefined) {
     issues.push(issueAt(source, [...p, 'token_secret'], 'token_id is set but token_secret (or token_secret_file) is missing'));
   }
   if (r.tokenId === undefined && r.tokenSecret !== undefined) {
     issues.push(issueAt(source, r.tokenSecretPath, 'token_secret is set but token_id is missing'));
   }
-  if (r.user !== undefined && password === undefined && r.passwordFile === undefined && r.tokenId === undefined) {
+  if (secrets && r.user !== undefined && password === undefined && r.passwordFile === undefined && r.tokenId === undefined) {
     issues.push(issueAt(source, [...p, 'password'], 'user is set but password (or password_file) is missing'));
   }
   if (r.user === undefined && (r.password !== undefined || r.passwordFile !== undefined)) {
@@ -460,7 +486,7 @@ async function finishCluster(
     c.tokenId = r.tokenId;
     c.tokenSecret = tokenSecret;
   }
-  if (r.user !== undefined && password !== undefined) {
+  if (r.user !== undefined && (password !== undefined || !secrets)) {
     c.user = r.user;
     c.password = password;
   }

@@ -25,6 +25,8 @@ export const Env = z.object({
   STANDS_CONFIG: z.preprocess(unsetIfEmpty, z.string().default('./data')),
   /** State file (default <config>/state.sqlite). */
   STANDS_STATE: opt(z.string()),
+  /** The bot's health file for `stands health` (the container's HEALTHCHECK); unset: not written. */
+  STANDS_HEALTH_FILE: opt(z.string()),
   STANDS_LOG_LEVEL: z.preprocess(
     (v) => (typeof unsetIfEmpty(v) === 'string' ? (v as string).trim().toLowerCase() : undefined),
     z.enum(LOG_LEVELS, { error: () => `expected one of ${LOG_LEVELS.join(', ')}` }).default('info'),

@@ -8,6 +8,7 @@ import { loadSettings, type Settings } from '../config/settings.js';
 import type { Logger } from '../log.js';
 import { ProxmoxClient, type ProxmoxClientOptions } from '../proxmox/client.js';
 import { openStore, type Store } from '../store/index.js';
+import { ConfigError } from '../errors.js';
 
 export interface AppContext {
   configDir: string;
@@ -34,6 +35,22 @@ export interface CreateContextOptions {
   /** Passed to every client (the demo and tests pass the simulator's timeScale). */
   clientOptions?: Omit<ProxmoxClientOptions, 'logger'>;
   env?: NodeJS.ProcessEnv;
+  /**
+   * Proxmox secrets: `true` (default) required; `'optional'` read when they can be, else left out; `false` never
+   * read (commands that only read the state file). A cluster without them cannot be talked to.
+   */
+  secrets?: boolean | 'optional';
+}
+
+async function connectionsFor(configDir: string, env: NodeJS.ProcessEnv, secrets: boolean | 'optional'): Promise<Connections> {
+  if (secrets !== 'optional') return loadConnections(configDir, { env, secrets });
+  try {
+    return await loadConnections(configDir, { env });
+  } catch (err) {
+    // any other problem of the file is reported by this second reading as well
+    if (err instanceof ConfigError) return loadConnections(configDir, { env, secrets: false });
+    throw err;
+  }
 }
 
 export function defaultStatePath(configDir: string, env: NodeJS.ProcessEnv = process.env): string {
@@ -46,7 +63,7 @@ export async function createContext(o: CreateContextOptions): Promise<AppContext
   const configDir = resolve(o.configDir);
   const env = o.env ?? process.env;
   const [connections, settings] = await Promise.all([
-    o.connections ?? loadConnections(configDir, { env }),
+    o.connections ?? connectionsFor(configDir, env, o.secrets ?? true),
     o.settings ?? loadSettings(configDir, { env }),
   ]);
   const defaultCluster = o.clusterOverride ?? connections.default;

@@ -211,7 +211,9 @@ export function planMachineNics(
 
 /**
  * Interfaces touched by a node's pending edit, from the `changes` diff of `GET /nodes/{node}/network`
- * (`/etc/network/interfaces` vs `interfaces.new`). A changed line is attributed to the stanza it belongs to.
+ * (`/etc/network/interfaces` vs `interfaces.new`, `diff -u` with 3-line hunks). A changed line is attributed to the
+ * stanza it belongs to within its hunk; a change whose `iface` line lies outside the hunk's context is unattributed
+ * (treated as someone else's), never pinned on the stanza of an earlier hunk.
  * Returns the names, and whether some change could not be attributed to any interface.
  */
 export function parsePendingIfaces(changes: string | undefined): {
@@ -226,7 +228,13 @@ export function parsePendingIfaces(changes: string | undefined): {
   if (!changes) return { ifaces, unattributed, comments };
   let current: string | undefined;
   for (const raw of changes.split('\n')) {
-    if (raw.startsWith('+++') || raw.startsWith('---') || raw.startsWith('@@')) continue;
+    if (raw.startsWith('+++') || raw.startsWith('---')) continue;
+    // a new hunk starts somewhere else in the file (`diff -u` keeps 3 lines of context, pve-common INotify.pm
+    // ccache_compute_diff): the stanza of the previous hunk no longer applies
+    if (raw.startsWith('@@')) {
+      current = undefined;
+      continue;
+    }
     const sign = raw[0];
     const line = sign === '+' || sign === '-' || sign === ' ' ? raw.slice(1) : raw;
     const m = /^\s*(?:iface|auto|allow-hotplug|allow-[a-z]+)\s+(\S+)/.exec(line);

@@ -1,19 +1,18 @@
 /**
  * The plan and refusals as text tables (CLI) and as plain data (the bot's embed). No colours: the same text goes
- * to a terminal, a log file, a test assertion or a Discord code block.
+ * to a terminal, a log file, a test assertion or a Discord code block. Tables fit the given width (text-table.ts):
+ * one line per stand by default, every detail with `wide`.
  */
-import Table from 'cli-table3';
 import { formatEstimate } from './estimate.js';
 import { pct } from './placement.js';
+import { compactIds, fitText, renderTable, type Column } from './text-table.js';
 import type { DeployPlan, ExcludedNode, NodeProjection, RefusalRow, StandPlan } from './types.js';
 
-const plain = { head: [] as string[], border: [] as string[] };
-
-function table(head: string[]): Table.Table {
-  return new Table({ head, style: plain });
-}
+/** Width used where no terminal is known (errors carried to the bot, logs). */
+export const DEFAULT_WIDTH = 100;
 
 const gib = (mib: number): string => `${(mib / 1024).toFixed(mib % 1024 === 0 ? 0 : 1)} GiB`;
+const gibNum = (mib: number): string => `${(mib / 1024).toFixed(mib % 1024 === 0 ? 0 : 1)}`;
 
 export interface PlanNodeRow {
   node: string;
@@ -68,8 +67,8 @@ function nodeRow(n: NodeProjection, unit: string): PlanNodeRow {
   return {
     node: n.node,
     stands: n.stands,
-    memory: n.online ? `${gib(memUsed)} / ${gib(n.maxMemMiB)} (${pct(n.memUtil)}), +${gib(n.addedMemMiB)}` : '-',
-    cpu: n.online ? `${coresUsed} vCPU on ${n.maxCpu} cores (${pct(n.cpuUtil)} of the overcommit limit)` : '-',
+    memory: n.online ? `${gibNum(memUsed)} / ${gib(n.maxMemMiB)} (${pct(n.memUtil)}), +${gib(n.addedMemMiB)}` : '-',
+    cpu: n.online ? `${coresUsed} vCPU / ${n.maxCpu} cores (${pct(n.cpuUtil)} of limit)` : '-',
     note: n.excluded ? `left out: ${n.excluded}` : n.stands > 0 ? `${n.stands} ${unit}` : '',
   };
 }
@@ -117,42 +116,97 @@ export function planTableData(plan: DeployPlan): PlanTableData {
   };
 }
 
-/** The plan as text. `maxStands` limits the per-stand table (the rest is summarised). */
-export function renderPlan(plan: DeployPlan, o: { maxStands?: number } = {}): string {
-  const d = planTableData(plan);
-  const out: string[] = [plan.estimate ? `${d.summary}; ${plan.estimate.text}` : d.summary];
-  const nodes = table(['node', 'memory (allocated / total)', 'CPU', 'note']);
-  for (const n of d.nodes) nodes.push([n.node, n.memory, n.cpu, n.note]);
-  out.push(nodes.toString());
-  const max = o.maxStands ?? Infinity;
-  const stands = table(['user', 'node', 'pool', 'VMIDs', 'bridges / VLANs', 'resources', 'note']);
-  for (const s of d.stands.slice(0, max)) stands.push([s.user, s.node, s.pool, s.vmids, s.networks, s.resources, s.note]);
-  out.push(stands.toString());
-  if (d.stands.length > max) out.push(`… and ${d.stands.length - max} more stands`);
-  if (d.replicas.length > 0) out.push(['Template replicas:', ...d.replicas.map((r) => `  ${r}`)].join('\n'));
-  if (d.excluded.length > 0) out.push(['Nodes left out:', ...d.excluded.map((e) => `  ${e.node}: ${e.reason}`)].join('\n'));
-  if (d.warnings.length > 0) out.push(['Warnings:', ...d.warnings.map((w) => `  ${w}`)].join('\n'));
-  if (d.estimate) out.push(d.estimate);
-  return out.join('\n');
+export interface RenderOptions {
+  /** Terminal width in columns (default 100). */
+  width?: number;
+  /** Every detail (pool, machine names, networks, resources), wrapped to the width. */
+  wide?: boolean;
 }
 
-/** The table a PlanRefusedError carries. */
-export function renderRefusal(rows: readonly RefusalRow[], nodes: readonly NodeProjection[], excluded: readonly ExcludedNode[]): string {
+function nodesTable(rows: PlanNodeRow[], width: number): string {
+  const columns: Column[] = [
+    { head: 'node' },
+    { head: 'memory (allocated / total)', shrink: 'truncate', min: 16 },
+    { head: 'CPU', shrink: 'truncate', min: 12 },
+    { head: 'note', shrink: 'truncate', min: 12, first: true },
+  ];
+  return renderTable(columns, rows.map((n) => [n.node, n.memory, n.cpu, n.note]), { width });
+}
+
+/** A stand's bridges/VNets in few characters: `vmbr1000, vmbr1001 +VLAN 100`. */
+function networksShort(s: StandPlan): string {
+  if (s.segments.length === 0) return '-';
+  const ifaces = s.segments.map((g) => g.iface).join(', ');
+  return s.vlans.length > 0 ? `${ifaces} +VLAN ${s.vlans.join(',')}` : ifaces;
+}
+
+/** The plan as text. `maxStands` limits the per-stand table (the rest is summarised). */
+export function renderPlan(plan: DeployPlan, o: { maxStands?: number } & RenderOptions = {}): string {
+  const width = o.width ?? DEFAULT_WIDTH;
+  const d = planTableData(plan);
+  const out: string[] = [plan.estimate ? `${d.summary}; ${plan.estimate.text}` : d.summary, '', nodesTable(d.nodes, width), ''];
+  const max = o.maxStands ?? Infinity;
+  const shown = plan.stands.slice(0, max);
+  if (o.wide) {
+    out.push(
+      renderTable(
+        [
+          { head: 'user', shrink: 'wrap', min: 12 },
+          { head: 'node' },
+          { head: 'pool', shrink: 'wrap', min: 10 },
+          { head: 'VMIDs', shrink: 'wrap', min: 12 },
+          { head: 'bridges / VLANs', shrink: 'wrap', min: 14 },
+          { head: 'resources', shrink: 'wrap', min: 9 },
+          { head: 'note', shrink: 'wrap', min: 8 },
+        ],
+        d.stands.slice(0, max).map((s) => [s.user, s.node, s.pool, s.vmids, s.networks, s.resources, s.note]),
+        { width },
+      ),
+    );
+  } else {
+    out.push(
+      renderTable(
+        [
+          { head: 'user', shrink: 'truncate', min: 12 },
+          { head: 'node' },
+          { head: 'VMIDs', shrink: 'truncate', min: 9 },
+          { head: 'bridges', shrink: 'truncate', min: 10 },
+          { head: 'note', shrink: 'truncate', min: 8 },
+        ],
+        shown.map((s, i) => [s.userid, d.stands[i]!.node, compactIds(s.vms.map((v) => v.vmid)), networksShort(s), d.stands[i]!.note]),
+        { width },
+      ),
+    );
+  }
+  if (d.stands.length > max) out.push(`… and ${d.stands.length - max} more stands`);
+  if (d.replicas.length > 0) out.push('', ['Template replicas:', ...d.replicas.map((r) => `  ${r}`)].join('\n'));
+  if (d.excluded.length > 0) out.push('', ['Nodes left out:', ...d.excluded.map((e) => `  ${e.node}: ${e.reason}`)].join('\n'));
+  if (d.warnings.length > 0) out.push('', ['Warnings:', ...d.warnings.map((w) => `  ${w}`)].join('\n'));
+  if (d.estimate) out.push('', d.estimate);
+  return fitText(out.join('\n'), width);
+}
+
+/** The table a PlanRefusedError carries (rendered again at the terminal's width by the CLI). */
+export function renderRefusal(
+  rows: readonly RefusalRow[],
+  nodes: readonly NodeProjection[],
+  excluded: readonly ExcludedNode[],
+  o: RenderOptions = {},
+): string {
+  const width = o.width ?? DEFAULT_WIDTH;
   const out: string[] = [];
   if (rows.length > 0) {
-    const t = table(['what', 'problem']);
-    for (const r of rows) t.push([r.subject, r.problem]);
-    out.push(t.toString());
+    out.push(
+      renderTable([{ head: 'what', shrink: 'wrap', min: 12 }, { head: 'problem', shrink: 'wrap', min: 20 }], rows.map((r) => [r.subject, r.problem]), {
+        width,
+      }),
+    );
   }
-  if (nodes.length > 0) {
-    const t = table(['node', 'memory (allocated / total)', 'CPU', 'note']);
-    for (const n of nodes) {
-      const r = nodeRow(n, 'placed');
-      t.push([r.node, r.memory, r.cpu, r.note]);
-    }
-    out.push(t.toString());
-  }
-  const notInNodes = excluded.filter((e) => !nodes.some((n) => n.node === e.node && n.excluded));
-  if (notInNodes.length > 0) out.push(['Nodes left out:', ...notInNodes.map((e) => `  ${e.node}: ${e.reason}`)].join('\n'));
-  return out.join('\n');
+  // a left-out node's reason is listed below the table in full rather than squeezed into its note
+  if (nodes.length > 0) out.push(nodesTable(nodes.map((n) => ({ ...nodeRow(n, 'placed'), ...(n.excluded ? { note: 'left out' } : {}) })), width));
+  const left = [...nodes.filter((n) => n.excluded).map((n) => ({ node: n.node, reason: n.excluded! })), ...excluded];
+  const seen = new Set<string>();
+  const reasons = left.filter((e) => !seen.has(e.node) && seen.add(e.node));
+  if (reasons.length > 0) out.push(['Nodes left out:', ...reasons.map((e) => `  ${e.node}: ${e.reason}`)].join('\n'));
+  return fitText(out.join('\n\n'), width);
 }

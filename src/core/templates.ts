@@ -1,8 +1,9 @@
 /**
  * Templates: resolve a profile's template references, decide per node where a VM can be cloned from, and plan
- * per-node replicas. PVE only clones across nodes (`target=`) when every disk of the source is on shared storage,
- * and a linked clone lives on its base's storage; so for a template on node-local storage, each other node needs
- * its own copy, made as the seed did: full clone → convert to template → migrate (with local disks). Replicas are
+ * per-node replicas. PVE only clones across nodes (`target=`) when every volume of the source (disks, cloud-init
+ * drives, ISOs) is on shared storage, and a linked clone lives on its base's storage; so for a template on
+ * node-local storage, each other node needs its own copy, made as the seed did: full clone → convert to template →
+ * migrate (with local disks; a local cloud-init drive moves too, a local ISO does not, see `unmovableMedia`). Replicas are
  * recorded in the store, reused by later deploys and groups, and kept by cleanup (`stands templates --prune`
  * removes unused ones).
  */
@@ -97,6 +98,8 @@ export function sharedImageStorages(inv: Pick<Inventory, 'storages'>): Set<strin
 
 export function createReplicaPlanner(o: ReplicaPlannerOptions): ReplicaPlanner {
   const shared = sharedImageStorages(o.inventory);
+  // ISOs live on storages without `images` content: any shared storage will do for them
+  const sharedAny = new Set(o.inventory.storages.filter((s) => s.shared).map((s) => s.storage));
   const planned = new Map<string, ReplicaPlan>();
   const recorded = new Map(o.recorded.map((r) => [`${r.sourceVmid}/${r.node}`, r]));
   const hasStorage = (node: string, storage: string): boolean =>
@@ -104,9 +107,15 @@ export function createReplicaPlanner(o: ReplicaPlannerOptions): ReplicaPlanner {
 
   const decide = (info: TemplateInfo, node: string, commit: boolean): CloneSource => {
       if (info.node === node) return { kind: 'direct', vmid: info.vmid, node: info.node };
-      const local = info.storages.filter((s) => !shared.has(s));
+      // a node-local ISO (or the host's drive) blocks both ways to another node: clone with target= and the
+      // migration of a replica
+      const stuck = unmovableMedia(info, sharedAny);
+      if (stuck) return { kind: 'unavailable', reason: stuck };
+      // every volume a clone copies counts, cloud-init drives included (clone_vm refuses target= otherwise)
+      const cloned = volumeStorages(info);
+      const local = [...info.storages.filter((s) => !shared.has(s)), ...cloned.filter((s) => !shared.has(s) && !info.storages.includes(s))];
       if (local.length === 0) {
-        const missing = info.storages.find((s) => !hasStorage(node, s));
+        const missing = cloned.find((s) => !hasStorage(node, s));
         if (missing) return { kind: 'unavailable', reason: `storage ${missing} of template ${info.vmid} is not available on ${node}` };
         return { kind: 'direct', vmid: info.vmid, node: info.node };
       }
@@ -130,7 +139,7 @@ export function createReplicaPlanner(o: ReplicaPlannerOptions): ReplicaPlanner {
       }
       const what = `template ${info.vmid}${info.name ? ` (${info.name})` : ''} is on node-local storage ${local.join(', ')} of ${info.node}`;
       if (!o.replicate) return { kind: 'unavailable', reason: `${what}; replication is off` };
-      const missing = info.storages.find((s) => !hasStorage(node, s));
+      const missing = cloned.find((s) => !hasStorage(node, s));
       if (missing) return { kind: 'unavailable', reason: `${what}, and ${node} has no storage ${missing} for a replica` };
       if (!commit) return { kind: 'replica', vmid: rec?.vmid ?? 0, node, planned: true };
       // a recorded replica that vanished from the cluster keeps its id if still free: recover stays simple
@@ -158,6 +167,28 @@ export function createReplicaPlanner(o: ReplicaPlannerOptions): ReplicaPlanner {
     peek: (info, node) => decide(info, node, false),
     replicas: () => [...planned.values()],
   };
+}
+
+/** Storages of the volumes a clone copies or regenerates: disks and cloud-init drives (not ISOs). */
+export function volumeStorages(info: TemplateInfo): string[] {
+  const out = new Set(info.storages);
+  for (const v of info.volumes) if (v.kind === 'cloudinit' && v.storage) out.add(v.storage);
+  return [...out].sort();
+}
+
+/**
+ * Why this template's VMs cannot reach another node at all: an ISO on node-local storage (or the host's CD drive).
+ * PVE refuses `target=` for a VM with any local volume (qemu-server PVE/API2/Qemu.pm clone_vm, "VM uses local
+ * storage") and refuses to migrate a local ISO (PVE/QemuMigrate.pm scan_local_volumes, "local cdrom image"), so no
+ * replica can be made either. The admin ejects the medium or moves it to shared storage.
+ */
+export function unmovableMedia(info: TemplateInfo, shared: ReadonlySet<string>): string | undefined {
+  const stuck = info.volumes.filter((v) => (v.kind === 'iso' && v.storage && !shared.has(v.storage)) || v.kind === 'host-cdrom');
+  if (stuck.length === 0) return undefined;
+  const what = `template ${info.vmid}${info.name ? ` (${info.name})` : ''}`;
+  const list = stuck.map((v) => (v.kind === 'host-cdrom' ? `the host's CD drive (${v.key})` : `ISO ${v.volid} (${v.key}) on node-local storage ${v.storage}`)).join(', ');
+  const eject = stuck.map((v) => `qm set ${info.vmid} --${v.key} none,media=cdrom`).join('; ');
+  return `${what} has ${list}: Proxmox can neither clone it to another node nor migrate a copy there; eject it (${eject}) or move the ISO to shared storage`;
 }
 
 export interface TemplateListEntry {

@@ -1,9 +1,14 @@
 /**
  * The /status chart: nodes' CPU and memory over the last hour, drawn as an SVG string and rasterised in-process
- * with @resvg/resvg-js (no browser, no canvas build). Text uses system fonts when there are any; without fonts
- * the lines and grid still render.
+ * with @resvg/resvg-js (no browser, no canvas build). Text is drawn with the font shipped next to this file
+ * (fonts/DejaVuSans.ttf, licence in fonts/LICENSE; Latin and Cyrillic), never the host's fonts: a slim container
+ * image has none.
  */
-import { Resvg } from '@resvg/resvg-js';
+import { Resvg, type RenderedImage } from '@resvg/resvg-js';
+import { fileURLToPath } from 'node:url';
+
+/** The chart's font: copied to dist/src/discord/fonts by `npm run build`. */
+export const CHART_FONT_FILE = fileURLToPath(new URL('./fonts/DejaVuSans.ttf', import.meta.url));
 
 export interface ChartPoint {
   /** Epoch seconds. */
@@ -79,7 +84,33 @@ export function loadChartSvg(series: ChartSeries[], o: ChartOptions = {}): strin
 }
 
 export function renderLoadChart(series: ChartSeries[], o: ChartOptions = {}): Buffer {
-  const svg = loadChartSvg(series, o);
-  const png = new Resvg(svg, { font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' } }).render().asPng();
-  return Buffer.from(png);
+  return Buffer.from(rasteriseChart(loadChartSvg(series, o)).asPng());
+}
+
+/** SVG → image with the shipped font only (`sans-serif` in the SVG maps to it). */
+export function rasteriseChart(svg: string): RenderedImage {
+  const font = {
+    loadSystemFonts: false,
+    fontFiles: [CHART_FONT_FILE],
+    defaultFontFamily: 'DejaVu Sans',
+    sansSerifFamily: 'DejaVu Sans',
+  };
+  return new Resvg(svg, { font }).render();
+}
+
+/** The same SVG without its text, to show that text is drawn (scripts/image-check.sh, test/discord/chart.test.ts). */
+export function withoutText(svg: string): string {
+  return svg.replace(/<text\b[^>]*>[^<]*<\/text>/g, '');
+}
+
+/** How many pixels differ between two renders of the same size. */
+export function differingPixels(a: RenderedImage, b: RenderedImage): number {
+  if (a.width !== b.width || a.height !== b.height) throw new Error('renders differ in size');
+  const pa = a.pixels;
+  const pb = b.pixels;
+  let n = 0;
+  for (let i = 0; i < pa.length; i += 4) {
+    if (pa[i] !== pb[i] || pa[i + 1] !== pb[i + 1] || pa[i + 2] !== pb[i + 2] || pa[i + 3] !== pb[i + 3]) n++;
+  }
+  return n;
 }

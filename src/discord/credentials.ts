@@ -6,19 +6,12 @@
 import { Routes, type Client } from 'discord.js';
 import type { Logger } from '../log.js';
 import type { StandCredential } from '../core/credentials.js';
+import { credentialsCsv } from '../core/credentials-csv.js';
 import type { Messages } from './i18n.js';
 import type { InteractionHandle } from './jobs.js';
 
-function csvField(v: string | undefined): string {
-  const s = v ?? '';
-  return /[",;\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
-export function credentialsCsv(creds: StandCredential[]): string {
-  const lines = ['user,password,console,pool,group'];
-  for (const c of creds) lines.push([c.userid, c.password, c.consoleUrl, c.pool, c.group].map(csvField).join(','));
-  return `${lines.join('\n')}\n`;
-}
+/** The same formula-safe CSV as the CLI's `--credentials-out` (src/core/credentials-csv.ts). */
+export { credentialsCsv } from '../core/credentials-csv.js';
 
 export async function sendDm(client: Client, userId: string, body: { content: string; files?: { name: string; data: Buffer }[] }): Promise<void> {
   const ch = (await client.rest.post(Routes.userChannels(), { body: { recipient_id: userId } })) as { id: string };

@@ -3,54 +3,99 @@ import type { ProxmoxClient } from './client.js';
 import { isSupportedVersion, unsupportedVersionMessage } from './version.js';
 import { ProxmoxApiError } from './errors.js';
 import { normalizeFingerprint, TLS_TRUST_CODES } from './http.js';
+import { studentRoleDecision } from './roles.js';
+import { z } from 'zod';
 
 /**
- * Privileges the deployer's token/user needs on `/` (propagated). The README's
- * `pveum role add StandsDeployer -privs "…"` line is built from this list.
+ * What the deployer's token needs, path by path (least privilege: nothing on `/`, no Permissions.Modify, no
+ * User.Modify beyond /access/groups). Each privilege is one the engine uses; the API call and PVE's check are
+ * named in `why`. `propagate`: the engine acts below the path on objects it creates later (stand VMs and pools,
+ * private bridges), so the grant must propagate.
  */
-export const REQUIRED_PRIVILEGES = [
-  { priv: 'Sys.Audit', why: 'read nodes, load and the cluster inventory' },
-  { priv: 'Sys.Modify', why: 'create and apply Linux bridges on nodes' },
-  { priv: 'VM.Allocate', why: 'create (clone into) and destroy stand VMs' },
-  { priv: 'VM.Clone', why: 'clone templates' },
-  { priv: 'VM.Audit', why: 'read VM config and status' },
-  { priv: 'VM.Config.CPU', why: 'set cores' },
-  { priv: 'VM.Config.Memory', why: 'set memory' },
-  { priv: 'VM.Config.Network', why: 'attach NICs to stand networks' },
-  { priv: 'VM.Config.Options', why: 'set name, description, tags' },
-  { priv: 'VM.Config.Disk', why: 'templates and disk options' },
-  { priv: 'VM.PowerMgmt', why: 'start, stop and reset stands' },
-  { priv: 'VM.Snapshot', why: 'snapshots for stand resets' },
-  { priv: 'VM.Snapshot.Rollback', why: 'roll stands back to their snapshot' },
-  { priv: 'VM.Migrate', why: 'move VMs between nodes' },
-  { priv: 'VM.Console', why: 'grant console access to students' },
-  { priv: 'Datastore.AllocateSpace', why: 'allocate clone disks' },
-  { priv: 'Datastore.Audit', why: 'read storage capacity' },
-  { priv: 'Pool.Allocate', why: 'create and delete stand pools' },
-  { priv: 'Pool.Audit', why: 'read pools' },
-  { priv: 'User.Modify', why: 'create student users' },
-  { priv: 'Realm.AllocateUser', why: 'create users in the pve realm' },
-  { priv: 'Permissions.Modify', why: 'grant students access to their pool' },
-  { priv: 'SDN.Use', why: 'attach VMs to bridges and VNets' },
-  { priv: 'SDN.Allocate', why: 'create SDN zones and VNets' },
-  { priv: 'SDN.Audit', why: 'read SDN config' },
-] as const;
+export interface DeployerGrant {
+  path: string;
+  /** The README's role for this path (built-in or created by the README's `pveum role add`). */
+  roles: readonly string[];
+  privs: readonly string[];
+  propagate: boolean;
+  why: string;
+}
 
-export const REQUIRED_PRIVILEGE_NAMES: readonly string[] = REQUIRED_PRIVILEGES.map((p) => p.priv);
+export interface CheckScope {
+  /** Realms users are created in (settings realm + allowed_realms). */
+  realms: readonly string[];
+  mode: 'bridges' | 'sdn';
+  /** SDN zone (sdn mode). */
+  sdnZone?: string;
+  /** The role handed to students on their pool, and its privileges when it is a custom one to create. */
+  studentRole: string;
+  studentRolePrivs?: readonly string[];
+}
 
-/** The README's set-up lines: a role with exactly the deployer's privileges, granted on / to the token. */
-export function deployerRoleCommands(tokenId = 'stands@pve!deployer', role = 'StandsDeployer'): string[] {
-  const [user, name] = tokenId.split('!');
-  return [
-    `pveum role add ${role} -privs "${REQUIRED_PRIVILEGE_NAMES.join(',')}"`,
-    `pveum user add ${user}`,
-    `pveum user token add ${user} ${name} --privsep 0`,
-    `pveum acl modify / -user ${user} -role ${role}`,
+export const DEFAULT_CHECK_SCOPE: CheckScope = { realms: ['pve'], mode: 'bridges', studentRole: 'PVEVMUser' };
+
+/** Custom roles of the README (the rest are PVE's built-in roles). */
+export const DEPLOYER_ROLES: Readonly<Record<string, readonly string[]>> = {
+  StandsVMs: ['VM.Allocate', 'VM.Audit', 'VM.Clone', 'VM.Config.CPU', 'VM.Config.Memory', 'VM.Config.Network', 'VM.Config.Options', 'VM.Migrate', 'VM.PowerMgmt', 'VM.Snapshot', 'VM.Snapshot.Rollback'],
+  StandsNodes: ['Sys.Audit', 'Sys.Modify'],
+  StandsUsers: ['Realm.AllocateUser', 'User.Modify'],
+};
+
+/** Privileges of the built-in roles the README grants (pve-access-control AccessControl.pm, PVE 8.4 and 9.x). */
+const BUILTIN: Readonly<Record<string, readonly string[]>> = {
+  PVEPoolAdmin: ['Pool.Allocate', 'Pool.Audit'],
+  PVEDatastoreUser: ['Datastore.AllocateSpace', 'Datastore.Audit'],
+  PVESDNUser: ['SDN.Audit', 'SDN.Use'],
+  PVESDNAdmin: ['SDN.Allocate', 'SDN.Audit', 'SDN.Use'],
+};
+
+/** The grants for a configuration (scope); `/pool` also needs every privilege of the students' role. */
+export function deployerGrants(scope: CheckScope = DEFAULT_CHECK_SCOPE): DeployerGrant[] {
+  const grants: DeployerGrant[] = [
+    {
+      path: '/vms', roles: ['StandsVMs'], privs: DEPLOYER_ROLES.StandsVMs!, propagate: true,
+      why: 'clone templates (VM.Clone), create/destroy/convert VMs (VM.Allocate), set NICs, cores, memory, tags, power, snapshot and roll back stands, migrate template replicas',
+    },
+    {
+      path: '/pool', roles: ['PVEPoolAdmin', scope.studentRole], privs: BUILTIN.PVEPoolAdmin!, propagate: true,
+      why: "create and delete stand pools; hand students their pool role (PVE lets Pool.Allocate holders grant on /pool/<p> a role whose privileges they hold there, propagated: ACL.pm update_acl)",
+    },
+    { path: '/storage', roles: ['PVEDatastoreUser'], privs: BUILTIN.PVEDatastoreUser!, propagate: true, why: 'allocate clone disks and read storage capacity' },
+    {
+      path: '/nodes', roles: ['StandsNodes'], privs: scope.mode === 'bridges' ? DEPLOYER_ROLES.StandsNodes! : ['Sys.Audit'], propagate: true,
+      why: scope.mode === 'bridges' ? 'read node load; create, apply and remove private bridges (Sys.Modify on /nodes/<node>)' : 'read node load',
+    },
   ];
+  if (scope.mode === 'bridges') {
+    grants.push({ path: '/sdn/zones/localnetwork', roles: ['PVESDNUser'], privs: BUILTIN.PVESDNUser!, propagate: true, why: 'put VM NICs on bridges (qemu-server check_bridge_access: SDN.Use on /sdn/zones/localnetwork/<bridge>)' });
+  } else {
+    grants.push({ path: '/sdn', roles: ['PVESDNAdmin'], privs: BUILTIN.PVESDNAdmin!, propagate: true, why: `create the zone${scope.sdnZone ? ` ${scope.sdnZone}` : ''} and its VNets, apply SDN, put VM NICs on VNets` });
+  }
+  for (const realm of [...new Set(scope.realms)]) {
+    grants.push({ path: `/access/realm/${realm}`, roles: ['StandsUsers'], privs: ['Realm.AllocateUser'], propagate: false, why: `create and remove student users in realm ${realm}` });
+  }
+  grants.push({ path: '/access/groups', roles: ['StandsUsers'], privs: ['User.Modify'], propagate: false, why: 'create and remove users (userid-group check on /access/groups)' });
+  return grants;
+}
+
+/** The README's set-up lines: a user and token, three custom roles, and one grant per path. */
+export function deployerSetupCommands(scope: CheckScope = DEFAULT_CHECK_SCOPE, tokenId = 'stands@pve!bot'): string[] {
+  const [user, name] = tokenId.split('!') as [string, string];
+  const lines = [`pveum user add ${user} --comment "pve-stands deployer"`, `pveum user token add ${user} ${name} --privsep 0`];
+  for (const [role, privs] of Object.entries(DEPLOYER_ROLES)) lines.push(`pveum role add ${role} --privs "${privs.join(',')}"`);
+  const byPath = new Map<string, Set<string>>();
+  for (const g of deployerGrants(scope)) {
+    const set = byPath.get(g.path) ?? new Set<string>();
+    for (const r of g.roles) set.add(r);
+    byPath.set(g.path, set);
+  }
+  for (const [path, roles] of byPath) lines.push(`pveum acl modify ${path} --users ${user} --roles ${[...roles].join(',')}`);
+  return lines;
 }
 
 export type CheckVerdict =
   | 'ok'
+  | 'missing-prerequisites'
   | 'unreachable'
   | 'tls-mismatch'
   | 'bad-credentials'
@@ -68,9 +113,12 @@ export interface ConnectionCheck {
   /** tls-mismatch: the server's sha256 fingerprint and what was expected (a pin, or "trusted by …"). */
   seen?: string;
   expected?: string;
-  /** missing-privileges: what the deployer lacks on `/`, and everything it needs. */
+  /** missing-privileges: each missing grant as `Priv on /path` (with why when granted without propagation). */
   missing?: string[];
+  /** Every grant the engine needs, as `Priv on /path`. */
   required?: readonly string[];
+  /** missing-prerequisites: what else makes deploys fail later (ifupdown2, realm type, the students' role). */
+  problems?: string[];
   /** Things not verified (e.g. the server does not implement GET /access/permissions). */
   notes?: string[];
 }
@@ -98,9 +146,10 @@ export function probeFingerprint(url: string, timeoutMs = 5_000): Promise<string
   });
 }
 
-export async function runConnectionCheck(client: ProxmoxClient): Promise<ConnectionCheck> {
+export async function runConnectionCheck(client: ProxmoxClient, scope: CheckScope = DEFAULT_CHECK_SCOPE): Promise<ConnectionCheck> {
   const c = client.cluster;
   const base = { cluster: c.name, url: c.url, auth: client.authMode } as const;
+  const who = client.authMode === 'token' ? `token ${c.tokenId}` : `user ${c.user}`;
   let version: string;
   let release: string | undefined;
   try {
@@ -115,34 +164,144 @@ export async function runConnectionCheck(client: ProxmoxClient): Promise<Connect
   }
   const notes: string[] = [];
   try {
-    const perms = await client.permissions({ path: '/' });
-    const have = perms['/'] ?? {};
-    const missing = REQUIRED_PRIVILEGE_NAMES.filter((p) => !have[p]);
-    if (missing.length > 0) {
-      const who = client.authMode === 'token' ? `token ${c.tokenId}` : `user ${c.user}`;
+    const privs = await checkGrants(client, scope);
+    if ('notImplemented' in privs) {
+      notes.push(`privileges not verified: the server does not implement GET /access/permissions (${privs.notImplemented})`);
+    } else if (privs.missing.length > 0) {
       return {
         ...base,
         verdict: 'missing-privileges',
         version,
-        missing,
-        required: REQUIRED_PRIVILEGE_NAMES,
-        message: `${who} lacks ${missing.length} privilege(s) on /: ${missing.join(', ')}`,
+        missing: privs.missing,
+        required: privs.required,
+        message: `${who} lacks ${privs.missing.length} grant(s): ${privs.missing.join('; ')}`,
       };
     }
-  } catch (err) {
-    if (err instanceof ProxmoxApiError && (err.status === 501 || err.status === 404)) {
-      notes.push(`privileges not verified: the server does not implement GET /access/permissions (${err.pveMessage})`);
-    } else {
-      return failureVerdict(client, err);
+    const problems = await checkPrerequisites(client, scope, notes);
+    if (problems.length > 0) {
+      return { ...base, verdict: 'missing-prerequisites', version, problems, message: problems.join('; '), ...(notes.length ? { notes } : {}) };
     }
+  } catch (err) {
+    return failureVerdict(client, err);
   }
   return {
     ...base,
     verdict: 'ok',
     version,
-    message: `connected to Proxmox VE ${version} with ${client.authMode === 'token' ? `token ${c.tokenId}` : `user ${c.user}`}`,
+    message: `connected to Proxmox VE ${version} with ${who}`,
     ...(notes.length ? { notes } : {}),
   };
+}
+
+type Flags = Record<string, boolean>;
+
+/**
+ * Tests every path the engine touches with GET /access/permissions?path= (RPCEnvironment.pm permissions: each set
+ * privilege with its propagate flag): the grants of `deployerGrants`, each node, each storage for VM images, and
+ * on /pool the privileges of the students' role unless the token may modify permissions there. A privilege found
+ * set without propagation where the engine works below the path is reported as such, naming the path it was
+ * granted on.
+ */
+async function checkGrants(client: ProxmoxClient, scope: CheckScope): Promise<{ missing: string[]; required: string[] } | { notImplemented: string }> {
+  const cache = new Map<string, Promise<Flags>>();
+  const flags = (path: string): Promise<Flags> => {
+    let p = cache.get(path);
+    if (!p) {
+      p = client.permissions({ path }).then((r) => r[path] ?? {});
+      cache.set(path, p);
+    }
+    return p;
+  };
+  try {
+    await flags('/');
+  } catch (err) {
+    if (err instanceof ProxmoxApiError && (err.status === 501 || err.status === 404)) return { notImplemented: err.pveMessage };
+    throw err;
+  }
+  const [nodes, storages, studentPrivs] = await Promise.all([
+    client.nodes().then((l) => l.map((n) => n.node)),
+    client.clusterResources('storage').then((l) => [...new Set(l.filter((r) => (r.content ?? '').split(',').includes('images')).map((r) => r.storage ?? ''))].filter(Boolean)),
+    rolePrivileges(client, scope),
+  ]);
+  const checks: { path: string; privs: readonly string[]; propagate: boolean }[] = [];
+  for (const g of deployerGrants(scope)) {
+    let privs = g.privs;
+    if (g.path === '/pool' && !('Permissions.Modify' in (await flags('/pool')))) privs = [...new Set([...privs, ...studentPrivs])];
+    checks.push({ path: g.path, privs, propagate: g.propagate });
+    // and the objects that exist now: each node and each storage for images, exactly where the engine acts
+    if (g.path === '/nodes') for (const n of nodes) checks.push({ path: `/nodes/${n}`, privs: g.privs, propagate: false });
+    if (g.path === '/storage') for (const st of storages) checks.push({ path: `/storage/${st}`, privs: g.privs, propagate: false });
+  }
+  const missing: string[] = [];
+  const required: string[] = [];
+  for (const ch of checks) {
+    const have = await flags(ch.path);
+    for (const priv of ch.privs) {
+      required.push(`${priv} on ${ch.path}`);
+      if (priv in have && (!ch.propagate || have[priv] === true)) continue;
+      if (priv in have) {
+        missing.push(`${priv} on ${ch.path} (granted there without propagation; the engine works below it)`);
+        continue;
+      }
+      const flat = await unpropagatedAncestor(ch.path, priv, flags);
+      missing.push(flat ? `${priv} on ${ch.path} (granted on ${flat} without propagation)` : `${priv} on ${ch.path}`);
+    }
+  }
+  return { missing: [...new Set(missing)], required: [...new Set(required)] };
+}
+
+/** The nearest ancestor of `path` holding `priv` unpropagated (why it does not reach `path`). */
+async function unpropagatedAncestor(path: string, priv: string, flags: (p: string) => Promise<Flags>): Promise<string | undefined> {
+  const parts = path.split('/').filter(Boolean);
+  for (let i = parts.length - 1; i >= 0; i--) {
+    const anc = i === 0 ? '/' : `/${parts.slice(0, i).join('/')}`;
+    const have = await flags(anc);
+    if (priv in have) return have[priv] === false ? anc : undefined;
+  }
+  return undefined;
+}
+
+/** The students' role's privileges: the cluster's definition, or the custom role's from the settings. */
+async function rolePrivileges(client: ProxmoxClient, scope: CheckScope): Promise<string[]> {
+  const roles = await client.listRoles();
+  const role = roles.find((r) => r.roleid === scope.studentRole);
+  if (role?.privs) return String(role.privs).split(',').filter(Boolean);
+  return [...(scope.studentRolePrivs ?? [])];
+}
+
+/**
+ * What else makes a deploy fail later: the students' role (exists, or may be created), the realms (exist; only
+ * pve and pam take passwords), and in bridges mode ifupdown2 on every online node (pve-manager PVE/API2/Network.pm
+ * reload_network_config refuses "you need ifupdown2 to reload network configuration"; PVE/API2/APT.pm versions
+ * lists ifupdown2 only when it is installed, readable with Sys.Audit on the node).
+ */
+async function checkPrerequisites(client: ProxmoxClient, scope: CheckScope, notes: string[]): Promise<string[]> {
+  const problems: string[] = [];
+  const decision = await studentRoleDecision(client, scope.studentRole, scope.studentRolePrivs ?? []);
+  if (decision.action === 'refuse') problems.push(decision.message);
+  const domains = await client.get('/access/domains', z.array(z.looseObject({ realm: z.string(), type: z.string() })));
+  for (const realm of new Set(scope.realms)) {
+    const d = domains.find((x) => x.realm === realm);
+    if (!d) problems.push(`realm ${realm} does not exist on the cluster`);
+    else if (d.type !== 'pve' && d.type !== 'pam') {
+      problems.push(`realm ${realm} is of type ${d.type}: Proxmox takes passwords only for pve and pam users, so stands cannot set student passwords there`);
+    }
+  }
+  if (scope.mode === 'bridges') {
+    const nodes = (await client.nodes()).filter((n) => n.status === 'online');
+    for (const n of nodes) {
+      try {
+        const pkgs = await client.get(`/nodes/${encodeURIComponent(n.node)}/apt/versions`, z.array(z.looseObject({ Package: z.string() })));
+        if (!pkgs.some((p) => p.Package === 'ifupdown2')) {
+          problems.push(`node ${n.node}: ifupdown2 is not installed, so Proxmox cannot apply the stands' bridges (apt install ifupdown2)`);
+        }
+      } catch (err) {
+        if (!(err instanceof ProxmoxApiError) || err.status === 401) throw err;
+        notes.push(`node ${n.node}: ifupdown2 not verified (${err.status} ${err.pveMessage})`);
+      }
+    }
+  }
+  return problems;
 }
 
 async function failureVerdict(client: ProxmoxClient, err: unknown): Promise<ConnectionCheck> {
@@ -185,7 +344,6 @@ async function failureVerdict(client: ProxmoxClient, err: unknown): Promise<Conn
       ...base,
       verdict: 'missing-privileges',
       missing: [],
-      required: REQUIRED_PRIVILEGE_NAMES,
       message: `permission denied: ${err.pveMessage}`,
     };
   }

@@ -47,7 +47,10 @@ export const DEFAULT_SEED: SimSeedInput = {
   users: [{ userid: 'alice@pve', password: 'alice-secret', comment: 'Alice (ops)', email: 'alice@example.org' }],
   network: [
     { node: '*', iface: 'eno1', type: 'eth', autostart: true },
-    { node: '*', iface: 'vmbr0', type: 'bridge', bridge_ports: 'eno1', autostart: true, cidr: '10.0.0.0/24' },
+    // each node's management address on vmbr0 (the `ip` /cluster/status reports for it)
+    { node: 'pve1', iface: 'vmbr0', type: 'bridge', bridge_ports: 'eno1', autostart: true, cidr: '10.0.0.11/24', gateway: '10.0.0.1' },
+    { node: 'pve2', iface: 'vmbr0', type: 'bridge', bridge_ports: 'eno1', autostart: true, cidr: '10.0.0.12/24', gateway: '10.0.0.1' },
+    { node: 'pve3', iface: 'vmbr0', type: 'bridge', bridge_ports: 'eno1', autostart: true, cidr: '10.0.0.13/24', gateway: '10.0.0.1' },
     { node: 'pve3', iface: 'vmbr99', type: 'bridge', autostart: true, comments: 'lab uplink (alice)', pending: true },
   ],
 };

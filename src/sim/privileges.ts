@@ -78,33 +78,53 @@ function pathChain(path: string): string[] {
   return out;
 }
 
+/** Role name → propagate flag, as pve-access-control AccessControl.pm `roles()` returns it. */
+type RoleFlags = Map<string, boolean>;
+
 /**
- * Privileges of one ACL subject set (a user with its groups, or a token) on `path`: walk from '/' down; at each
- * level, entries that apply (propagating ones above the target, all at the target) replace what came from above;
- * user/token entries take precedence over group entries at the same level. NoAccess at a level wipes it.
+ * AccessControl.pm `roles($cfg, $user, $path)`: walk from '/' down; at each level the entries that apply
+ * (propagating ones above the target, all at the target) replace what came from above, keeping their propagate
+ * flag; token entries, then user entries take precedence over group entries at the same level. NoAccess wins.
  */
-function privsFor(state: SimState, path: string, subjects: { type: AclEntry['type']; ugid: string }[]): Set<string> {
+function rolesFor(state: SimState, path: string, subjects: { type: AclEntry['type']; ugid: string }[]): RoleFlags {
   const chain = pathChain(path);
-  let roles: Set<string> = new Set();
+  let roles: RoleFlags = new Map();
   const byPath = aclIndex(state);
   for (let i = 0; i < chain.length; i++) {
     const entries = byPath.get(chain[i]!);
     if (!entries) continue;
-    const atTarget = i === chain.length - 1;
-    const direct = new Set<string>();
-    const group = new Set<string>();
+    const final = i === chain.length - 1;
+    const found: Record<AclEntry['type'], RoleFlags> = { token: new Map(), user: new Map(), group: new Map() };
     for (const e of entries) {
-      if (!atTarget && !e.propagate) continue;
-      for (const s of subjects) {
-        if (s.type === e.type && s.ugid === e.ugid) (e.type === 'group' ? group : direct).add(e.roleid);
-      }
+      if (!final && !e.propagate) continue;
+      if (!subjects.some((s) => s.type === e.type && s.ugid === e.ugid)) continue;
+      const m = found[e.type];
+      m.set(e.roleid, (m.get(e.roleid) ?? false) || e.propagate);
     }
-    if (direct.size) roles = direct;
-    else if (group.size) roles = group;
+    if (found.token.size) roles = found.token;
+    else if (found.user.size) roles = found.user;
+    else if (found.group.size) roles = found.group;
   }
-  if (roles.has('NoAccess')) return new Set();
-  const privs = new Set<string>();
-  for (const r of roles) for (const p of rolePrivs(state, r) ?? []) privs.add(p);
+  const noAccess = roles.get('NoAccess');
+  return noAccess !== undefined ? new Map([['NoAccess', noAccess]]) : roles;
+}
+
+/**
+ * RPCEnvironment.pm `$compile_acl_path` for one subject set: the roles on the path, plus (for /vms/<id> of a pool
+ * member) the roles held on /pool/<pool>, never propagated and never overriding NoAccess; then the privileges,
+ * each with the propagate flag of any role that grants it propagated.
+ */
+function privFlags(state: SimState, path: string, subjects: { type: AclEntry['type']; ugid: string }[]): Map<string, boolean> {
+  let roles = rolesFor(state, path, subjects);
+  const m = /^\/vms\/(\d+)$/.exec(path);
+  const pool = m ? state.vms.get(Number(m[1]))?.pool : undefined;
+  if (pool && !roles.has('NoAccess')) {
+    const poolRoles = rolesFor(state, `/pool/${pool}`, subjects);
+    if (poolRoles.has('NoAccess')) roles = new Map([['NoAccess', false]]);
+    else for (const r of poolRoles.keys()) if (!roles.has(r)) roles.set(r, false);
+  }
+  const privs = new Map<string, boolean>();
+  for (const [r, propagate] of roles) for (const p of rolePrivs(state, r) ?? []) privs.set(p, (privs.get(p) ?? false) || propagate);
   return privs;
 }
 
@@ -124,31 +144,34 @@ function aclIndex(state: SimState): Map<string, AclEntry[]> {
   return idx;
 }
 
-/** Effective privileges of a principal on a path (the whole set; root gets everything). */
-export function effectivePrivs(state: SimState, who: Principal, path: string): Set<string> {
-  if (isRoot(who)) return new Set(ALL_PRIVS);
+/**
+ * Effective privileges of a principal on a path with their propagate flags, as RPCEnvironment.pm `permissions()`
+ * returns them (`{priv: 0|1}`; GET /access/permissions shows exactly this): root@pam gets everything propagated;
+ * a privsep token gets the intersection of its own and its user's privileges, propagated only when both are.
+ */
+export function effectivePermissions(state: SimState, who: Principal, path: string): Map<string, boolean> {
+  if (isRoot(who) || who.userid === 'root@pam') {
+    const all = new Map([...ALL_PRIVS].map((p) => [p, true] as [string, boolean]));
+    if (isRoot(who) || !who.tokenid) return all;
+    const token = privFlags(state, path, [{ type: 'token', ugid: who.tokenid }]);
+    return new Map([...token].map(([p, f]) => [p, f] as [string, boolean]));
+  }
   const user = state.users.get(who.userid);
-  if (!user || !user.enable) return new Set();
-  const userSubjects = [
+  if (!user || !user.enable) return new Map();
+  const fromUser = privFlags(state, path, [
     { type: 'user' as const, ugid: who.userid },
     ...user.groups.map((g) => ({ type: 'group' as const, ugid: g })),
-  ];
-  const paths = [path];
-  // a VM in a pool also gets what is granted on the pool (AccessControl.pm roles(): /vms/<id> → /pool/<pool>)
-  const m = /^\/vms\/(\d+)$/.exec(path);
-  if (m) {
-    const pool = state.vms.get(Number(m[1]))?.pool;
-    if (pool) paths.push(`/pool/${pool}`);
-  }
-  const result = new Set<string>();
-  for (const p of paths) {
-    const fromUser = who.userid === 'root@pam' ? new Set(ALL_PRIVS) : privsFor(state, p, userSubjects);
-    if (who.tokenid && who.privsep) {
-      const fromToken = privsFor(state, p, [{ type: 'token', ugid: who.tokenid }]);
-      for (const x of fromToken) if (fromUser.has(x)) result.add(x);
-    } else for (const x of fromUser) result.add(x);
-  }
-  return result;
+  ]);
+  if (!(who.tokenid && who.privsep)) return fromUser;
+  const fromToken = privFlags(state, path, [{ type: 'token', ugid: who.tokenid }]);
+  const out = new Map<string, boolean>();
+  for (const [p, f] of fromToken) if (fromUser.has(p)) out.set(p, f && fromUser.get(p)!);
+  return out;
+}
+
+/** Effective privileges of a principal on a path (the whole set; root gets everything). */
+export function effectivePrivs(state: SimState, who: Principal, path: string): Set<string> {
+  return new Set(effectivePermissions(state, who, path).keys());
 }
 
 export function hasPriv(state: SimState, who: Principal, path: string, privs: string[], any = false): boolean {
@@ -203,11 +226,13 @@ export function checkExpr(state: SimState, who: Principal, expr: unknown, params
       for (const sub of rest) if (checkExpr(state, who, sub, params, true)) return true;
       return failWith();
     case 'perm-modify': {
-      const path = subst(rest[0] as string, params);
-      if (hasPriv(state, who, path, ['Permissions.Modify'])) return true;
-      // PVE also lets VM.Allocate on /vms/<id> and /pool/<p> holders set ACLs there (check_perm_modify)
-      if (/^\/(vms|pool)\//.test(path) && hasPriv(state, who, path, ['VM.Allocate'])) return true;
-      return failWith(`${path}, Permissions.Modify`);
+      // RPCEnvironment.pm check_perm_modify: Permissions.Modify, or on a specific storage, VM or pool the
+      // privilege that administers it (Datastore.Allocate, VM.Allocate, Pool.Allocate); no path means /access
+      const raw = subst(rest[0] as string, params);
+      const path = raw ? '/' + raw.split('/').filter(Boolean).join('/') : '/access';
+      const test = ['Permissions.Modify', ...permModifyAlternatives(path)];
+      if (hasPriv(state, who, path, test, true)) return true;
+      return failWith(`${path}, ${test.join('|')}`);
     }
     case 'userid-param': {
       const target = String(params.userid ?? '');
@@ -227,4 +252,13 @@ export function checkExpr(state: SimState, who: Principal, expr: unknown, params
     default:
       throw new PveError(500, `unknown permission check '${op}'`);
   }
+}
+
+/** The privilege besides Permissions.Modify that lets a caller change ACLs on `path` (check_perm_modify). */
+export function permModifyAlternatives(path: string): string[] {
+  if (!path) return [];
+  if (/^\/storage\/.+$/.test(path)) return ['Datastore.Allocate'];
+  if (/^\/vms\/.+$/.test(path)) return ['VM.Allocate'];
+  if (/^\/pool\/.+$/.test(path)) return ['Pool.Allocate'];
+  return [];
 }

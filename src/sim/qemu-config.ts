@@ -88,9 +88,41 @@ export function disksOf(config: VmConfig): Disk[] {
   return out;
 }
 
+/** A `media=cdrom` drive: an ISO, the host drive (`cdrom`) or a cloud-init volume. `none` (ejected) is left out. */
+export interface Cdrom {
+  key: string;
+  /** `storage:volname`, or `cdrom` for the host's drive */
+  volid: string;
+  storage?: string;
+  volname?: string;
+  /** qemu-server Drive.pm drive_is_cloudinit: the volume is named `[vm-N-]cloudinit[.fmt]` */
+  cloudinit: boolean;
+}
+
+export function cdromsOf(config: VmConfig): Cdrom[] {
+  const out: Cdrom[] = [];
+  for (const [key, raw] of Object.entries(config)) {
+    if (!DISK_KEY.test(key)) continue;
+    const value = String(raw);
+    if (!/(^|,)media=cdrom(,|$)/.test(value)) continue;
+    const volid = value.split(',')[0]!;
+    if (volid === 'none' || volid === '' || volid.startsWith('media=')) continue;
+    const colon = volid.indexOf(':');
+    const cloudinit = /[:/](?:vm-\d+-)?cloudinit(?:\.(?:raw|cow|qcow|qcow2|qed|vmdk|cloop))?$/.test(volid);
+    out.push({ key, volid, ...(colon > 0 ? { storage: volid.slice(0, colon), volname: volid.slice(colon + 1) } : {}), cloudinit });
+  }
+  return out;
+}
+
 export const formatSize = (gib: number): string => (Number.isInteger(gib) ? `${gib}G` : `${Math.round(gib * 1024)}M`);
 
-/** Tags are stored `;`-separated; PVE accepts `,`, `;` and spaces on input. */
+/**
+ * Tags as PVE stores them (pve-guest-common src/PVE/GuestHelpers.pm get_unique_tags, called by qemu-server
+ * PVE/API2/Qemu.pm on create and update): split on `,` `;` and spaces (PVE::Tools::split_list), then, with the
+ * default datacenter.cfg `tag-style` (not case-sensitive, ordering by name), lowercased, sorted and deduplicated,
+ * joined with `;`.
+ */
 export function normalizeTags(value: string): string {
-  return [...new Set(value.split(/[;, ]+/).filter(Boolean))].join(';');
+  const tags = value.split(/[;,\s\0]+/).filter(Boolean).map((t) => t.toLowerCase());
+  return [...new Set(tags)].sort().join(';');
 }

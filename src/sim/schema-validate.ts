@@ -4,6 +4,7 @@
  */
 import { createRequire } from 'node:module';
 import { paramError } from './errors.js';
+import { ipOrCidrVersion } from './firewall-state.js';
 
 export interface SubsetParam {
   type: string;
@@ -87,6 +88,12 @@ const FORMATS: Record<string, (v: string) => string | undefined> = {
     return ok ? undefined : `invalid vlan-id or range '${v}'`;
   },
   ipv4: (v) => (/^(\d{1,3}\.){3}\d{1,3}$/.test(v) ? undefined : `value does not look like a valid IPv4 address`),
+  // pve-firewall (Firewall.pm pve_verify_ip_or_cidr / pve_verify_ip_or_cidr_or_alias)
+  IPorCIDR: (v) => (ipOrCidrVersion(v) ? undefined : 'value does not look like a valid IP address or CIDR network'),
+  IPorCIDRorAlias: (v) =>
+    /^(dc\/|guest\/)?[A-Za-z][A-Za-z0-9\-_]+$/.test(v) || ipOrCidrVersion(v)
+      ? undefined
+      : 'value does not look like a valid IP address or CIDR network',
 };
 
 const patternCache = new Map<string, RegExp>();

@@ -18,6 +18,8 @@ export const SeedNode = z.object({
   online: z.boolean().default(true),
   /** background CPU load as a fraction (0..1) around which the synthetic load wanders */
   load: z.number().min(0).max(1).default(0.08),
+  /** ifupdown2 installed (PVE applies network changes only with it: pve-manager API2/Network.pm assert_ifupdown2_installed) */
+  ifupdown2: z.boolean().default(true),
 });
 export type SeedNode = z.infer<typeof SeedNode>;
 
@@ -60,6 +62,8 @@ export const SeedVm = z.object({
   description: z.string().optional(),
   ostype: z.string().default('l26'),
   snapshots: z.array(z.string()).default([]),
+  /** more drives as config values, e.g. `{ ide2: 'local:iso/debian.iso,media=cdrom', ide0: 'local-lvm:vm-9000-cloudinit,media=cdrom' }` */
+  drives: z.record(z.string().regex(/^(ide|sata|scsi|virtio)\d+$/), z.string()).default({}),
 });
 export type SeedVm = z.infer<typeof SeedVm>;
 
@@ -133,9 +137,23 @@ export const SimSeed = z.object({
   roles: z.array(SeedRole).default([]),
   acl: z.array(SeedAcl).default([]),
   network: z.array(SeedIface).default([]),
+  /** authentication realms besides pam and pve (e.g. `{ realm: 'corp', type: 'ldap' }`) */
+  realms: z.array(z.object({ realm: z.string().regex(/^[A-Za-z][A-Za-z0-9.\-_]+$/), type: z.enum(['pam', 'pve', 'ldap', 'ad', 'openid']), comment: z.string().optional() })).default([]),
   sdn: z
     .object({ zones: z.array(SeedSdnZone).default([]), vnets: z.array(SeedSdnVnet).default([]) })
     .default({ zones: [], vnets: [] }),
+  /**
+   * cluster.fw [OPTIONS] at start. Absent = a fresh PVE: no cluster.fw, the datacenter firewall off. Tests and
+   * demos turn it on here (or with PUT /cluster/firewall/options enable=1, as an admin would).
+   */
+  firewall: z
+    .object({
+      enable: z.union([z.literal(0), z.literal(1)]).optional(),
+      policy_in: z.enum(['ACCEPT', 'DROP', 'REJECT']).optional(),
+      policy_out: z.enum(['ACCEPT', 'DROP', 'REJECT']).optional(),
+    })
+    .strict()
+    .optional(),
   /** root@pam's password and the root@pam!stands token secret (random when absent) */
   rootPassword: z.string().optional(),
   tokenSecret: z.string().optional(),

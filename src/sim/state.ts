@@ -6,7 +6,8 @@ import { randomUUID } from 'node:crypto';
 import type { SimClock } from './clock.js';
 import type { Rng } from './rng.js';
 import { newMac } from './rng.js';
-import { disksOf, formatNet, formatSize, type VmConfig } from './qemu-config.js';
+import { type FirewallState, newFirewallState } from './firewall-state.js';
+import { disksOf, formatNet, formatSize, normalizeTags, type VmConfig } from './qemu-config.js';
 import type { SimSeed } from './seed.js';
 
 const GiB = 1024 ** 3;
@@ -19,6 +20,8 @@ export interface SimNode {
   online: boolean;
   load: number;
   bootEpochMs: number;
+  /** ifupdown2 installed */
+  ifupdown2: boolean;
   nextPid: number;
   /** vmids whose config lives on this node */
   vmids: Set<number>;
@@ -179,10 +182,17 @@ export class SimState {
   /** custom roles; built-in ones live in privileges.ts */
   roles = new Map<string, Set<string>>();
   acl: AclEntry[] = [];
+  /** authentication realms (domains.cfg): pam and pve always exist */
+  realms = new Map<string, { realm: string; type: string; comment?: string }>([
+    ['pam', { realm: 'pam', type: 'pam', comment: 'Linux PAM standard authentication' }],
+    ['pve', { realm: 'pve', type: 'pve', comment: 'Proxmox VE authentication server' }],
+  ]);
   network = new Map<string, NodeNetwork>();
   sdn: SdnConfig = { zones: new Map(), vnets: new Map() };
   /** SDN config written but not applied (null = none) */
   sdnPending: SdnConfig | null = null;
+  /** /etc/pve/firewall: cluster.fw and the guests' <vmid>.fw (firewall-state.ts) */
+  firewall: FirewallState = newFirewallState();
   tasks = new Map<string, SimTask>();
   tasksByNode = new Map<string, SimTask[]>();
   /** last pvestatd tick (sim ms) */
@@ -200,6 +210,7 @@ export class SimState {
     this.version = seed.version;
     const now = clock.now();
     const allNodes = seed.nodes.map((n) => n.name);
+    for (const d of seed.realms) this.realms.set(d.realm, { realm: d.realm, type: d.type, ...(d.comment ? { comment: d.comment } : {}) });
     for (const n of seed.nodes) {
       this.nodes.set(n.name, {
         name: n.name,
@@ -209,6 +220,7 @@ export class SimState {
         online: n.online,
         load: n.load,
         bootEpochMs: now - (3 + rng.int(0, 40)) * 86_400_000,
+        ifupdown2: n.ifupdown2,
         nextPid: 0x1000 + rng.int(0, 0x30000),
         vmids: new Set(),
       });
@@ -268,7 +280,8 @@ export class SimState {
           rest,
         });
       });
-      if (vm.tags.length) config.tags = vm.tags.join(';');
+      for (const [k, v] of Object.entries(vm.drives)) config[k] = v;
+      if (vm.tags.length) config.tags = normalizeTags(vm.tags.join(';'));
       if (vm.description) config.description = vm.description;
       if (vm.template) config.template = 1;
       const sim: SimVm = {
@@ -324,6 +337,7 @@ export class SimState {
       this.sdnWritable().vnets.set(v.vnet, { ...vnet });
     }
     if (this.sdnPending && sameSdn(this.sdnPending, this.sdn)) this.sdnPending = null;
+    if (seed.firewall) Object.assign(this.firewall.cluster.options, seed.firewall);
     this.refreshStats(now);
   }
 

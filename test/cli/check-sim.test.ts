@@ -22,19 +22,19 @@ describe('stands check', () => {
     expect(r.stdout).toMatch(new RegExp(`^OK sim \\(${env.sim.url.replace(/[.]/g, '\\.')}\\): ok\\n  connected to Proxmox VE [\\d.]+ with token root@pam!stands\\n`));
   });
 
-  it('a wrong pinned fingerprint is a TLS mismatch showing seen and expected: exit 1', async () => {
+  it('a wrong pinned fingerprint is a TLS mismatch showing seen and expected: exit 3 (cluster unusable)', async () => {
     const wrong = 'AA:'.repeat(31) + 'AA';
     await writeFile(path.join(env.configDir, 'connections.yml'), simConnectionsYaml({ ...env.sim, fingerprint: wrong }));
     const r = await runCli([...env.globals, 'check', '--json']);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(3);
     expect(lastJson(r.stdout)).toMatchObject({ verdict: 'tls-mismatch', seen: env.sim.fingerprint, expected: wrong });
   });
 
-  it('a wrong token secret is bad credentials, and the secret is never printed: exit 1', async () => {
+  it('a wrong token secret is bad credentials, and the secret is never printed: exit 3 (cluster unusable)', async () => {
     const secret = '00000000-1111-2222-3333-444444444444';
     await writeFile(path.join(env.configDir, 'connections.yml'), simConnectionsYaml({ ...env.sim, tokenSecret: secret }));
     const r = await runCli([...env.globals, 'check']);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(3);
     expect(r.stdout).toContain(': bad-credentials\n  API token root@pam!stands was refused by');
     expect(r.stdout + r.stderr).not.toContain(secret);
     await writeFile(path.join(env.configDir, 'connections.yml'), simConnectionsYaml(env.sim));

@@ -1,6 +1,6 @@
 import { PassThrough, Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { reportError } from '../../src/cli/errors.js';
+import { describeError, reportError } from '../../src/cli/errors.js';
 import type { CliIo } from '../../src/cli/io.js';
 import { ConfigError, UserError } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
@@ -59,5 +59,28 @@ describe('errors map to messages and exit codes in one place', () => {
     expect(entry.reference).toBe(ref);
     expect(entry.err.message).toBe('x is undefined');
     expect(o.stderr.text).not.toContain('x is undefined');
+  });
+});
+
+describe('exit codes of a cluster that cannot be used, and of an interrupted run', () => {
+  const api = (status: number, code?: string) =>
+    new ProxmoxApiError({ status, method: 'GET', path: '/cluster/resources', pveMessage: 'x', retrySafe: true, ...(code ? { code } : {}) });
+
+  it('unreachable, TLS mismatch, bad credentials and missing privileges exit 3, with a code for scripts', () => {
+    expect(describeError(api(0, 'ECONNREFUSED'))).toMatchObject({ exitCode: 3, error: { code: 'unreachable' } });
+    expect(describeError(api(0, 'ERR_TLS_FINGERPRINT_MISMATCH'))).toMatchObject({ exitCode: 3, error: { code: 'tls-mismatch' } });
+    expect(describeError(api(401))).toMatchObject({ exitCode: 3, error: { code: 'bad-credentials' } });
+    expect(describeError(api(403))).toMatchObject({ exitCode: 3, error: { code: 'missing-privileges' } });
+    expect(describeError(api(500))).toMatchObject({ exitCode: 1, error: { code: 'proxmox' } });
+  });
+
+  it('an aborted job is 130; --json adds exactly one JSON object on stdout with the same code', () => {
+    const aborted = Object.assign(new Error('interrupted by SIGINT'), { name: 'JobAbortedError' });
+    expect(describeError(aborted).exitCode).toBe(130);
+    const o = io();
+    expect(reportError(new ConfigError({ file: 'p.yml', line: 3, path: 'machines[0]', message: 'bad' }), o, undefined, { json: true })).toBe(2);
+    expect(JSON.parse(o.stdout.text)).toEqual({
+      error: { code: 'bad-input', message: 'p.yml:3: machines[0]: bad', problems: [{ file: 'p.yml', line: 3, message: 'machines[0]: bad' }] },
+    });
   });
 });

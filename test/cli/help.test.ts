@@ -1,8 +1,9 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { runCli } from './run-cli.js';
 
 const COMMANDS = ['deploy', 'resume', 'status', 'list', 'cleanup', 'reset', 'start', 'stop', 'expire', 'recover',
-  'templates', 'password', 'check', 'sim', 'demo', 'bot', 'register'];
+  'templates', 'password', 'check', 'sim', 'demo', 'bot', 'register', 'health'];
 
 describe('stands --help', () => {
   it('lists every command and the global --config/--state options, exit 0', async () => {
@@ -12,6 +13,14 @@ describe('stands --help', () => {
     expect(r.stdout).toContain('--config <dir>');
     expect(r.stdout).toContain('--state <file>');
     expect(r.stderr).toBe('');
+  });
+
+  it('--version prints the version from package.json, exit 0', async () => {
+    const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-V']) {
+      const r = await runCli([flag]);
+      expect([r.code, r.stdout, r.stderr]).toEqual([0, `${version}\n`, '']);
+    }
   });
 
   it('shows a subcommand\'s options together with the global ones', async () => {

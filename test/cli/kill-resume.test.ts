@@ -117,7 +117,8 @@ describe('killing `stands deploy` with SIGKILL at 10 different moments', () => {
     await writeFile(users2, 'i1\ni2\n');
     const argv = [...env.globals, 'deploy', '--profile', 'basic', '--users', users2, '--group', 'int', '--yes'];
     const run = await runChild(argv, 3, 'SIGINT');
-    expect(run.code, run.stderr).toBe(1);
+    // 130: interrupted by Ctrl+C (src/cli/errors.ts)
+    expect(run.code, run.stderr).toBe(130);
     expect(run.stderr).toContain('SIGINT: stopping after the current steps');
     expect(run.stdout).toContain('Interrupted: run `stands resume --group int` (or the same deploy again) to finish.');
 

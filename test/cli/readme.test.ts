@@ -2,7 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Env } from '../../src/config/env.js';
-import { REQUIRED_PRIVILEGE_NAMES } from '../../src/proxmox/check.js';
+import { displayWidth } from '../../src/core/text-table.js';
+import { deployerSetupCommands } from '../../src/proxmox/check.js';
 import { runCli } from './run-cli.js';
 import { REPO } from './sim-env.js';
 
@@ -10,10 +11,15 @@ const readme = readFileSync(path.join(REPO, 'README.md'), 'utf8');
 
 /** The README is part of the product: these keep it true to the code. */
 describe('README.md and .env.example stay true to the code', () => {
-  it('the `pveum role add` line grants exactly the privileges the client checks for', () => {
-    const line = /pveum role add PVEStands --privs "([^"]+)"/.exec(readme);
-    expect(line).not.toBeNull();
-    expect(line![1]!.split(',').sort()).toEqual([...REQUIRED_PRIVILEGE_NAMES].sort());
+  it('the set-up block is the per-path grants `stands check` tests for (deployerSetupCommands), nothing on /', () => {
+    const start = readme.indexOf('pveum user add stands@pve');
+    const block = readme.slice(start, readme.indexOf('```', start));
+    const lines = block.split('\n').map((l) => l.replace(/\s+#.*$/, '').trim()).filter((l) => l.startsWith('pveum '));
+    expect(lines).toEqual(deployerSetupCommands());
+    // and the SDN variant's one different line
+    const sdn = deployerSetupCommands({ realms: ['pve'], mode: 'sdn', studentRole: 'PVEVMUser' }).filter((l) => !lines.includes(l));
+    expect(sdn).toEqual(['pveum acl modify /sdn --users stands@pve --roles PVESDNAdmin']);
+    expect(readme).toContain(`\`${sdn[0]}\``);
   });
 
   it('every command of the CLI reference exists in `stands --help`, and every command is in the reference', async () => {
@@ -23,6 +29,15 @@ describe('README.md and .env.example stay true to the code', () => {
     const documented = new Set([...section.matchAll(/^\| `([a-z\\|]+)[ `]/gm)].flatMap((m) => m[1]!.split(/\\?\|/)));
     for (const c of [...section.matchAll(/`(bot)`, `(register)`/g)].flatMap((m) => [m[1]!, m[2]!])) documented.add(c);
     expect([...documented].sort()).toEqual([...listed].sort());
+  });
+
+  it('the 100-column capture of the plan and the status fits 100 columns, one line per stand', () => {
+    const start = readme.indexOf('What a class looks like on a 100-column terminal');
+    expect(start).toBeGreaterThan(0);
+    const block = readme.slice(readme.indexOf('```text', start) + 8, readme.indexOf('\n```\n', start));
+    for (const line of block.split('\n')) expect(displayWidth(line), line).toBeLessThanOrEqual(100);
+    expect(block).toMatch(/^иванов\.пётр@pve {2,}pve\d {2,}\d+–\d+ {2,}ready, 3 running {2,}https:\/\/\S+…$/m);
+    expect(block).toMatch(/^иванов\.пётр@pve {2,}pve\d {2,}\d+–\d+ {2,}vmbr\d+/m);
   });
 
   it('every relative link points at a file of the repository that exists', () => {

@@ -186,6 +186,50 @@ describe('templates on shared storage and replicas', () => {
   });
 });
 
+describe('templates with CD-ROM and cloud-init drives (every volume counts)', () => {
+  const tpl = (drives: Record<string, string>) => ({
+    9000: {
+      name: 'debian-12-tpl', cores: 1, memory: '1024', scsi0: 'ceph:base-9000-disk-0,size=8G',
+      net0: 'virtio=BC:24:11:00:00:01,bridge=vmbr0', net1: 'virtio=BC:24:11:00:00:02,bridge=vmbr0', ...drives,
+    },
+  });
+  const withIsoStorages = (inv: Inventory): Inventory => {
+    for (const node of ['pve1', 'pve2']) {
+      inv.storages.push({ node, storage: 'local', shared: false, images: false, active: true, totalGiB: 100, freeGiB: 100 });
+      inv.storages.push({ node, storage: 'isos', shared: true, images: false, active: true, totalGiB: 100, freeGiB: 100 });
+    }
+    return inv;
+  };
+
+  it('a node-local ISO keeps VMs off other nodes, with a message to eject or move it', async () => {
+    const inv = withIsoStorages(inventory({ shared: true, configs: tpl({ ide2: 'local:iso/debian-12.iso,media=cdrom' }) }));
+    const p = await plan({ inv });
+    expect(new Set(p.stands.map((s) => s.node))).toEqual(new Set(['pve1']));
+    expect(p.replicas).toEqual([]);
+    expect(p.excluded).toEqual([
+      {
+        node: 'pve2',
+        reason:
+          'template 9000 (debian-12-tpl) has ISO local:iso/debian-12.iso (ide2) on node-local storage local: Proxmox can neither ' +
+          'clone it to another node nor migrate a copy there; eject it (qm set 9000 --ide2 none,media=cdrom) or move the ISO to shared storage',
+      },
+    ]);
+  });
+
+  it('a node-local cloud-init drive needs a replica (no target= clone); a shared ISO and cloud-init drive do not', async () => {
+    const ci = await plan({ inv: withIsoStorages(inventory({ shared: true, configs: tpl({ ide0: 'local-lvm:vm-9000-cloudinit,media=cdrom' }) })) });
+    expect(ci.replicas).toEqual([
+      { sourceVmid: 9000, sourceNode: 'pve1', targetNode: 'pve2', vmid: 100000, name: 'tpl-9000-pve2', storage: 'local-lvm', exists: false },
+    ]);
+    const shared = await plan({
+      inv: withIsoStorages(inventory({ shared: true, configs: tpl({ ide0: 'ceph:vm-9000-cloudinit,media=cdrom', ide2: 'isos:iso/debian-12.iso,media=cdrom' }) })),
+    });
+    expect(shared.excluded).toEqual([]);
+    expect(shared.replicas).toEqual([]);
+    expect(shared.stands.find((s) => s.node === 'pve2')?.vms[0]).toMatchObject({ templateVmid: 9000, templateNode: 'pve1' });
+  });
+});
+
 describe('full clones', () => {
   it('refuses when the storage cannot hold the full copies', async () => {
     const err = (await plan({ inv: inventory({ freeGiB: 20 }), profileText: profile('["lan"]', 'clone: full\n'), n: 4 }).catch(

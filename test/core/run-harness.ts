@@ -12,6 +12,7 @@ import { parseUserList, type UserList } from '../../src/config/user-list.js';
 import { createContext, type AppContext } from '../../src/core/context.js';
 import { silentLogger } from '../../src/log.js';
 import { startSimulator, type FaultRuleInput, type RunningSimulator } from '../../src/sim/index.js';
+import type { SimSeedInput } from '../../src/sim/seed.js';
 
 export interface RunEnv {
   sim: RunningSimulator;
@@ -25,9 +26,20 @@ export interface RunEnv {
 
 export const DATA_DIR = join(import.meta.dirname, '..', '..', 'data');
 
-export async function startRunEnv(o: { timeScale?: number; faults?: FaultRuleInput[]; settings?: Partial<Settings>; rngSeed?: number } = {}): Promise<RunEnv> {
+export async function startRunEnv(
+  o: {
+    timeScale?: number;
+    faults?: FaultRuleInput[];
+    settings?: Partial<Settings>;
+    rngSeed?: number;
+    seed?: SimSeedInput;
+    /** Deploy with this token only (no root password), after `setup` ran as root. */
+    deployer?: { tokenId: string; tokenSecret: string; setup?: (sim: RunningSimulator) => Promise<void> };
+  } = {},
+): Promise<RunEnv> {
   const timeScale = o.timeScale ?? 0.01;
-  const sim = await startSimulator({ timeScale, rngSeed: o.rngSeed ?? 7, ...(o.faults ? { faults: o.faults } : {}) });
+  const sim = await startSimulator({ timeScale, rngSeed: o.rngSeed ?? 7, ...(o.faults ? { faults: o.faults } : {}), ...(o.seed ? { seed: o.seed } : {}) });
+  await o.deployer?.setup?.(sim);
   const dir = await mkdtemp(join(tmpdir(), 'stands-run-'));
   const statePath = join(dir, 'state.sqlite');
   const connections: Connections = {
@@ -35,10 +47,9 @@ export async function startRunEnv(o: { timeScale?: number; faults?: FaultRuleInp
       sim: {
         name: 'sim',
         url: sim.url,
-        tokenId: sim.tokenId,
-        tokenSecret: sim.tokenSecret,
-        user: sim.user,
-        password: sim.password,
+        ...(o.deployer
+          ? { tokenId: o.deployer.tokenId, tokenSecret: o.deployer.tokenSecret }
+          : { tokenId: sim.tokenId, tokenSecret: sim.tokenSecret, user: sim.user, password: sim.password }),
         tls: { fingerprint: sim.fingerprint, insecure: false },
         maxInFlight: 6,
       },

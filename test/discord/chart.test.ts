@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PNG } from 'pngjs';
-import { loadChartSvg, renderLoadChart } from '../../src/discord/chart.js';
+import { differingPixels, loadChartSvg, rasteriseChart, renderLoadChart, withoutText } from '../../src/discord/chart.js';
 
 function series() {
   const t0 = 1_700_000_000;
@@ -28,6 +28,20 @@ describe('load chart', () => {
     let blue = 0;
     for (let i = 0; i < png.data.length; i += 4) if (png.data[i] === 0x1e && png.data[i + 1] === 0x88 && png.data[i + 2] === 0xe5) blue++;
     expect(blue).toBeGreaterThan(50);
+  });
+
+  it('draws its labels with the shipped font (Latin and Cyrillic), not the host\'s fonts', () => {
+    for (const title of ['CPU and memory, last hour', 'ЦП и память за последний час']) {
+      const svg = loadChartSvg(series(), { width: 640, height: 360, title });
+      const bare = withoutText(svg);
+      expect(bare).not.toContain('<text');
+      // every label removed changes what is drawn: title, 6 axis labels, 2 panel names, 3 legend entries
+      const drawn = differingPixels(rasteriseChart(svg), rasteriseChart(bare));
+      expect(drawn, `pixels that differ with the labels removed (title ${title})`).toBeGreaterThan(1500);
+      // the title alone is drawn: a render without it differs in the title's area
+      const untitled = loadChartSvg(series(), { width: 640, height: 360 });
+      expect(differingPixels(rasteriseChart(svg), rasteriseChart(untitled))).toBeGreaterThan(300);
+    }
   });
 
   it('escapes node names in the SVG', () => {

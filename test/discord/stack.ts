@@ -31,6 +31,8 @@ export interface StackOptions {
   settings?: Partial<DiscordSettings>;
   /** Extra bot.yml text (self_service etc.). */
   botYml?: string;
+  /** Extra environment for the bot (STANDS_HEALTH_FILE …). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export async function startStack(o: StackOptions = {}): Promise<Stack> {
@@ -80,6 +82,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
     STANDS_LOG_LEVEL: 'silent',
     SIM_TOKEN_SECRET: sim.tokenSecret,
     SIM_PASSWORD: sim.password,
+    ...o.env,
   };
   const start = (overrides?: Partial<DiscordSettings>) =>
     runBot({

@@ -2,7 +2,7 @@ import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningSimulator } from '../../src/sim/index.js';
 import { DEFAULT_SEED } from '../../src/sim/default-seed.js';
-import { deployerRoleCommands, REQUIRED_PRIVILEGE_NAMES } from '../../src/proxmox/check.js';
+import { deployerGrants, deployerSetupCommands, DEPLOYER_ROLES, runConnectionCheck } from '../../src/proxmox/check.js';
 import { ALL_PRIVS } from '../../src/sim/privileges.js';
 import { clientFor, clusterFor, startSim } from './sim-client.js';
 import { startResetProxy } from './reset-proxy.js';
@@ -79,17 +79,16 @@ describe('stands check: the connection test verdict', () => {
     await p.close();
   });
 
-  it('missing-privileges lists what the deployer lacks', async () => {
+  it('missing-privileges names each missing grant with its path', async () => {
     const admin = clientFor(sim, clusterFor(sim, 'token'));
     await admin.createUser({ userid: 'auditor@pve', password: 'Auditor-Passw0rd' });
     await admin.updateAcl({ path: '/', roles: ['PVEAuditor'], users: ['auditor@pve'] });
     const c = clientFor(sim, clusterFor(sim, 'ticket', {}, { user: 'auditor@pve', password: 'Auditor-Passw0rd' }));
     const r = await c.check();
     expect(r.verdict).toBe('missing-privileges');
-    expect(r.missing).toEqual(expect.arrayContaining(['VM.Allocate', 'VM.Clone', 'Pool.Allocate', 'User.Modify']));
-    expect(r.missing).not.toContain('Sys.Audit');
-    expect(r.required).toEqual(REQUIRED_PRIVILEGE_NAMES);
-    expect(r.message).toMatch(/^user auditor@pve lacks \d+ privilege\(s\) on \/: /);
+    expect(r.missing).toEqual(expect.arrayContaining(['VM.Allocate on /vms', 'VM.Clone on /vms', 'Pool.Allocate on /pool', 'User.Modify on /access/groups', 'Realm.AllocateUser on /access/realm/pve', 'Sys.Modify on /nodes/pve1']));
+    expect(r.missing).not.toContain('Sys.Audit on /nodes/pve1');
+    expect(r.message).toMatch(/^user auditor@pve lacks \d+ grant\(s\): /);
     await c.close();
     await admin.close();
   });
@@ -119,8 +118,8 @@ describe('stands check: the connection test verdict', () => {
       const c = clientFor(seeded, clusterFor(seeded, 'token', {}, { tokenId: 'root@pam!readonly', tokenSecret: 'a7d3c0de-0000-4000-8000-00000000beef' }));
       const r = await c.check();
       expect(r.verdict).toBe('missing-privileges');
-      expect(r.missing).toEqual(REQUIRED_PRIVILEGE_NAMES);
-      expect(r.message).toBe(`token root@pam!readonly lacks ${REQUIRED_PRIVILEGE_NAMES.length} privilege(s) on /: ${REQUIRED_PRIVILEGE_NAMES.join(', ')}`);
+      expect(r.missing).toEqual(r.required);
+      expect(r.message).toMatch(/^token root@pam!readonly lacks \d+ grant\(s\): VM\.Allocate on \/vms; /);
       await c.close();
     } finally {
       await seeded.stop();
@@ -144,19 +143,18 @@ describe('stands check: the connection test verdict', () => {
   });
 });
 
-describe('the deployer role', () => {
-  it('names only privileges that exist in PVE 9, each once', () => {
-    expect(REQUIRED_PRIVILEGE_NAMES.filter((p) => !ALL_PRIVS.has(p))).toEqual([]);
-    expect(new Set(REQUIRED_PRIVILEGE_NAMES).size).toBe(REQUIRED_PRIVILEGE_NAMES.length);
-  });
-
-  it('gives the pveum lines for the README', () => {
-    const lines = deployerRoleCommands('stands@pve!deployer');
-    expect(lines[0]).toMatch(/^pveum role add StandsDeployer -privs "Sys\.Audit,Sys\.Modify,VM\.Allocate,.*,SDN\.Audit"$/);
-    expect(lines.slice(1)).toEqual([
-      'pveum user add stands@pve',
-      'pveum user token add stands@pve deployer --privsep 0',
-      'pveum acl modify / -user stands@pve -role StandsDeployer',
-    ]);
+describe('the deployer grants', () => {
+  it('name only privileges that exist in PVE 9, each once per path, nothing on / and no Permissions.Modify', () => {
+    for (const g of deployerGrants()) {
+      expect(g.privs.filter((p) => !ALL_PRIVS.has(p)), g.path).toEqual([]);
+      expect(new Set(g.privs).size).toBe(g.privs.length);
+      expect(g.path).not.toBe('/');
+      expect(g.privs).not.toContain('Permissions.Modify');
+    }
+    for (const privs of Object.values(DEPLOYER_ROLES)) expect(privs.filter((p) => !ALL_PRIVS.has(p))).toEqual([]);
+    // privileges the engine never uses
+    const all = deployerGrants().flatMap((g) => g.privs);
+    expect(all).not.toContain('VM.Config.Disk');
+    expect(all).not.toContain('VM.Console');
   });
 });

@@ -119,3 +119,36 @@ describe('SDN', () => {
     ]);
   });
 });
+
+describe('pending network changes are a `diff -u` with 3-line hunks (pve-common INotify.pm ccache_compute_diff)', () => {
+  it('an mtu edit on one bridge is not attributed to another bridge edited in an earlier hunk', async () => {
+    const { parsePendingIfaces, foreignPending, nodeNetwork } = await import('../../src/core/networks.js').then(async (n) => ({
+      ...n,
+      ...(await import('../../src/core/inventory.js')),
+    }));
+    const s = await startTestSim();
+    try {
+      for (const b of ['vmbr5', 'vmbr6', 'vmbr7', 'vmbr9']) await s.api('POST', '/nodes/pve2/network', { iface: b, type: 'bridge', autostart: 1 });
+      await s.waitTask((await s.api('PUT', '/nodes/pve2/network')).body.data);
+      // ours: vmbr5 being removed (journaled); someone else's: an mtu edit on vmbr9
+      await s.api('DELETE', '/nodes/pve2/network/vmbr5');
+      await s.api('PUT', '/nodes/pve2/network/vmbr9', { type: 'bridge', autostart: 1, mtu: 9000 });
+      const list = (await s.api('GET', '/nodes/pve2/network')).body;
+      const changes = list.changes as string;
+      const hunks = changes.split('\n').filter((l) => l.startsWith('@@'));
+      expect(hunks.length).toBe(2);
+      // 3 lines of context around each change, as GNU diff -u
+      const second = changes.slice(changes.indexOf(hunks[1]!)).split('\n').slice(1).filter(Boolean);
+      expect(second.filter((l) => l.startsWith(' ')).length).toBeGreaterThanOrEqual(3);
+      expect(second).toContain('+\tmtu 9000');
+      const parsed = parsePendingIfaces(changes);
+      expect([...parsed.ifaces]).toEqual(['vmbr5']);
+      expect(parsed.unattributed).toBe(true);
+      const net = nodeNetwork('pve2', list.data, changes);
+      // neither vmbr5 nor vmbr6 is blamed for the mtu edit: it stays an unattributed (foreign) change
+      expect(foreignPending(net, new Set())).toEqual(['(unattributed change)', 'vmbr5']);
+    } finally {
+      await s.stop();
+    }
+  });
+});

@@ -117,7 +117,7 @@ describe('config', () => {
     const cfg = (await t.api('GET', '/nodes/pve1/qemu/1001/config')).body.data;
     expect(cfg.net1).toMatch(/^virtio=BC:24:11:[0-9A-F:]{8},bridge=vmbr0,tag=100$/);
     expect(cfg.net2).toBe('virtio=BC:24:11:AA:BB:CC,bridge=vmbr0');
-    expect(cfg).toMatchObject({ cores: 2, memory: '2048', tags: 'stand;st01', description: 'student 1' });
+    expect(cfg).toMatchObject({ cores: 2, memory: '2048', tags: 'st01;stand', description: 'student 1' });
     const again = await t.api('PUT', '/nodes/pve1/qemu/1001/config', { net1: 'virtio,bridge=vmbr0,tag=100' });
     expect(again.status).toBe(200);
     const cfg2 = (await t.api('GET', '/nodes/pve1/qemu/1001/config')).body.data;
@@ -126,6 +126,14 @@ describe('config', () => {
     const cfg3 = (await t.api('GET', '/nodes/pve1/qemu/1001/config')).body.data;
     expect(cfg3.net2).toBeUndefined();
     expect(cfg3.description).toBeUndefined();
+  });
+
+  it('tags are read back as PVE stores them: lowercased, sorted, deduplicated (GuestHelpers get_unique_tags)', async () => {
+    expect((await t.api('PUT', '/nodes/pve1/qemu/1001/config', { tags: 'Zeta,alpha;Beta alpha' })).status).toBe(200);
+    expect((await t.api('GET', '/nodes/pve1/qemu/1001/config')).body.data.tags).toBe('alpha;beta;zeta');
+    const res = (await t.api('GET', '/cluster/resources', { type: 'vm' })).body.data.find((v: { vmid: number }) => v.vmid === 1001);
+    expect(res.tags).toBe('alpha;beta;zeta');
+    await t.api('PUT', '/nodes/pve1/qemu/1001/config', { tags: 'stand,st01' });
   });
 
   it('POST is async: returns a qmconfig UPID', async () => {
@@ -238,5 +246,63 @@ describe('template, migrate, destroy', () => {
     expect((await t.api('GET', '/access/acl')).body.data.some((e: { path: string }) => e.path === '/vms/1031')).toBe(false);
     expect((await t.waitTask((await t.api('DELETE', '/nodes/pve2/qemu/1030')).body.data)).exitstatus).toBe('OK');
     expect((await t.api('GET', '/cluster/nextid', { vmid: 1030 })).status).toBe(200);
+  });
+});
+
+describe('CD-ROM and cloud-init drives count as volumes (qemu-server clone_vm, QemuMigrate scan_local_volumes)', () => {
+  let c: TestSim;
+  beforeAll(async () => {
+    c = await startTestSim({
+      seed: {
+        nodes: [{ name: 'pve1', cores: 8, memoryGiB: 32 }, { name: 'pve2', cores: 8, memoryGiB: 32 }],
+        storages: [
+          { id: 'local-lvm', type: 'lvmthin', shared: false, capacityGiB: 100 },
+          { id: 'local', type: 'dir', shared: false, capacityGiB: 100, content: 'iso,vztmpl,backup' },
+          { id: 'ceph', type: 'rbd', shared: true, capacityGiB: 400 },
+          { id: 'isos', type: 'cephfs', shared: true, capacityGiB: 400, content: 'iso' },
+        ],
+        vms: [
+          { vmid: 9100, name: 'iso-local', node: 'pve1', template: true, storage: 'ceph', drives: { ide2: 'local:iso/debian.iso,media=cdrom' } },
+          { vmid: 9101, name: 'ci-local', node: 'pve1', template: true, storage: 'ceph', drives: { ide0: 'local-lvm:vm-9101-cloudinit,media=cdrom' } },
+          {
+            vmid: 9102, name: 'all-shared', node: 'pve1', template: true, storage: 'ceph',
+            drives: { ide2: 'isos:iso/debian.iso,media=cdrom', ide0: 'ceph:vm-9102-cloudinit,media=cdrom' },
+          },
+          { vmid: 9103, name: 'disk-local', node: 'pve1', template: true, storage: 'local-lvm', drives: { ide2: 'none,media=cdrom' } },
+          { vmid: 200, name: 'with-iso', node: 'pve1', storage: 'local-lvm', drives: { ide2: 'local:iso/debian.iso,media=cdrom' } },
+          { vmid: 201, name: 'with-ci', node: 'pve1', storage: 'local-lvm', drives: { ide0: 'local-lvm:vm-201-cloudinit,media=cdrom' } },
+        ],
+      },
+    });
+  });
+  afterAll(() => c.stop());
+
+  it('refuses target= from a VM with a local ISO or a local cloud-init drive, even with a shared storage=', async () => {
+    for (const vmid of [9100, 9101]) {
+      const r = await c.api('POST', `/nodes/pve1/qemu/${vmid}/clone`, { newid: vmid + 1000, target: 'pve2' });
+      expect([r.status, r.reason]).toEqual([500, "can't clone VM to node 'pve2' (VM uses local storage)"]);
+      const s = await c.api('POST', `/nodes/pve1/qemu/${vmid}/clone`, { newid: vmid + 1000, target: 'pve2', full: 1, storage: 'ceph' });
+      expect([s.status, s.reason]).toEqual([500, "can't clone VM to node 'pve2' (VM uses local storage)"]);
+    }
+    const d = await c.api('POST', '/nodes/pve1/qemu/9103/clone', { newid: 10103, target: 'pve2', full: 1, storage: 'ceph' });
+    expect([d.status, d.reason]).toEqual([500, "can't clone VM to node 'pve2' (VM uses local storage)"]);
+  });
+
+  it('clones across nodes when every volume is shared, keeping the ISO and regenerating the cloud-init drive', async () => {
+    const r = await c.api('POST', '/nodes/pve1/qemu/9102/clone', { newid: 10102, target: 'pve2' });
+    expect(r.status, r.text).toBe(200);
+    expect((await c.waitTask(r.body.data)).exitstatus).toBe('OK');
+    const cfg = (await c.api('GET', '/nodes/pve2/qemu/10102/config')).body.data;
+    expect(cfg.ide2).toBe('isos:iso/debian.iso,media=cdrom');
+    expect(cfg.ide0).toBe('ceph:vm-10102-cloudinit,media=cdrom');
+  });
+
+  it('migrate refuses a local ISO (logged per volume) and moves a local cloud-init drive', async () => {
+    const r = await c.api('POST', '/nodes/pve1/qemu/200/migrate', { target: 'pve2' });
+    const t1 = await c.waitTask(r.body.data);
+    expect(t1.exitstatus).toBe('migration aborted');
+    expect(t1.log).toContain("can't migrate local disk 'local:iso/debian.iso': local cdrom image");
+    const ok = await c.api('POST', '/nodes/pve1/qemu/201/migrate', { target: 'pve2' });
+    expect((await c.waitTask(ok.body.data)).exitstatus).toBe('OK');
   });
 });

@@ -3,11 +3,11 @@ import { cancelled, confirm } from '../confirm.js';
 import { withContext } from '../engine.js';
 import { retryAfterStaleLock } from '../lock-wait.js';
 import { EXIT_OK, EXIT_PARTIAL } from '../errors.js';
-import { cliRequester, writeLine } from '../io.js';
+import { cliRequester, terminalWidth, writeLine } from '../io.js';
 import { print, printJson } from '../output.js';
 import type { CommandEnv } from '../program.js';
 import { createProgress } from '../progress.js';
-import { table } from '../tables.js';
+import { fitText, table } from '../tables.js';
 
 export interface CleanupCommandOptions {
   group: string;
@@ -28,7 +28,7 @@ export async function cleanupCommand(opts: CleanupCommandOptions, env: CommandEn
     const out = opts.json ? io.stderr : io.stdout;
     const lines = describeCleanupPlan(cplan);
     writeLine(out, `Cleanup of group ${cplan.group} on cluster ${cplan.cluster}:`);
-    for (const l of lines) writeLine(out, `  ${l}`);
+    for (const l of lines) writeLine(out, fitText(`  ${l}`, terminalWidth(io)));
     if (cplan.stands.length === 0) writeLine(out, '  nothing of ours is left');
 
     if (opts.dryRun) {
@@ -61,6 +61,7 @@ export async function cleanupCommand(opts: CleanupCommandOptions, env: CommandEn
         print(
           io,
           table(
+            io,
             ['user', 'status', 'VMs destroyed', 'error'],
             result.stands.map((s) => [s.userid, s.status, s.destroyedVms.join(', ') || '-', s.error ?? '']),
           ),
@@ -73,7 +74,7 @@ export async function cleanupCommand(opts: CleanupCommandOptions, env: CommandEn
           `${r.users} user(s), ${r.acls} ACL entr${r.acls === 1 ? 'y' : 'ies'}`,
       );
       for (const k of result.kept) print(io, `kept: ${k.what}: ${k.reason}`);
-      for (const w of result.warnings) print(io, `warning: ${w}`);
+      for (const w of result.warnings) writeLine(io.stderr, `warning: ${w}`);
     }
     return result.status === 'succeeded' ? EXIT_OK : EXIT_PARTIAL;
   });

@@ -13,11 +13,12 @@ import { cancelled, confirm } from '../confirm.js';
 import { withContext } from '../engine.js';
 import { retryAfterStaleLock } from '../lock-wait.js';
 import { EXIT_OK, EXIT_PARTIAL } from '../errors.js';
-import { cliRequester, writeLine, type CliIo } from '../io.js';
+import { cliRequester, terminalWidth, writeLine, type CliIo } from '../io.js';
 import { print, printJson } from '../output.js';
 import type { CommandEnv } from '../program.js';
 import { createProgress } from '../progress.js';
-import { renderCredentials, table } from '../tables.js';
+import { CredentialsFile } from '../credentials-file.js';
+import { colors, compactIds, fitText, renderCredentials, stateColor, table } from '../tables.js';
 
 export interface DeployOptions {
   profile: string;
@@ -33,6 +34,10 @@ export interface DeployOptions {
   json?: boolean;
   rollbackFailed?: boolean;
   applyForeignPending?: boolean;
+  /** Write the new users' passwords to this CSV (0600) instead of the screen. */
+  credentialsOut?: string;
+  force?: boolean;
+  wide?: boolean;
 }
 
 /** `--profile netlab` is a name in <config>/profiles; anything that looks like a path is a file. */
@@ -54,7 +59,14 @@ export async function deployCommand(opts: DeployOptions, env: CommandEnv): Promi
   }
   // Inputs first: a bad profile or user list must stop us before anything talks to the cluster.
   const profile = await loadProfile(env.paths.configDir, profileArg(opts.profile, io.cwd));
-  return withContext(env, { cluster: opts.cluster }, async (ctx) => {
+  // The credentials file is created (0600, never over an existing one without --force) before anything else is.
+  const credsFile =
+    opts.credentialsOut !== undefined && !opts.dryRun
+      ? await CredentialsFile.reserve(opts.credentialsOut, { force: opts.force, cwd: io.cwd, option: '--credentials-out' })
+      : undefined;
+  let written = false;
+  try {
+    return await withContext(env, { cluster: opts.cluster }, async (ctx) => {
     const users = await loadUserListFile(path.resolve(io.cwd, opts.users), userListRules(ctx.settings));
     if (users.users.length === 0) {
       throw new ConfigError({ file: users.file, message: 'the user list has no users' });
@@ -72,7 +84,7 @@ export async function deployCommand(opts: DeployOptions, env: CommandEnv): Promi
       ...(opts.start !== undefined ? { start: opts.start } : {}),
     });
     // With --json the human-readable plan goes to stderr: stdout carries only the result object.
-    writeLine(opts.json ? io.stderr : io.stdout, renderPlan(plan));
+    writeLine(opts.json ? io.stderr : io.stdout, renderPlan(plan, { width: terminalWidth(io), ...(opts.wide ? { wide: true } : {}) }));
 
     if (opts.dryRun) {
       if (opts.json) printJson(io, { dryRun: true, plan });
@@ -97,35 +109,77 @@ export async function deployCommand(opts: DeployOptions, env: CommandEnv): Promi
     } finally {
       progress.stop();
     }
-    printDeployResult(io, result, opts.json, plan.estimate);
+    let savedTo: string | undefined;
+    if (credsFile) {
+      try {
+        await credsFile.write(result.credentials);
+        written = true;
+        savedTo = credsFile.file;
+      } catch (err) {
+        // the passwords exist only in memory now: show them rather than lose them
+        writeLine(io.stderr, `warning: --credentials-out ${opts.credentialsOut}: ${String((err as Error).message)}; the passwords are printed instead`);
+      }
+    }
+    printDeployResult(io, result, { json: opts.json, wide: opts.wide, credentialsFile: savedTo, ...(plan.estimate ? { estimate: plan.estimate } : {}) });
     return result.status === 'succeeded' ? EXIT_OK : EXIT_PARTIAL;
-  });
+    });
+  } finally {
+    if (credsFile && !written) await credsFile.discard().catch(() => undefined);
+  }
 }
 
-export function printDeployResult(io: CliIo, result: DeployResult, json: boolean | undefined, estimate?: PlanEstimate): void {
-  if (json) {
+export interface PrintResultOptions {
+  json?: boolean | undefined;
+  wide?: boolean | undefined;
+  /** The passwords went to this file: the screen only says where. */
+  credentialsFile?: string | undefined;
+  /** The plan's estimate: with --json it rides along, next to the real duration. */
+  estimate?: PlanEstimate;
+}
+
+/** One line per stand: user, node, status, VMIDs, console link (or the error) last, cut to the terminal. */
+export function printDeployResult(io: CliIo, result: DeployResult, o: PrintResultOptions = {}): void {
+  if (o.json) {
     for (const w of result.warnings) writeLine(io.stderr, `warning: ${w}`);
     // the plan's estimate rides along, next to the real duration
-    printJson(io, estimate ? { ...result, estimate } : result);
+    printJson(io, o.estimate ? { ...result, estimate: o.estimate } : result);
     return;
   }
+  const p = colors(io);
   print(io);
   print(
     io,
     table(
-      ['user', 'node', 'status', 'VMs', 'console / error'],
+      io,
+      [
+        { head: 'user', shrink: 'truncate', min: 12 },
+        { head: 'node' },
+        { head: 'status', paint: stateColor(p) },
+        o.wide ? { head: 'VMs', shrink: 'wrap', min: 12 } : { head: 'VMIDs', shrink: 'truncate', min: 9 },
+        o.wide ? { head: 'console / error', shrink: 'wrap', min: 16 } : { head: 'console / error', shrink: 'truncate', min: 10 },
+      ],
       result.stands.map((s) => [
         s.userid,
         s.node,
         s.status + (s.rolledBack ? ' (rolled back)' : ''),
-        s.vms.map((v) => `${v.vmid} ${v.name}`).join('\n'),
+        o.wide ? s.vms.map((v) => `${v.vmid} ${v.name}`).join('\n') : compactIds(s.vms.map((v) => v.vmid)),
         s.status === 'ready' ? (s.consoleUrl ?? '') : (s.error ?? ''),
       ]),
     ),
   );
-  for (const w of result.warnings) print(io, `warning: ${w}`);
-  const creds = renderCredentials(result.credentials);
-  if (creds) print(io, `\n${creds}`);
+  // an error cut short in the table is printed whole below it
+  const failed = result.stands.filter((s) => s.status !== 'ready' && s.error);
+  if (failed.length > 0 && !o.wide) {
+    print(io, fitText(['', 'Errors:', ...failed.map((s) => `  ${s.userid}: ${s.error}`)].join('\n'), terminalWidth(io)));
+  }
+  for (const w of result.warnings) writeLine(io.stderr, `warning: ${w}`);
+  const withPw = result.credentials.filter((c) => c.password).length;
+  if (o.credentialsFile) {
+    print(io, `\n${withPw} new password(s) written to ${o.credentialsFile} (mode 0600; not shown, not stored elsewhere)`);
+  } else {
+    const creds = renderCredentials(io, result.credentials);
+    if (creds) print(io, `\n${creds}`);
+  }
   const secs = (result.durationMs / 1000).toFixed(1);
   print(io, `\n${result.status}: ${result.ready} ready, ${result.failed} failed in ${secs}s (group ${result.group}, job ${result.job})`);
   if (result.status === 'cancelled') {

@@ -22,6 +22,7 @@ export async function expireCommand(opts: ExpireOptions, env: CommandEnv): Promi
       print(
         env.io,
         table(
+          env.io,
           ['group', 'user', 'lease ended', 'action', 'outcome'],
           result.stands.map((s) => [s.group, s.userid, s.leaseExpiresAt, s.action, s.outcome + (s.message ? `: ${s.message}` : '')]),
         ),

@@ -11,7 +11,8 @@ export interface ListOptions {
 
 /** `stands list`: groups and their stands from the state file (no request to the cluster). */
 export async function listCommand(opts: ListOptions, env: CommandEnv): Promise<number> {
-  return withContext(env, {}, async (ctx) => {
+  // the state file only: no Proxmox secrets needed (their variables may be unset)
+  return withContext(env, { secrets: false }, async (ctx) => {
     const groups = await listGroups(ctx);
     if (opts.json) {
       printJson(env.io, { groups });
@@ -24,6 +25,7 @@ export async function listCommand(opts: ListOptions, env: CommandEnv): Promise<n
     print(
       env.io,
       table(
+        env.io,
         ['group', 'cluster', 'profile', 'stands', 'created', 'job'],
         groups.map((g) => [
           g.name,

@@ -1,4 +1,5 @@
 import { setPassword } from '../../core/credentials.js';
+import { CredentialsFile } from '../credentials-file.js';
 import { withContext } from '../engine.js';
 import { EXIT_OK } from '../errors.js';
 import { print, printJson } from '../output.js';
@@ -7,15 +8,40 @@ import type { CommandEnv } from '../program.js';
 export interface PasswordOptions {
   user: string;
   cluster?: string;
+  out?: string;
+  force?: boolean;
   json?: boolean;
 }
 
-/** `stands password --user U`: a new generated password for a user pve-stands created, printed once. */
+/**
+ * `stands password --user U`: a new generated password for a user pve-stands created, printed once — or, with
+ * `--out FILE`, written to a CSV created 0600 (checked before the password is changed).
+ */
 export async function passwordCommand(opts: PasswordOptions, env: CommandEnv): Promise<number> {
-  return withContext(env, { cluster: opts.cluster }, async (ctx) => {
-    const r = await setPassword(ctx, opts.user, opts.cluster ? { cluster: opts.cluster } : {});
-    if (opts.json) printJson(env.io, r);
-    else print(env.io, `new password for ${r.userid} (shown only now, not stored): ${r.password}`);
-    return EXIT_OK;
-  });
+  const { io } = env;
+  const file = opts.out !== undefined ? await CredentialsFile.reserve(opts.out, { force: opts.force, cwd: io.cwd, option: '--out' }) : undefined;
+  let written = false;
+  try {
+    return await withContext(env, { cluster: opts.cluster }, async (ctx) => {
+      const r = await setPassword(ctx, opts.user, opts.cluster ? { cluster: opts.cluster } : {});
+      if (file) {
+        try {
+          await file.write([{ userid: r.userid, password: r.password }]);
+          written = true;
+        } catch (err) {
+          // the new password exists only here now: show it rather than lose it
+          print(io, `new password for ${r.userid} (shown only now, not stored): ${r.password}`);
+          throw err;
+        }
+        if (opts.json) printJson(io, { userid: r.userid, file: file.file });
+        else print(io, `new password for ${r.userid} written to ${file.file} (mode 0600; not shown, not stored elsewhere)`);
+        return EXIT_OK;
+      }
+      if (opts.json) printJson(io, r);
+      else print(io, `new password for ${r.userid} (shown only now, not stored): ${r.password}`);
+      return EXIT_OK;
+    });
+  } finally {
+    if (file && !written) await file.discard().catch(() => undefined);
+  }
 }

@@ -51,6 +51,7 @@ export function powerCommand(action: PowerAction) {
         print(
           io,
           table(
+            io,
             ['user', 'status', 'VMs'],
             result.stands.map((s) => [
               s.userid,

@@ -1,6 +1,7 @@
 import { recover } from '../../core/recover.js';
 import { withContext } from '../engine.js';
 import { EXIT_OK } from '../errors.js';
+import { writeLine } from '../io.js';
 import { print, printJson } from '../output.js';
 import type { CommandEnv } from '../program.js';
 
@@ -23,7 +24,7 @@ export async function recoverCommand(opts: RecoverOptions, env: CommandEnv): Pro
         `${r.groups.length ? ` (${r.groups.join(', ')})` : ''}, ${r.vms} VM(s), ${r.bridges} bridge(s), ${r.users} user(s), ` +
         `${r.replicas} template replica(s); ${r.known} stand(s) were already recorded`,
     );
-    for (const w of r.warnings) print(env.io, `warning: ${w}`);
+    for (const w of r.warnings) writeLine(env.io.stderr, `warning: ${w}`);
     return EXIT_OK;
   });
 }

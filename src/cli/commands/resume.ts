@@ -11,6 +11,7 @@ import { printDeployResult } from './deploy.js';
 export interface ResumeOptions {
   group?: string;
   json?: boolean;
+  wide?: boolean;
 }
 
 const UNFINISHED = new Set(['queued', 'running', 'cancelled', 'partial', 'failed']);
@@ -49,7 +50,7 @@ export async function resumeCommand(opts: ResumeOptions, env: CommandEnv): Promi
         );
         progress.stop();
         results.push(result);
-        if (!opts.json) printDeployResult(io, result, false);
+        if (!opts.json) printDeployResult(io, result, { wide: opts.wide });
         if (result.status !== 'succeeded') code = EXIT_PARTIAL;
       } finally {
         progress.stop();

@@ -1,11 +1,13 @@
+import { pickCluster } from '../../config/connections.js';
 import { loadProfile } from '../../config/profile.js';
 import { planPrepare, runPrepare, type PrepareResult } from '../../core/prepare.js';
 import { listTemplates, pruneTemplates } from '../../core/replicas.js';
+import { listReplicaUsage } from '../../core/templates.js';
 import { UserError } from '../../errors.js';
+import { writeLine } from '../io.js';
 import { cancelled, confirm } from '../confirm.js';
 import { withContext } from '../engine.js';
 import { EXIT_OK, EXIT_PARTIAL } from '../errors.js';
-import { writeLine } from '../io.js';
 import { print, printJson } from '../output.js';
 import { createProgress } from '../progress.js';
 import { profileArg } from './deploy.js';
@@ -56,6 +58,7 @@ async function prepareCommand(opts: TemplatesOptions, env: CommandEnv): Promise<
       print(
         io,
         table(
+          io,
           ['replica', 'node', 'of template', 'status'],
           result.items.map((i) => [
             `${i.replica.vmid} ${i.replica.name}`,
@@ -77,22 +80,30 @@ export async function templatesCommand(opts: TemplatesOptions, env: CommandEnv):
   if (opts.prepare && opts.prune) throw new UserError('--prepare and --prune do not go together');
   if (opts.prepare) return prepareCommand(opts, env);
   if (opts.profile || opts.nodes) throw new UserError('--profile and --nodes go with --prepare');
-  return withContext(env, { cluster: opts.cluster }, async (ctx) => {
-    const entries = await listTemplates(ctx);
+  // listing reads the state file, and asks the cluster whether each replica is there only when it has the secrets
+  return withContext(env, { secrets: opts.prune ? true : 'optional', ...(opts.cluster ? { cluster: opts.cluster } : {}) }, async (ctx) => {
     if (!opts.prune) {
-      if (opts.json) printJson(io, { templates: entries });
+      const cluster = pickCluster(ctx.connections, ctx.defaultCluster);
+      const canAsk = Boolean(cluster.tokenSecret || cluster.password);
+      const entries = canAsk
+        ? await listTemplates(ctx)
+        : listReplicaUsage(await ctx.store.replicas.list(cluster.name), await ctx.store.stands.list({ cluster: cluster.name }));
+      if (!canAsk) writeLine(io.stderr, `note: no Proxmox secrets for cluster ${cluster.name}: listed from the state file, presence not checked`);
+      if (opts.json) printJson(io, { templates: canAsk ? entries : entries.map(({ present: _, ...e }) => e), presenceChecked: canAsk });
       else if (entries.length === 0) print(io, 'no template replicas recorded');
       else {
         print(
           io,
           table(
+            io,
             ['replica', 'node', 'of template', 'present', 'used by'],
-            entries.map((e) => [`${e.vmid} ${e.name}`, e.node, `${e.sourceVmid} (${e.sourceNode})`, e.present ? 'yes' : 'no', e.usedBy.join('\n') || '-']),
+            entries.map((e) => [`${e.vmid} ${e.name}`, e.node, `${e.sourceVmid} (${e.sourceNode})`, !canAsk ? '?' : e.present ? 'yes' : 'no', e.usedBy.join('\n') || '-']),
           ),
         );
       }
       return EXIT_OK;
     }
+    const entries = await listTemplates(ctx);
     const unused = entries.filter((e) => e.usedBy.length === 0);
     const out = opts.json ? io.stderr : io.stdout;
     if (unused.length === 0) {

@@ -1,7 +1,7 @@
 /** pve-access-control: tickets, password, users, ACL, roles (API2/AccessControl.pm, User.pm, ACL.pm, Role.pm). */
 import { bool, listOf, perm, type Req, str, userCfgWrite } from '../context.js';
 import { fail, paramError, PveError } from '../errors.js';
-import { ALL_PRIVS, BUILTIN_ROLES, effectivePrivs, hasPriv, isRoot, rolePrivs } from '../privileges.js';
+import { ALL_PRIVS, BUILTIN_ROLES, effectivePermissions, hasPriv, isRoot, permModifyAlternatives, rolePrivs } from '../privileges.js';
 import type { Router } from '../router.js';
 import type { AclEntry, SimUser } from '../state.js';
 
@@ -71,7 +71,7 @@ export function registerAccess(router: Router): void {
     const { state } = r.sim;
     const userid = str(r, 'userid')!;
     const realm = userid.split('@')[1]!;
-    if (realm !== 'pve' && realm !== 'pam') throw fail(`domain '${realm}' does not exist`);
+    if (!state.realms.has(realm)) throw fail(`domain '${realm}' does not exist`);
     for (const g of listOf(r.params.groups)) if (!state.groups.has(g)) throw fail(`no such group '${g}'`);
     await userCfgWrite(r.sim, () => {
       if (state.users.has(userid)) throw fail(`user '${userid}' already exists`);
@@ -112,6 +112,11 @@ export function registerAccess(router: Router): void {
     return null;
   });
 
+  // API2/Domains.pm index: every realm (domains.cfg), readable by anyone
+  router.add('GET', '/access/domains', (r: Req) =>
+    [...r.sim.state.realms.values()].sort((a, b) => a.realm.localeCompare(b.realm)).map((d) => ({ ...d })),
+  );
+
   router.add('GET', '/access/permissions', (r: Req) => {
     const { state } = r.sim;
     const self = r.who.tokenid ?? r.who.userid;
@@ -122,21 +127,31 @@ export function registerAccess(router: Router): void {
     if (target.includes('!') && !token) throw fail(`no such token '${target.split('!')[1]}' for user '${target.split('!')[0]}'`);
     if (!target.includes('!') && !state.users.has(target)) throw fail(`no such user ('${target}')`);
     const who = token ? { userid: token.userid, tokenid: token.id, privsep: token.privsep } : { userid: target, privsep: false };
+    // API2/AccessControl.pm permissions: `{path: {priv: propagate}}` for one path (even when empty), or for the
+    // default paths, the ACL paths and the pool members' /vms paths, leaving out paths without privileges
+    // (RPCEnvironment.pm get_effective_permissions)
+    const flags = (p: string): Record<string, number> =>
+      Object.fromEntries([...effectivePermissions(state, who, p)].sort(([a], [b]) => a.localeCompare(b)).map(([x, f]) => [x, f ? 1 : 0]));
     const path = str(r, 'path');
-    const paths = path !== undefined ? [path] : ['/', ...new Set(state.acl.map((e) => e.path))];
+    if (path !== undefined && path !== '') return { [path]: flags(path) };
+    const paths = new Set(['/', '/access', '/access/groups', '/nodes', '/pool', '/sdn', '/storage', '/vms']);
+    for (const e of state.acl) paths.add(e.path);
+    for (const p of state.pools.values()) for (const vmid of p.vmids) paths.add(`/vms/${vmid}`);
     const out: Record<string, Record<string, number>> = {};
     for (const p of paths) {
-      const privs = effectivePrivs(state, who, p);
-      if (!privs.size && path === undefined && p !== '/') continue;
-      out[p] = Object.fromEntries([...privs].sort().map((x) => [x, 1]));
+      const f = flags(p);
+      if (Object.keys(f).length) out[p] = f;
     }
     return out;
   });
 
   router.add('GET', '/access/acl', (r: Req) => {
     const { state } = r.sim;
+    // API2/ACL.pm read_acl: everything with Sys.Audit on /access, else the paths the caller may modify
+    // (check_perm_modify: Permissions.Modify, or Pool.Allocate on /pool/<p>, VM.Allocate on /vms/<id>, …)
+    const audit = isRoot(r.who) || hasPriv(state, r.who, '/access', ['Sys.Audit']);
     return state.acl
-      .filter((e) => isRoot(r.who) || hasPriv(state, r.who, e.path, ['Permissions.Modify', 'Sys.Audit'], true))
+      .filter((e) => audit || hasPriv(state, r.who, e.path, ['Permissions.Modify', ...permModifyAlternatives(e.path)], true))
       .map((e) => ({ path: e.path, type: e.type, ugid: e.ugid, roleid: e.roleid, propagate: e.propagate ? 1 : 0 }));
   });
 
@@ -152,6 +167,21 @@ export function registerAccess(router: Router): void {
     if (!users.length && !tokens.length && !groups.length) throw paramError({ users: 'either groups, users or tokens is required' });
     for (const role of roles) if (!rolePrivs(state, role)) throw fail(`role '${role}' does not exist`);
     await userCfgWrite(r.sim, () => {
+      // API2/ACL.pm update_acl: without Permissions.Modify on the path (perm-modify let the caller in through
+      // VM.Allocate / Pool.Allocate / Datastore.Allocate), only roles whose every privilege the caller holds there
+      // may be handed out, and with propagation only privileges the caller holds propagated
+      const mine = effectivePermissions(state, r.who, path);
+      if (!mine.has('Permissions.Modify')) {
+        const verb = del ? 'remove' : 'add';
+        for (const role of roles) {
+          for (const priv of rolePrivs(state, role) ?? []) {
+            if (!mine.has(priv)) throw paramError({ role: `Cannot ${verb} role '${role}' - requires 'Permissions.Modify' or superset of privileges.` });
+            if (propagate && !mine.get(priv) && !del)
+              throw paramError({ role: `Cannot ${verb} role '${role}' with propagation - requires 'Permissions.Modify' or propagated superset of privileges.` });
+          }
+          if (role === 'NoAccess') throw paramError({ role: `Cannot ${verb} role '${role}' - requires 'Permissions.Modify'` });
+        }
+      }
       for (const u of users) if (!state.users.has(u)) throw fail(`user '${u}' does not exist`);
       for (const t of tokens) if (!state.tokens.has(t)) throw fail(`no such token '${t.split('!')[1]}' for user '${t.split('!')[0]}'`);
       for (const g of groups) if (!state.groups.has(g)) throw fail(`group '${g}' does not exist`);

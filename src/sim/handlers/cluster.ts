@@ -21,6 +21,12 @@ export function nodeCpu(state: SimState, node: SimNode, atMs: number): number {
   return Math.round(Math.min(1, Math.max(0, wave + vmLoad / node.cores)) * 1e4) / 1e4;
 }
 
+/** A node's cluster address: the address of its first configured interface with one (the management bridge). */
+export function nodeIp(state: SimState, node: string): string | undefined {
+  for (const i of state.network.get(node)?.current.values() ?? []) if (i.cidr) return i.cidr.split('/')[0];
+  return undefined;
+}
+
 export function nodeUptime(node: SimNode, now: number): number {
   return Math.floor((now - node.bootEpochMs) / 1000);
 }
@@ -58,6 +64,23 @@ export function registerCluster(router: Router): void {
       ...nodeEntry(r.sim.state, n, now, hasPriv(r.sim.state, r.who, `/nodes/${n.name}`, ['Sys.Audit'])),
       ssl_fingerprint: r.sim.fingerprint,
     }));
+  });
+
+  // pve-manager PVE/API2/APT.pm versions: the important packages; optional ones such as ifupdown2 are listed only
+  // when installed (CurrentState ne 'NotInstalled')
+  router.add('GET', '/nodes/{node}/apt/versions', (r: Req) => {
+    const n = r.sim.state.nodes.get(str(r, 'node')!)!;
+    const v = r.sim.state.version;
+    const pkg = (Package: string, Version: string, extra: Record<string, string> = {}) => ({
+      Package, Title: Package, Description: Package, Version, OldVersion: Version, Arch: 'amd64', Origin: 'Proxmox', Priority: 'optional', Section: 'admin', CurrentState: 'Installed', ...extra,
+    });
+    const major = Number(v.split('.')[0]);
+    return [
+      pkg('proxmox-ve', `${major}.0.0`, { RunningKernel: major >= 9 ? '6.14.8-2-pve' : '6.8.12-4-pve' }),
+      pkg('pve-manager', v, { ManagerVersion: v }),
+      ...(n.ifupdown2 ? [pkg('ifupdown2', '3.2.0-1+pmx11')] : []),
+      pkg('qemu-server', `${major}.0.0`),
+    ];
   });
 
   router.add('GET', '/nodes/{node}/status', (r: Req) => {
@@ -207,7 +230,7 @@ export function registerCluster(router: Router): void {
     return [
       { type: 'cluster', id: 'cluster', name: state.clusterName, version: nodes.length + 2, nodes: nodes.length, quorate: 1 },
       ...nodes.map((n, i) => ({
-        type: 'node', id: `node/${n.name}`, name: n.name, nodeid: i + 1, ip: `10.0.0.${i + 11}`,
+        type: 'node', id: `node/${n.name}`, name: n.name, nodeid: i + 1, ip: nodeIp(state, n.name) ?? `10.0.0.${i + 11}`,
         online: n.online ? 1 : 0, local: i === 0 ? 1 : 0, level: '',
       })),
     ];

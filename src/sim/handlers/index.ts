@@ -1,6 +1,7 @@
 import { Router } from '../router.js';
 import { registerAccess } from './access.js';
 import { registerCluster } from './cluster.js';
+import { registerFirewall } from './firewall.js';
 import { registerNetwork } from './network.js';
 import { registerPools } from './pools.js';
 import { registerQemu } from './qemu.js';
@@ -15,5 +16,6 @@ export function createRouter(): Router {
   registerQemu(router);
   registerNetwork(router);
   registerTasks(router);
+  registerFirewall(router);
   return router;
 }

@@ -30,25 +30,49 @@ function renderInterfaces(ifaces: Map<string, NetIface>): string[] {
   return lines;
 }
 
-/** `diff -u interfaces interfaces.new`, one hunk (a line LCS; files are small). */
-export function unifiedDiff(a: string[], b: string[]): string {
+/**
+ * `diff -b -N -u interfaces interfaces.new` as pve-common computes the pending changes (src/PVE/INotify.pm
+ * ccache_compute_diff, shown by pve-manager PVE/API2/Network.pm index as `changes`): hunks with 3 lines of context,
+ * neighbouring hunks merged when their contexts touch (GNU diff's rule). Line LCS; the files are small.
+ */
+export function unifiedDiff(a: string[], b: string[], context = 3): string {
   const n = a.length;
   const m = b.length;
   const dp: number[][] = Array.from({ length: n + 1 }, () => new Array<number>(m + 1).fill(0));
   for (let i = n - 1; i >= 0; i--)
     for (let j = m - 1; j >= 0; j--) dp[i]![j] = a[i] === b[j] ? dp[i + 1]![j + 1]! + 1 : Math.max(dp[i + 1]![j]!, dp[i]![j + 1]!);
-  const out: string[] = [];
+  // the edit script: one entry per output line, with the line numbers (0-based) in both files
+  const ops: { kind: ' ' | '+' | '-'; text: string; ai: number; bj: number }[] = [];
   let i = 0;
   let j = 0;
   while (i < n || j < m) {
-    if (i < n && j < m && a[i] === b[j]) {
-      out.push(` ${a[i]}`);
-      i++;
-      j++;
-    } else if (j < m && (i >= n || dp[i]![j + 1]! >= dp[i + 1]![j]!)) out.push(`+${b[j++]}`);
-    else out.push(`-${a[i++]}`);
+    if (i < n && j < m && a[i] === b[j]) ops.push({ kind: ' ', text: a[i]!, ai: i++, bj: j++ });
+    else if (i < n && (j >= m || dp[i + 1]![j]! >= dp[i]![j + 1]!)) ops.push({ kind: '-', text: a[i]!, ai: i++, bj: j });
+    else ops.push({ kind: '+', text: b[j]!, ai: i, bj: j++ });
   }
-  return `--- /etc/network/interfaces\n+++ /etc/network/interfaces.new\n@@ -1,${n} +1,${m} @@\n${out.join('\n')}\n`;
+  const changed = ops.map((o, k) => (o.kind === ' ' ? -1 : k)).filter((k) => k >= 0);
+  if (changed.length === 0) return '';
+  // group changes whose context windows overlap or touch
+  const groups: [number, number][] = [];
+  for (const k of changed) {
+    const last = groups[groups.length - 1];
+    if (last && k - last[1] <= 2 * context + 1) last[1] = k;
+    else groups.push([k, k]);
+  }
+  const out = ['--- /etc/network/interfaces', '+++ /etc/network/interfaces.new'];
+  for (const [first, lastChange] of groups) {
+    const from = Math.max(0, first - context);
+    const to = Math.min(ops.length - 1, lastChange + context);
+    const slice = ops.slice(from, to + 1);
+    const aLines = slice.filter((o) => o.kind !== '+').length;
+    const bLines = slice.filter((o) => o.kind !== '-').length;
+    const aStart = aLines ? slice.find((o) => o.kind !== '+')!.ai + 1 : slice[0]!.ai;
+    const bStart = bLines ? slice.find((o) => o.kind !== '-')!.bj + 1 : slice[0]!.bj;
+    const range = (start: number, len: number): string => (len === 1 ? `${start}` : `${start},${len}`);
+    out.push(`@@ -${range(aStart, aLines)} +${range(bStart, bLines)} @@`);
+    for (const o of slice) out.push(`${o.kind}${o.text}`);
+  }
+  return `${out.join('\n')}\n`;
 }
 
 function ifaceEntry(i: NetIface, active: boolean, priority: number): Record<string, unknown> {
@@ -140,7 +164,7 @@ export function registerNetwork(router: Router): void {
     const extra: Record<string, unknown> = {};
     if (net.pending) {
       const diff = unifiedDiff(renderInterfaces(net.current), renderInterfaces(net.pending));
-      if (diff.split('\n').some((l) => /^[+-][^+-]/.test(l) || l === '+' || l === '-')) extra.changes = diff;
+      if (diff) extra.changes = diff;
     }
     return new Envelope(list, extra);
   });
@@ -198,6 +222,8 @@ export function registerNetwork(router: Router): void {
 
   router.add('PUT', '/nodes/{node}/network', (r: Req) => {
     const node = str(r, 'node')!;
+    // pve-manager PVE/API2/Network.pm reload_network_config → assert_ifupdown2_installed, before the worker
+    if (r.sim.state.nodes.get(node)?.ifupdown2 === false) throw fail('you need ifupdown2 to reload network configuration');
     return forkTask(r, node, 'srvreload', 'networking', async (ctx) => {
       ctx.log('reloading network config');
       await reloadNetwork(r.sim, node);

@@ -7,10 +7,11 @@ import {
   bool, checkLock, cloneFault, Envelope, forkTask, int, perm, type Req, type Sim, str, uniform, vmOn, withConfigLock,
 } from '../context.js';
 import { fail, paramError, permError, PveError } from '../errors.js';
+import { cloneVmFirewall, removeVmFirewall } from '../firewall-state.js';
 import { configLockName, configLockTimeoutMessage, LockTimeout, storageLock } from '../locks.js';
 import { hasPriv, isRoot } from '../privileges.js';
 import {
-  disksOf, DISK_KEY, formatNet, NET_KEY, normalizeNet, normalizeTags, parseNet, type VmConfig,
+  cdromsOf, disksOf, DISK_KEY, formatNet, NET_KEY, normalizeNet, normalizeTags, parseNet, type VmConfig,
 } from '../qemu-config.js';
 import { newMac } from '../rng.js';
 import type { Router } from '../router.js';
@@ -398,6 +399,20 @@ export function registerQemu(router: Router): void {
         vm.config.lock = 'migrate';
       });
       try {
+        // QemuMigrate.pm scan_local_volumes: the host's drive and an ISO on node-local storage cannot move; each
+        // is logged, then the migration aborts (AbstractMigrate.pm migrate: "migration aborted")
+        const problems: string[] = [];
+        for (const c of cdromsOf(vm.config)) {
+          if (c.volid === 'cdrom') problems.push("can't migrate local cdrom drive");
+          else if (!c.cloudinit && c.storage && !state.storages.get(c.storage)?.shared)
+            problems.push(`can't migrate local disk '${c.volid}': local cdrom image`);
+        }
+        if (problems.length) {
+          ctx.log(`starting migration of VM ${vm.vmid} to node '${target}'`);
+          for (const p of problems) ctx.log(`${p}`);
+          ctx.log("ERROR: migration aborted (duration 00:00:00): can't migrate VM - check log");
+          throw fail('migration aborted');
+        }
         let localGiB = 0;
         for (const d of disksOf(vm.config)) {
           const st = state.storages.get(d.storage);
@@ -440,6 +455,7 @@ export function registerQemu(router: Router): void {
         for (const d of disks) ctx.log(`Removing image: 100% complete...done. (${d.storage}:${d.volname})`);
         await ctx.sleep(sim.timing.destroyMs);
         sim.state.removeVm(vm.vmid);
+        removeVmFirewall(sim.state.firewall, vm.vmid); // destroy_vm: PVE::Firewall::remove_vmfw_conf
         if (bool(r, 'purge')) ctx.log(`purging VM ${vm.vmid} from related configurations..`);
       });
     }).upid;
@@ -474,10 +490,16 @@ function cloneVm(r: Req): string {
     if (r.params.format !== undefined) throw fail("parameter 'format' not allowed for linked clones");
   }
   const disks = disksOf(src.config);
+  // qemu-server PVE/API2/Qemu.pm clone_vm, $check_storage_access_clone: every volume counts, ISOs and cloud-init
+  // drives (media=cdrom) included; one on non-shared storage makes the VM local, and a local VM cannot be cloned
+  // with `target`, whatever `storage` says. The host's drive (`cdrom`) needs Sys.Console on /.
+  const cdroms = cdromsOf(src.config);
+  if (cdroms.some((c) => c.volid === 'cdrom') && !isRoot(r.who)) perm(r, '/', ['Sys.Console']);
+  const volumeStorages = [...disks.map((d) => d.storage), ...cdroms.flatMap((c) => (c.storage ? [c.storage] : []))];
+  const sharedVm = volumeStorages.every((id) => state.storages.get(id)?.shared === true);
   if (target !== undefined && target !== node) {
     if (storage && !storage.shared) throw fail(`can't clone to non-shared storage '${storage.id}'`);
-    if (!storage && disks.some((d) => !state.storages.get(d.storage)?.shared))
-      throw fail(`can't clone VM to node '${target}' (VM uses local storage)`);
+    if (!sharedVm) throw fail(`can't clone VM to node '${target}' (VM uses local storage)`);
   }
   const existing = state.vms.get(newid);
   if (existing && existing.node === targetNode) throw fail(`unable to create VM ${newid}: config file already exists`);
@@ -500,6 +522,7 @@ function cloneVm(r: Req): string {
         const vm: SimVm = { vmid: newid, node: targetNode, config: { lock: 'clone' }, status: 'stopped', snapshots: [] };
         state.addVm(vm);
         created = true;
+        cloneVmFirewall(state.firewall, src.vmid, newid); // clone_vm: PVE::Firewall::clone_vmfw_conf
         ctx.log(`create ${full ? 'full' : 'linked'} clone of drive scsi0 (${disks[0] ? `${disks[0].storage}:${disks[0].volname}` : 'none'})`);
         const totalGiB = disks.reduce((a, d) => a + d.sizeGiB, 0);
         const lockMs = full ? totalGiB * timing.fullCloneLockMsPerGiB : timing.linkedCloneLockMs;
@@ -524,6 +547,11 @@ function cloneVm(r: Req): string {
             const nic = parseNet(String(v));
             nic.mac = newMac(sim.rng);
             config[k] = formatNet(nic);
+          } else if (DISK_KEY.test(k) && cdroms.some((c) => c.key === k && c.cloudinit)) {
+            // the cloud-init drive is regenerated for the new VM (clone_vm: drive_is_cloudinit → full clone);
+            // ISOs are copied as they are
+            const c = cdroms.find((x) => x.key === k)!;
+            config[k] = String(v).replace(/^[^,]+/, `${storage?.id ?? c.storage}:vm-${newid}-cloudinit`);
           } else if (DISK_KEY.test(k) && disks.some((d) => d.key === k)) {
             const d = disks.find((x) => x.key === k)!;
             const st = storage?.id ?? d.storage;
@@ -544,7 +572,10 @@ function cloneVm(r: Req): string {
         releaseNew();
       }
     } catch (e) {
-      if (created) state.removeVm(newid);
+      if (created) {
+        state.removeVm(newid);
+        removeVmFirewall(state.firewall, newid);
+      }
       const msg = e instanceof Error ? e.message : String(e);
       throw new PveError(500, msg.startsWith('unable to create VM') || msg.startsWith("can't lock file '/var/lock/qemu-server") ? msg : `clone failed: ${msg}`);
     } finally {
