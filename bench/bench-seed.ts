@@ -18,3 +18,9 @@ export const BENCH_SEED_SHARED_TEMPLATES: SimSeedInput = {
   ...BENCH_SEED,
   vms: (BENCH_SEED.vms ?? []).map((vm) => (vm.template ? { ...vm, storage: 'ceph' } : vm)),
 };
+
+/**
+ * Issue 14's cold class runs on the default seed itself: templates 9000/9001 on pve1's local storage (replicas
+ * needed on any other node), 9002 on ceph, and pve3 left out because of alice's pending bridge.
+ */
+export const COLD_SEED: SimSeedInput = DEFAULT_SEED;

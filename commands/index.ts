@@ -6,6 +6,7 @@ import { link } from './link.js';
 import { reset } from './reset.js';
 import { stand } from './stand.js';
 import { status } from './status.js';
+import { templates } from './templates.js';
 import { unlink } from './unlink.js';
 
-export const commands: readonly BotCommand[] = [deploy, cleanup, reset, status, stand, link, unlink];
+export const commands: readonly BotCommand[] = [deploy, cleanup, reset, status, stand, link, unlink, templates];

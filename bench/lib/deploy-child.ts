@@ -8,6 +8,7 @@ import { loadProfile, loadUserListFile } from '../../src/config/index.js';
 import { createContext } from '../../src/core/context.js';
 import { runDeploy } from '../../src/core/deploy.js';
 import { planDeploy } from '../../src/core/plan.js';
+import { planPrepare, runPrepare } from '../../src/core/prepare.js';
 import { createLogger } from '../../src/log.js';
 import { runSequential } from '../sequential.js';
 
@@ -23,6 +24,8 @@ export interface DeployChildOptions {
   planOut?: string;
   /** write every engine event with its time (ms since the deploy started) here, for timelines */
   eventsOut?: string;
+  /** make every replica the profile needs first (`stands templates --prepare`), untimed: a warm deploy */
+  prepare?: boolean;
 }
 
 export interface DeployChildResult {
@@ -40,6 +43,10 @@ export interface DeployChildResult {
   errors: string[];
   client: { requests: number; taskPolls: number; retries: number; logins: number; byMethod: Record<string, number> };
   events: Record<string, number>;
+  /** the plan's estimated makespan (PVE-time ms) */
+  estimateMs?: number;
+  /** replicas made by the untimed prepare step (warm runs) */
+  prepared?: { made: number; present: number; failed: number; ms: number };
 }
 
 const cpuMs = (u: NodeJS.CpuUsage): number => (u.user + u.system) / 1000;
@@ -55,6 +62,13 @@ const ctx = await createContext({
 });
 const profile = await loadProfile(o.configDir, o.profile);
 const users = await loadUserListFile(o.usersFile, { maxUsers: 100_000, maxBytes: 64 * 1024 * 1024 });
+let prepared: DeployChildResult['prepared'];
+if (o.prepare) {
+  const p0 = performance.now();
+  const pp = await planPrepare(ctx, { profile });
+  const pr = await runPrepare(ctx, pp);
+  prepared = { made: pr.made, present: pr.present, failed: pr.failed, ms: performance.now() - p0 };
+}
 const t0 = performance.now();
 const c0 = process.cpuUsage();
 const plan = await planDeploy(ctx, { profile, users, start: o.start, ...(o.group ? { group: o.group } : {}) });
@@ -99,6 +113,8 @@ const result: DeployChildResult = {
   vms: plan.stands.reduce((a, s) => a + s.vms.length, 0),
   ...summary,
   errors,
+  ...(plan.estimate ? { estimateMs: plan.estimate.ms } : {}),
+  ...(prepared ? { prepared } : {}),
   client: { requests: stats.requests, taskPolls: stats.taskPolls, retries: stats.retries, logins: stats.logins, byMethod: stats.byMethod },
   events,
 };

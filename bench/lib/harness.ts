@@ -58,6 +58,7 @@ export async function deployOnce(o: {
   start: boolean;
   rngSeed?: number;
   eventsOut?: string;
+  prepare?: boolean;
 }): Promise<DeployRun> {
   const sim = await spawnSimulator({ seed: o.seed, timeScale: o.timeScale, rngSeed: o.rngSeed ?? 7 });
   try {
@@ -74,6 +75,7 @@ export async function deployOnce(o: {
       mode: o.mode,
       planOut,
       ...(o.eventsOut ? { eventsOut: o.eventsOut } : {}),
+      ...(o.prepare ? { prepare: true } : {}),
     });
     const plan = JSON.parse(readFileSync(planOut, 'utf8')) as DeployPlan;
     return { result, plan, sim: await sim.stats(), timing: sim.timing, fixture };
@@ -88,7 +90,7 @@ export function templateFacts(seed: SimSeedInput): Map<number, TemplateFacts> {
   const out = new Map<number, TemplateFacts>();
   for (const vm of seed.vms ?? []) {
     if (!vm.template) continue;
-    out.set(vm.vmid, { diskGiB: vm.diskGiB ?? 8, storage: vm.storage, shared: shared.get(vm.storage) ?? false });
+    out.set(vm.vmid, { diskGiB: vm.diskGiB ?? 8, storage: vm.storage, shared: shared.get(vm.storage) ?? false, node: vm.node });
   }
   return out;
 }

@@ -162,8 +162,12 @@ export function buildProgram(io: CliIo, state: ProgramState): Command {
   run(
     program
       .command('templates')
-      .description('list template replicas made for linked clones on other nodes')
+      .description('list template replicas made for linked clones on other nodes; --prepare makes them ahead of class')
       .option('--prune', 'remove replicas no stand uses')
+      .option('--prepare', 'make (or verify) every replica a deploy of --profile would need')
+      .option('--profile <name|file>', 'profile to prepare (with --prepare)')
+      .option('--cluster <name>', 'cluster from connections.yml')
+      .option('--nodes <a,b>', 'only these nodes (with --prepare; default: every online node)')
       .addOption(yes())
       .addOption(json()),
     async () => (await import('./commands/templates.js')).templatesCommand,

@@ -3,6 +3,7 @@
  * to a terminal, a log file, a test assertion or a Discord code block. Tables fit the given width (text-table.ts):
  * one line per stand by default, every detail with `wide`.
  */
+import { formatEstimate } from './estimate.js';
 import { pct } from './placement.js';
 import { compactIds, fitText, renderTable, type Column } from './text-table.js';
 import type { DeployPlan, ExcludedNode, NodeProjection, RefusalRow, StandPlan } from './types.js';
@@ -36,6 +37,28 @@ export interface PlanTableData {
   replicas: string[];
   excluded: ExcludedNode[];
   warnings: string[];
+  /** "Estimated time: about 1 min 40 s (…)", when the plan carries an estimate */
+  estimate?: string;
+}
+
+/** The plan's estimate as one line: the time, and what the replicas add or save. */
+export function estimateLine(plan: Pick<DeployPlan, 'estimate'>): string | undefined {
+  const e = plan.estimate;
+  if (!e) return undefined;
+  const notes: string[] = [];
+  if (e.replicasToMake > 0) notes.push(`makes ${e.replicasToMake} template replica${e.replicasToMake === 1 ? '' : 's'} first`);
+  if (e.replicasReused > 0) {
+    notes.push(
+      e.replicasToMake > 0
+        ? `reuses ${e.replicasReused}`
+        : `its ${e.replicasReused} template replica${e.replicasReused === 1 ? '' : 's'} exist${e.replicasReused === 1 ? 's' : ''}: makes none`,
+    );
+  }
+  if (e.moved > 0 && e.strategyMs !== undefined) {
+    notes.push(`${e.moved} stand${e.moved === 1 ? '' : 's'} placed for time (the plain balanced placement: ${formatEstimate(e.strategyMs).replace(/^about /, '')})`);
+  }
+  if (e.timing === 'cluster') notes.push("task durations from this cluster's recent tasks");
+  return `Estimated time: ${e.text}${notes.length ? ` (${notes.join('; ')})` : ''}`;
 }
 
 function nodeRow(n: NodeProjection, unit: string): PlanNodeRow {
@@ -89,6 +112,7 @@ export function planTableData(plan: DeployPlan): PlanTableData {
     ),
     excluded: plan.excluded,
     warnings: plan.warnings,
+    ...(plan.estimate ? { estimate: estimateLine(plan) } : {}),
   };
 }
 
@@ -120,7 +144,7 @@ function networksShort(s: StandPlan): string {
 export function renderPlan(plan: DeployPlan, o: { maxStands?: number } & RenderOptions = {}): string {
   const width = o.width ?? DEFAULT_WIDTH;
   const d = planTableData(plan);
-  const out: string[] = [d.summary, '', nodesTable(d.nodes, width), ''];
+  const out: string[] = [plan.estimate ? `${d.summary}; ${plan.estimate.text}` : d.summary, '', nodesTable(d.nodes, width), ''];
   const max = o.maxStands ?? Infinity;
   const shown = plan.stands.slice(0, max);
   if (o.wide) {
@@ -158,6 +182,7 @@ export function renderPlan(plan: DeployPlan, o: { maxStands?: number } & RenderO
   if (d.replicas.length > 0) out.push('', ['Template replicas:', ...d.replicas.map((r) => `  ${r}`)].join('\n'));
   if (d.excluded.length > 0) out.push('', ['Nodes left out:', ...d.excluded.map((e) => `  ${e.node}: ${e.reason}`)].join('\n'));
   if (d.warnings.length > 0) out.push('', ['Warnings:', ...d.warnings.map((w) => `  ${w}`)].join('\n'));
+  if (d.estimate) out.push('', d.estimate);
   return fitText(out.join('\n'), width);
 }
 

@@ -50,6 +50,8 @@ import {
   type VmPlan,
 } from './types.js';
 import { VmidAllocator } from './vmids.js';
+import { estimatePlan, planTiming, spreadForTime } from './plan-estimate.js';
+import { samplesFromTaskList, taskHistoryOf, type TaskSample } from './timing-model.js';
 
 export interface PlanDeployInput {
   profile: Profile;
@@ -94,6 +96,8 @@ export async function planDeploy(ctx: AppContext, input: PlanDeployInput): Promi
     ctx.store.journal.list({ cluster }),
     ctx.store.replicas.list(cluster),
   ]);
+  // the cluster's recent tasks: the timing model learns this cluster's task durations from them (ours included)
+  const recentTasks = await taskHistoryOf(client).recentTasks().catch(() => []);
   const plan = await buildPlan({
     cluster,
     group,
@@ -101,6 +105,7 @@ export async function planDeploy(ctx: AppContext, input: PlanDeployInput): Promi
     settings: ctx.settings,
     inventory,
     store: { stands, journal, replicas },
+    taskSamples: samplesFromTaskList(recentTasks),
   });
   log.info(
     { stands: plan.stands.length, replicas: plan.replicas.length, excluded: plan.excluded.length },
@@ -117,6 +122,8 @@ export interface BuildPlanOptions {
   inventory: Inventory;
   store: StoreSnapshot;
   now?: () => number;
+  /** Finished tasks from the nodes' task lists: the timing model learns from them (timing-model.ts). */
+  taskSamples?: readonly TaskSample[];
 }
 
 interface MachineTemplate {
@@ -315,7 +322,28 @@ export async function buildPlan(o: BuildPlanOptions): Promise<DeployPlan> {
       refuse(`placement ${strategy}: the node is left out`, [{ subject: want, problem: out.reason }], { excluded });
     }
   }
-  const placed = placeStands(placementNodes, demands, strategy, limits);
+  let placed = placeStands(placementNodes, demands, strategy, limits);
+  // issue 14: the strategy's placement, then (balanced, bridges mode) stands moved where the estimate says the
+  // class is ready sooner (replica chains, storage locks), within the same limits
+  const timing = planTiming(inv, machines.map((m) => m.info), store.replicas, o.taskSamples ?? [], settings);
+  let spread = { moved: 0, strategyMs: undefined as number | undefined };
+  if (mode === 'bridges' && strategy === 'balanced' && settings.placement.timeAware !== false && placed.unplaced.length === 0 && demands.length > 0) {
+    const s = spreadForTime({
+      timing,
+      nodes: placementNodes.filter((p) => eligible.has(p.name)),
+      demands,
+      placed,
+      limits,
+      infos: machines.map((m) => m.info),
+      machines,
+      replicas,
+      bridgesPerStand: segmentsNeeded(profile.machines).length,
+      userExists: (i) => inv.users.has((users[demandOwner[i]?.user ?? 0]?.userid ?? '').toLowerCase()),
+      start: input.start ?? false,
+    });
+    placed = s.placed;
+    spread = { moved: s.moved, strategyMs: s.strategyMs };
+  }
   const projections = placed.nodes.map((p) => ({
     ...p,
     ...(excluded.find((e) => e.node === p.node) ? { excluded: excluded.find((e) => e.node === p.node)?.reason } : {}),
@@ -556,7 +584,7 @@ export async function buildPlan(o: BuildPlanOptions): Promise<DeployPlan> {
   const leaseMs = leaseOf(input.lease, profile, settings);
   const createdAt = new Date((o.now ?? Date.now)()).toISOString();
   const usedNodes = [...new Set(standPlans.flatMap((s) => s.vms.map((v) => v.node)))].sort();
-  return {
+  const plan: DeployPlan = {
     cluster,
     group,
     profile: { name: profile.name, file: profile.file, snapshot: profileSnapshot(profile) },
@@ -577,6 +605,8 @@ export async function buildPlan(o: BuildPlanOptions): Promise<DeployPlan> {
     createdAt,
     limits,
   };
+  plan.estimate = estimatePlan(plan, timing, spread);
+  return plan;
 }
 
 function unavailableTemplate(machines: readonly MachineTemplate[], node: string, replicas: ReplicaPlanner): string | undefined {

@@ -77,6 +77,8 @@ export interface ReplicaPlanner {
   sourceFor(info: TemplateInfo, node: string): CloneSource;
   /** Why `node` cannot get VMs of this template, or undefined when it can (plans nothing). */
   check(info: TemplateInfo, node: string): string | undefined;
+  /** What `sourceFor` would answer, without planning anything (`planned`: a replica would have to be made). */
+  peek(info: TemplateInfo, node: string): CloneSource;
   /** Replicas this plan needs (new ones and reused ones). */
   replicas(): ReplicaPlan[];
 }
@@ -162,6 +164,7 @@ export function createReplicaPlanner(o: ReplicaPlannerOptions): ReplicaPlanner {
       const r = decide(info, node, false);
       return r.kind === 'unavailable' ? r.reason : undefined;
     },
+    peek: (info, node) => decide(info, node, false),
     replicas: () => [...planned.values()],
   };
 }

@@ -2,6 +2,7 @@
  * The plan: everything a deploy will create, computed before anything is created. ENGINE-PLAN owns these types;
  * the executor (runDeploy) reads them and never re-decides a node, a VMID or a bridge.
  */
+import type { TimingModel } from './timing-model.js';
 import { UserError } from '../errors.js';
 
 export type NetworkMode = 'bridges' | 'sdn';
@@ -156,6 +157,27 @@ export interface DeployPlan {
   createdAt: string;
   /** Limits the plan was checked against. */
   limits: { memory: number; cpuOvercommit: number };
+  /** How long the deploy should take (estimate.ts), when the planner could estimate it. */
+  estimate?: PlanEstimate;
+}
+
+/** The planner's estimate of a deploy's makespan, as shown with the plan. */
+export interface PlanEstimate {
+  /** PVE-time ms from start to the last stand ready */
+  ms: number;
+  /** "about 1 min 40 s" */
+  text: string;
+  /** replicas the deploy will make, and those it reuses (made earlier, e.g. by `stands templates --prepare`) */
+  replicasToMake: number;
+  replicasReused: number;
+  /** the strategy's own placement's estimate, when time-aware placement moved stands */
+  strategyMs?: number;
+  /** stands moved from the strategy's placement to save time */
+  moved: number;
+  /** where the task durations came from: the simulator's defaults, or this cluster's recent tasks */
+  timing: 'defaults' | 'cluster';
+  /** the task durations themselves (PVE-time ms): the deploy's waits poll near these expected ends */
+  model?: Omit<TimingModel, 'sources'>;
 }
 
 /** One row of a refusal table. */

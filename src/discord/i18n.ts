@@ -2,7 +2,19 @@
  * Every user-facing string of the bot, in English and Russian. `ru` is typed as `Messages`, so a string missing
  * in one language is a compile error. The language follows the member's Discord locale unless bot.yml fixes one.
  */
+import { formatEstimate } from '../core/estimate.js';
+
 export type Lang = 'en' | 'ru';
+
+/** "около 1 мин 40 с": the same rounding as formatEstimate. */
+function ruDuration(ms: number): string {
+  return formatEstimate(ms)
+    .replace(/^about /, 'около ')
+    .replace(/^under 1 s$/, 'меньше 1 с')
+    .replace(/ min\b/g, ' мин')
+    .replace(/ h\b/g, ' ч')
+    .replace(/ s$/, ' с');
+}
 
 const en = {
   accessNames: { admin: 'admin', teacher: 'teacher', student: 'student' } as Record<string, string>,
@@ -36,6 +48,14 @@ const en = {
   planWarnings: 'Warnings',
   planRefused: 'The plan was refused; nothing was created.',
   planConfirm: (seconds: number) => `Confirm within ${seconds} s.`,
+  planEstimate: 'Estimated time',
+  prepareHead: (profile: string, cluster: string, needed: number, toMake: number) =>
+    `Template replicas for profile ${profile} on ${cluster}: ${needed} needed, ${toMake} to make.`,
+  prepareSkipped: (what: string) => `Skipped ${what}`,
+  preparePresent: 'present',
+  prepareDone: (made: number, present: number, failed: number) => `Done: ${made} made, ${present} present, ${failed} failed.`,
+  planEstimateValue: (ms: number, toMake: number, reused: number) =>
+    `${formatEstimate(ms)}${toMake > 0 ? ` (makes ${toMake} template replica(s) first)` : reused > 0 ? ` (its ${reused} template replica(s) exist: makes none)` : ''}`,
   progressTitle: (kind: string, group: string) => `${kind} ${group}`,
   kinds: { deploy: 'Deploy', cleanup: 'Cleanup', reset: 'Reset', start: 'Start', stop: 'Stop' } as Record<string, string>,
   standStates: { pending: 'waiting', running: 'working', done: 'done', failed: 'failed' } as Record<string, string>,
@@ -133,6 +153,13 @@ const ru: Messages = {
   planWarnings: 'Предупреждения',
   planRefused: 'План отклонён; ничего не создано.',
   planConfirm: (seconds) => `Подтвердите в течение ${seconds} с.`,
+  planEstimate: 'Оценка времени',
+  prepareHead: (profile, cluster, needed, toMake) => `Копии шаблонов для профиля ${profile} на ${cluster}: нужно ${needed}, сделать ${toMake}.`,
+  prepareSkipped: (what) => `Пропущено ${what}`,
+  preparePresent: 'уже есть',
+  prepareDone: (made, present, failed) => `Готово: сделано ${made}, уже было ${present}, ошибок ${failed}.`,
+  planEstimateValue: (ms, toMake, reused) =>
+    `${ruDuration(ms)}${toMake > 0 ? ` (сначала копии шаблонов: ${toMake})` : reused > 0 ? ` (копии шаблонов уже есть: ${reused}, новых не нужно)` : ''}`,
   progressTitle: (kind, group) => `${kind} ${group}`,
   kinds: { deploy: 'Развёртывание', cleanup: 'Удаление', reset: 'Сброс', start: 'Запуск', stop: 'Остановка' },
   standStates: { pending: 'ожидает', running: 'в работе', done: 'готов', failed: 'ошибка' },

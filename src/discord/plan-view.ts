@@ -14,6 +14,9 @@ export function deployPlanEmbed(plan: DeployPlan, m: Messages, confirmSeconds: n
     .map((n) => m.planNodeLine(n.node, perNode.get(n.node) ?? 0, pct(n.memUtil), pct(n.cpuUtil)));
   const vms = plan.stands.reduce((a, s) => a + s.vms.length, 0);
   const fields = [{ name: m.planNodes, value: clip(nodeLines.join('\n') || '-', 1024) }];
+  if (plan.estimate) {
+    fields.push({ name: m.planEstimate, value: clip(m.planEstimateValue(plan.estimate.ms, plan.estimate.replicasToMake, plan.estimate.replicasReused), 1024) });
+  }
   if (plan.excluded.length) {
     fields.push({ name: m.planExcluded, value: clip(plan.excluded.map((e) => `${e.node}: ${e.reason}`).join('\n'), 1024) });
   }

@@ -57,3 +57,38 @@ export function defaultTaskDeadlineMs(type: string): number {
 export function nextPollInterval(current: number, maxMs: number): number {
   return Math.min(maxMs, Math.round(current * 1.5));
 }
+
+/**
+ * The waiter's poll delays (PVE-time ms, each counted from the previous poll). Without an expected duration:
+ * `startMs`, then ×1.5 per poll up to `maxMs` (most tasks finish fast). With one (from the planner's timing
+ * model): the same schedule through the first half of the expected length (a server faster than the model is
+ * still seen early), then one poll just after the expected end (a task that ends on time is seen within a few per
+ * cent of its end, not up to `maxMs` late), then short polls growing ×1.5 again for a task that runs late (it
+ * waited for a lock).
+ */
+export function pollDelays(o: { expectedMs?: number; startMs: number; maxMs: number }): () => number {
+  const { startMs, maxMs } = o;
+  const e = o.expectedMs;
+  let next = startMs;
+  if (e === undefined || !(e > 0)) {
+    return () => {
+      const d = next;
+      next = nextPollInterval(next, maxMs);
+      return d;
+    };
+  }
+  const target = e + Math.min(250, Math.max(30, e * 0.04));
+  let at = 0;
+  let after = false;
+  return () => {
+    let d = next;
+    if (!after && at + d > e / 2) {
+      // this poll would pass the expected end: make it the one just after the end, then poll finely
+      d = Math.max(50, target - at);
+      after = true;
+      next = Math.max(100, Math.min(startMs, e * 0.1));
+    } else next = nextPollInterval(next, maxMs);
+    at += d;
+    return Math.round(d);
+  };
+}

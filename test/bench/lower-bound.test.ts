@@ -37,6 +37,35 @@ describe('computeLowerBound', () => {
     expect(lb.ms).toBe(8 * 1000 + 1000 + 8 * 1000 + 5400);
   });
 
+  it('clones of a replica queue on their own node\'s lock only after the replica chain: chain + Σ holds + tail', () => {
+    const replica = { sourceVmid: 9000, sourceNode: 'pve1', targetNode: 'pve2', vmid: 100000, name: 'r', storage: 'local-lvm', exists: false };
+    const vms = Array.from({ length: 20 }, (_, i) => vm(100 + i, 'pve2', 100000));
+    const lb = computeLowerBound({ plan: plan([stand('a', 'pve2', vms)], [replica]), timing: DEFAULT_TIMING, templates });
+    // replica chain 8 s + 1 s + 8 s, then 20 × 300 ms on local-lvm@pve2, then 1.7 s + 0.2 + 0.2 + 3 s
+    expect(lb.binding).toBe('storage local-lvm@pve2 lock: 20 holds');
+    expect(lb.ms).toBe(17_000 + 6000 + 5100);
+  });
+
+  it('a replica\'s full clone on the source lock keeps its own tail (rest of the copy, template, migrate, a clone of it)', () => {
+    const replica = { sourceVmid: 9000, sourceNode: 'pve1', targetNode: 'pve2', vmid: 100000, name: 'r', storage: 'local-lvm', exists: false };
+    const vms = Array.from({ length: 60 }, (_, i) => vm(100 + i, 'pve1'));
+    const lb = computeLowerBound({
+      plan: plan([stand('a', 'pve1', vms), stand('b', 'pve2', [vm(200, 'pve2', 100000)])], [replica]),
+      timing: DEFAULT_TIMING,
+      templates,
+    });
+    const term = lb.terms.find((t) => t.name.startsWith('storage local-lvm@pve1'))!;
+    // S = all 61 holds: 4 s + 60 × 0.3 s, then the smallest tail (a linked clone's 5.1 s); more than the replica
+    // hold alone (4 s + its tail: 4 s rest of the copy + 1 s template + 8 s migrate + 2 s clone + 3.4 s = 22.4 s)
+    expect(term.ms).toBe(4000 + 18_000 + 5100);
+    const few = computeLowerBound({
+      plan: plan([stand('a', 'pve1', vms.slice(0, 30)), stand('b', 'pve2', [vm(200, 'pve2', 100000)])], [replica]),
+      timing: DEFAULT_TIMING,
+      templates,
+    });
+    expect(few.terms.find((t) => t.name.startsWith('storage local-lvm@pve1'))!.ms).toBe(4000 + 18_400);
+  });
+
   it('the idealised sequential time is the plain sum of every step', () => {
     const p = plan([stand('a', 'pve1', [vm(100, 'pve1'), vm(101, 'pve1')])]);
     expect(sequentialFloor({ plan: p, timing: DEFAULT_TIMING, templates }, 'min')).toBe(2 * 5400);

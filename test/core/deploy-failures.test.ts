@@ -1,3 +1,4 @@
+import { defaultSettings } from '../../src/config/settings.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDeploy } from '../../src/core/deploy.js';
 import { planDeploy } from '../../src/core/plan.js';
@@ -40,7 +41,8 @@ describe('rollbackFailed', () => {
 describe('someone else edits a node\'s network after planning', () => {
   let env: RunEnv;
   beforeAll(async () => {
-    env = await startRunEnv();
+    // stands on both nodes (the balanced strategy alone, no time-aware moves)
+    env = await startRunEnv({ settings: { placement: { ...defaultSettings().placement, timeAware: false } } });
   });
   afterAll(async () => env?.close());
 

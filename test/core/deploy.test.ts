@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defaultSettings } from '../../src/config/settings.js';
 import { runDeploy, type DeployResult } from '../../src/core/deploy.js';
 import { planDeploy } from '../../src/core/plan.js';
 import type { DeployPlan, EngineEvent } from '../../src/core/types.js';
@@ -12,7 +13,8 @@ describe('runDeploy: 10 students of data/profiles/netlab.yml on the 3-node defau
   const events: EngineEvent[] = [];
 
   beforeAll(async () => {
-    env = await startRunEnv();
+    // the balanced strategy alone (no time-aware moves): this class is meant to need replicas on pve2
+    env = await startRunEnv({ settings: { placement: { ...defaultSettings().placement, timeAware: false } } });
     foreignBefore = foreignSnapshot(env.sim);
     plan = await planDeploy(env.ctx, { profile: await netlabProfile(), users: users(10), group: 'net1', start: true });
     result = await runDeploy(env.ctx, plan, { onEvent: (e) => events.push(e) });

@@ -76,10 +76,16 @@ beforeEach(async () => {
   ctx = await makeContext();
 });
 
+/** The balanced strategy alone (issue 14's time-aware moves off): what these tests are about. */
+function balancedOnly(): Settings {
+  const s = defaultSettings();
+  return { ...s, placement: { ...s.placement, timeAware: false } };
+}
+
 describe('planDeploy against the default simulated cluster', () => {
   let plan: DeployPlan;
   beforeAll(async () => {
-    ctx = await makeContext();
+    ctx = await makeContext(balancedOnly());
     plan = await planDeploy(ctx, { profile: profile(), users: users(10), group: 'netlab-a' });
   });
 
@@ -140,9 +146,11 @@ describe('planDeploy against the default simulated cluster', () => {
 
   it('renders the plan as a table with users, nodes, VMIDs and bridges', () => {
     const text = renderPlan(plan, { width: 160 });
-    expect(text.split('\n')[0]).toBe(
-      'group netlab-a on sim: 10 stands, 30 VMs (linked clones), profile netlab, placement balanced, networks bridges',
+    expect(text.split('\n')[0]).toMatch(
+      /^group netlab-a on sim: 10 stands, 30 VMs \(linked clones\), profile netlab, placement balanced, networks bridges; about \d+ s$/,
     );
+    // the footer: the estimate, and what the two replicas on pve2 add to it
+    expect(text.split('\n').at(-1)).toMatch(/^Estimated time: about \d+ s \(makes 2 template replicas first\)$/);
     // one line per stand: user, node, VMIDs compactly, bridges, note
     expect(text).toMatch(/^student01@pve {2,}pve1 {2,}10000–10002 {2,}vmbr1000, vmbr1001 \+VLAN 100 {2,}new user$/m);
     const wide = renderPlan(plan, { width: 160, wide: true });
@@ -275,5 +283,19 @@ describe('re-runs', () => {
     // a journaled id (maybe created by a run that died) is never handed out again
     const newIds = again.stands.slice(1).flatMap((s) => s.vms.map((v) => v.vmid));
     expect(newIds).not.toContain(10001);
+  });
+});
+
+describe('time-aware placement (the default)', () => {
+  it('puts the stands where the class is ready soonest, within the limits, and shows the estimate with what it saved', async () => {
+    const plan = await planDeploy(ctx, { profile: profile(), users: users(10), group: 'netlab-t', start: true });
+    const e = plan.estimate!;
+    expect(e.moved).toBeGreaterThan(0);
+    expect(e.strategyMs).toBeGreaterThan(e.ms);
+    // pve1 holds 9000/9001: more stands there than the 7 the balanced strategy gives it, fewer replicas to make
+    expect(plan.stands.filter((s) => s.node === 'pve1').length).toBeGreaterThan(7);
+    expect(e.replicasToMake).toBe(plan.replicas.filter((r) => !r.exists).length);
+    for (const n of plan.nodes) expect(n.memUtil).toBeLessThanOrEqual(plan.limits.memory);
+    expect(renderPlan(plan, { width: 200 }).split('\n').at(-1)).toMatch(/^Estimated time: about \d+ s \(.*\d+ stands? placed for time \(the plain balanced placement: \d+ s\)\)$/);
   });
 });

@@ -54,7 +54,7 @@ describe('/status and command registration', () => {
   it('registers every slash command for the guild with one PUT', async () => {
     const out = await registerCommands({ commands, env: s.env });
     expect(out.guildId).toBe(s.fake.guildId);
-    expect(out.names.sort()).toEqual(['cleanup', 'deploy', 'link', 'reset', 'stand', 'status', 'unlink']);
+    expect(out.names.sort()).toEqual(['cleanup', 'deploy', 'link', 'reset', 'stand', 'status', 'templates', 'unlink']);
     const put = await s.fake.waitFor((r) => r.method === 'PUT');
     expect(put.path).toBe(`/applications/${s.fake.appId}/guilds/${s.fake.guildId}/commands`);
     const deploy = put.body.find((c: { name: string }) => c.name === 'deploy');

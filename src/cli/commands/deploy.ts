@@ -6,6 +6,7 @@ import { loadUserListFile } from '../../config/user-list.js';
 import { runDeploy, type DeployResult } from '../../core/deploy.js';
 import { planDeploy } from '../../core/plan.js';
 import { renderPlan } from '../../core/plan-table.js';
+import type { PlanEstimate } from '../../core/types.js';
 import { isPlacementStrategy, type CloneMode } from '../../core/types.js';
 import { ConfigError, formatIssue, UserError } from '../../errors.js';
 import { cancelled, confirm } from '../confirm.js';
@@ -119,7 +120,7 @@ export async function deployCommand(opts: DeployOptions, env: CommandEnv): Promi
         writeLine(io.stderr, `warning: --credentials-out ${opts.credentialsOut}: ${String((err as Error).message)}; the passwords are printed instead`);
       }
     }
-    printDeployResult(io, result, { json: opts.json, wide: opts.wide, credentialsFile: savedTo });
+    printDeployResult(io, result, { json: opts.json, wide: opts.wide, credentialsFile: savedTo, ...(plan.estimate ? { estimate: plan.estimate } : {}) });
     return result.status === 'succeeded' ? EXIT_OK : EXIT_PARTIAL;
     });
   } finally {
@@ -132,13 +133,16 @@ export interface PrintResultOptions {
   wide?: boolean | undefined;
   /** The passwords went to this file: the screen only says where. */
   credentialsFile?: string | undefined;
+  /** The plan's estimate: with --json it rides along, next to the real duration. */
+  estimate?: PlanEstimate;
 }
 
 /** One line per stand: user, node, status, VMIDs, console link (or the error) last, cut to the terminal. */
 export function printDeployResult(io: CliIo, result: DeployResult, o: PrintResultOptions = {}): void {
   if (o.json) {
     for (const w of result.warnings) writeLine(io.stderr, `warning: ${w}`);
-    printJson(io, result);
+    // the plan's estimate rides along, next to the real duration
+    printJson(io, o.estimate ? { ...result, estimate: o.estimate } : result);
     return;
   }
   const p = colors(io);

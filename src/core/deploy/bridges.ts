@@ -105,8 +105,9 @@ export async function nodeNetwork(run: DeployRun, node: string): Promise<void> {
     }
     throwIfAborted(run.signal);
     await run.lanes.networkApply(node, async () => {
-      const task = await run.abortable(run.lanes.node(node, () => run.client.applyNetwork(node)));
-      await run.wait(task);
+      // ahead of config writes in the node's lane: every start on the node waits for this apply
+      const task = await run.abortable(run.lanes.node(node, () => run.client.applyNetwork(node), 1));
+      await run.wait(task, run.expected({ kind: 'apply' }));
     });
     run.counts.networkApplies++;
     for (const st of ready) st.networkUp.resolve();
@@ -141,13 +142,18 @@ export async function ensureBridge(run: DeployRun, st: StandState, node: string,
   });
   throwIfAborted(run.signal);
   await run.abortable(
-    run.lanes.node(node, () =>
-      run.client.createBridge(node, {
-        iface: seg.iface,
-        autostart: true,
-        ...(seg.vlanAware ? { bridge_vlan_aware: true } : {}),
-        comments: seg.comment,
-      }),
+    // ahead of config writes in the node's lane (priority 1, as clone requests): the stand's config writes and
+    // the node's network apply wait for its bridges
+    run.lanes.node(
+      node,
+      () =>
+        run.client.createBridge(node, {
+          iface: seg.iface,
+          autostart: true,
+          ...(seg.vlanAware ? { bridge_vlan_aware: true } : {}),
+          comments: seg.comment,
+        }),
+      1,
     ),
   );
   await run.ctx.store.journal.confirm('bridge', `${node}/${seg.iface}`, run.cluster);

@@ -6,6 +6,15 @@ import { StandFailure, sleep } from './context.js';
 import { removeFailedClone } from './vm.js';
 import type { DeployRun } from './run.js';
 
+/**
+ * What the replica stage needs of a run: the deploy's DeployRun, or `stands templates --prepare` (core/prepare.ts),
+ * which makes replicas ahead of class with this same code.
+ */
+export type ReplicaRun = Pick<
+  DeployRun,
+  'ctx' | 'cluster' | 'job' | 'client' | 'lanes' | 'vmIndex' | 'signal' | 'replicaGate' | 'replicaPriority' | 'emit' | 'lockKey' | 'abortable' | 'wait' | 'expected' | 'templateDiskGiB'
+> & { counts: Pick<DeployRun['counts'], 'replicas'> };
+
 export function replicaFor(run: DeployRun, vm: VmPlan): ReplicaPlan | undefined {
   return run.plan.replicas.find((r) => r.vmid === vm.templateVmid && r.targetNode === vm.templateNode && !r.exists);
 }
@@ -28,7 +37,7 @@ export function replicaReady(run: DeployRun, vm: VmPlan): Promise<void> {
  * attempt starts from what the cluster shows, so an ambiguous or failed step (596 after a migrate, a failed
  * clone task) is simply looked at again and carried on.
  */
-export async function makeReplica(run: DeployRun, r: ReplicaPlan): Promise<void> {
+export async function makeReplica(run: ReplicaRun, r: ReplicaPlan): Promise<void> {
   const meta = {
     cluster: run.cluster,
     node: r.targetNode,
@@ -74,7 +83,7 @@ export async function makeReplica(run: DeployRun, r: ReplicaPlan): Promise<void>
   run.counts.replicas++;
 }
 
-export async function replicaOnce(run: DeployRun, r: ReplicaPlan, found: string | undefined): Promise<void> {
+export async function replicaOnce(run: ReplicaRun, r: ReplicaPlan, found: string | undefined): Promise<void> {
   let where = found;
   if (where) {
     const cfg = await run.client.vmConfig(where, r.vmid);
@@ -97,7 +106,7 @@ export async function replicaOnce(run: DeployRun, r: ReplicaPlan, found: string 
         ),
       );
       try {
-        await run.wait(task);
+        await run.wait(task, run.expected({ kind: 'clone', full: true, diskGiB: run.templateDiskGiB.get(r.sourceVmid) ?? 0 }));
       } catch (err) {
         if (!isAbort(err)) await removeFailedClone(run, { vmid: r.vmid, node: r.sourceNode }).catch(() => undefined);
         throw err;
@@ -110,13 +119,13 @@ export async function replicaOnce(run: DeployRun, r: ReplicaPlan, found: string 
   if (!cfg.template) {
     throwIfAborted(run.signal);
     const t = await run.abortable(run.lanes.node(node, () => run.client.convertToTemplate(node, r.vmid), 2));
-    await run.wait(t);
+    await run.wait(t, run.expected({ kind: 'template' }));
   }
   if (node !== r.targetNode) {
     throwIfAborted(run.signal);
     const t = await run.abortable(
       run.lanes.node(node, () => run.client.migrateVm(node, r.vmid, r.targetNode, { withLocalDisks: true }), 2),
     );
-    await run.wait(t);
+    await run.wait(t, run.expected({ kind: 'migrate', localGiB: run.templateDiskGiB.get(r.sourceVmid) ?? 0 }));
   }
 }

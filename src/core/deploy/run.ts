@@ -5,6 +5,7 @@
  * that is done.
  */
 import { setMaxListeners } from 'node:events';
+import { defaultTimingModel, expectedTaskMs, type TimingModel } from '../timing-model.js';
 import type { Logger } from '../../log.js';
 import type { ProxmoxClient } from '../../proxmox/client.js';
 import type { ClusterResource, NetworkList, PveUser, TaskRef } from '../../proxmox/types.js';
@@ -99,6 +100,8 @@ export class DeployRun {
   readonly replicaPriority = new Map<number, number>();
   replicaGate: Promise<void> = Promise.resolve();
   bridgeJournal: Promise<Set<string>> | undefined;
+  /** Task durations the waits expect (issue 14): the model the plan was estimated with. */
+  readonly timing: TimingModel;
 
   constructor(
     readonly ctx: AppContext,
@@ -124,6 +127,7 @@ export class DeployRun {
     // every awaited request listens for the abort: hundreds at once in a big class
     if (this.signal) setMaxListeners(0, this.signal);
     this.consoleBase = consoleBaseFor(ctx, plan.cluster);
+    this.timing = plan.estimate?.model ? { ...defaultTimingModel(), ...plan.estimate.model, sources: {} } : defaultTimingModel();
   }
 
   // ------------------------------------------------------------------------------------------- the job
@@ -419,8 +423,14 @@ export class DeployRun {
     });
   }
 
-  async wait(task: TaskRef): Promise<void> {
-    await this.abortable(this.client.waitTask(task));
+  /** Wait for a task; `expectedMs` (from the timing model) lets the waiter poll near its expected end. */
+  async wait(task: TaskRef, expectedMs?: number): Promise<void> {
+    await this.abortable(this.client.waitTask(task, expectedMs !== undefined ? { expectedMs } : {}));
+  }
+
+  /** How long a task of this kind should take on this cluster (the plan's timing model, else the defaults). */
+  expected(what: Parameters<typeof expectedTaskMs>[1]): number {
+    return expectedTaskMs(this.timing, what);
   }
 
   // ------------------------------------------------------------------------------------------- the end

@@ -122,7 +122,7 @@ export async function runVm(run: DeployRun, st: StandState, vm: VmPlan): Promise
     const task = await run.abortable(
       run.lanes.node(vm.node, () => run.client.createSnapshot(vm.node, vm.vmid, 'start', 'state after deploy (stands reset returns here)')),
     );
-    await run.wait(task);
+    await run.wait(task, run.expected({ kind: 'snapshot' }));
     await markStep(run, st, vm, 'snapshot');
     return undefined;
   });
@@ -140,7 +140,7 @@ export async function runVm(run: DeployRun, st: StandState, vm: VmPlan): Promise
       throwIfAborted(run.signal);
       const task = await run.abortable(run.lanes.node(vm.node, () => run.client.startVm(vm.node, vm.vmid)));
       try {
-        await run.wait(task);
+        await run.wait(task, run.expected({ kind: 'start' }));
       } catch (err) {
         if (!(err instanceof TaskFailedError && /already running/.test(err.exitstatus))) throw err;
       }
@@ -218,7 +218,7 @@ export async function cloneVm(run: DeployRun, st: StandState, vm: VmPlan): Promi
             1,
           ),
         );
-        await run.wait(task);
+        await run.wait(task, run.expected({ kind: 'clone', full: vm.full, diskGiB: run.templateDiskGiB.get(vm.templateVmid) ?? run.templateDiskGiB.get(vm.sourceTemplateVmid) ?? 0 }));
       });
       const cfg = await awaitUnlockedConfig(run, vm.node, vm.vmid);
       if (!cfg) throw new StandFailure(`VM ${vm.vmid} vanished right after its clone finished`);
@@ -241,7 +241,7 @@ export async function cloneVm(run: DeployRun, st: StandState, vm: VmPlan): Promi
 }
 
 /** PVE removes a failed clone's config itself; if anything is left (ours: the journal says so), destroy it. */
-export async function removeFailedClone(run: DeployRun, vm: { vmid: number; node: string }): Promise<void> {
+export async function removeFailedClone(run: Pick<DeployRun, 'client'>, vm: { vmid: number; node: string }): Promise<void> {
   if (await run.client.isVmidFree(vm.vmid)) return;
   const where = await run.client.findVm(vm.vmid);
   const node = where?.node || vm.node;

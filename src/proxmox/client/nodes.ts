@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import { UserError } from '../../errors.js';
 import { ProxmoxApiError, TaskFailedError, TaskTimeoutError, isLockError } from '../errors.js';
-import { defaultTaskDeadlineMs, isTaskOk, nextPollInterval, taskRefFrom } from '../tasks.js';
+import { defaultTaskDeadlineMs, isTaskOk, nextPollInterval, pollDelays, taskRefFrom } from '../tasks.js';
 import {
   ClusterResource,
   NodeListEntry,
@@ -284,18 +284,18 @@ export class NodesClient extends TransportClient {
    */
   async waitTask(
     task: TaskRef,
-    o: { deadlineMs?: number; onPoll?: (s: TaskStatus) => void } = {},
+    o: { deadlineMs?: number; onPoll?: (s: TaskStatus) => void; expectedMs?: number } = {},
   ): Promise<TaskResult> {
     const deadlinePve = o.deadlineMs ?? defaultTaskDeadlineMs(task.type);
     if (task.watchVmid !== undefined) return this.waitAdopted(task, deadlinePve);
     const start = performance.now();
     const deadlineReal = this.scaled(deadlinePve);
     const noSuchTaskGrace = this.scaled(this.noSuchTaskGraceMs);
-    let interval = this.pollStartMs;
+    // `expectedMs` (the planner's timing model): first poll just after the expected end (tasks.ts pollDelays)
+    const delays = pollDelays({ ...(o.expectedMs !== undefined ? { expectedMs: o.expectedMs } : {}), startMs: this.pollStartMs, maxMs: this.pollMaxMs });
     for (;;) {
       // Sleep first: a task polled the moment it was forked is always still running (or not yet listed).
-      await this.sleep(interval);
-      interval = nextPollInterval(interval, this.pollMaxMs);
+      await this.sleep(delays());
       let status: TaskStatus | undefined;
       this.stats.taskPolls++;
       try {
