@@ -224,6 +224,19 @@ export const PveUser = z.looseObject({
 });
 export type PveUser = z.infer<typeof PveUser>;
 
+/** GET /access/domains: an authentication realm and its type (pve, pam, ldap, ad, openid). */
+export const Realm = z.looseObject({
+  realm: z.string(),
+  type: z.string(),
+  comment: z.string().optional(),
+});
+export type Realm = z.infer<typeof Realm>;
+
+/** Realm types whose plugin stores a password (pve-access-control Auth/PVE.pm, Auth/PAM.pm `store_password`). */
+export function realmTakesPassword(type: string | undefined): boolean {
+  return type === 'pve' || type === 'pam';
+}
+
 export const AclEntry = z.looseObject({
   path: z.string(),
   roleid: z.string(),

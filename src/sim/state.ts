@@ -173,6 +173,11 @@ export class SimState {
   vms = new Map<number, SimVm>();
   pools = new Map<string, SimPool>();
   users = new Map<string, SimUser>();
+  /** realms (domains.cfg): realm → type; `pve` and `pam` always exist */
+  realms = new Map<string, { type: 'pve' | 'pam' | 'ldap' | 'ad' | 'openid'; comment?: string }>([
+    ['pam', { type: 'pam', comment: 'Linux PAM standard authentication' }],
+    ['pve', { type: 'pve', comment: 'Proxmox VE authentication server' }],
+  ]);
   /** token id (user@realm!name) → token */
   tokens = new Map<string, SimToken>();
   groups = new Map<string, { groupid: string; members: Set<string> }>();
@@ -226,6 +231,7 @@ export class SimState {
     }
     for (const p of seed.pools) this.pools.set(p.poolid, { poolid: p.poolid, comment: p.comment, vmids: new Set() });
 
+    for (const r of seed.realms) this.realms.set(r.realm, { type: r.type, ...(r.comment ? { comment: r.comment } : {}) });
     const root = this.addUser({ userid: 'root@pam', password: creds.rootPassword, comment: 'root', enable: true });
     this.addToken(root, 'stands', creds.tokenSecret, false);
     for (const u of seed.users) this.addUser(u);
