@@ -153,12 +153,17 @@ async function powerStand(
         o.progress.drop(action);
         return;
       }
-      const node = r.node;
+      let node = r.node;
       o.emit({ type: 'step-started', job: o.job, stand: s.userid, vm: vm.vmid, step: action });
       const t0 = Date.now();
       try {
         throwIfAborted(o.signal);
-        const status = await client.vmStatus(node, vm.vmid);
+        let status = await client.vmStatus(node, vm.vmid);
+        if (status.lock === 'clone' || status.lock === 'destroyed') status = await client.waitUnlocked(node, vm.vmid);
+        else if (status.lock) {
+          // a snapshot, rollback or migration still running (e.g. of an interrupted reset): wait for its task
+          ({ node, status } = await client.waitOwnLock(node, vm.vmid));
+        }
         if (action === 'start' || action === 'stop') {
           const want = action === 'start' ? 'running' : 'stopped';
           if (status.status === want) res.outcome = 'already';

@@ -62,7 +62,10 @@ export async function runVm(run: DeployRun, st: StandState, vm: VmPlan): Promise
       cfg = await awaitUnlockedConfig(run, node, vm.vmid);
       if (!cfg) live = undefined;
     } else if (cfg.lock) {
-      run.fail(st, `VM ${vm.vmid} is locked (${cfg.lock}); if no task is running, clear it with 'qm unlock ${vm.vmid}'`);
+      // a snapshot, rollback or migration (ours, from an interrupted run) still running: wait for its task; a lock
+      // with no task behind it fails the stand with the `qm unlock` hint (VmLockedError)
+      const unlocked = await run.abortable(run.client.waitOwnLock(node, vm.vmid));
+      cfg = await run.abortable(run.client.vmConfig(unlocked.node, vm.vmid));
     }
     preexisting = Boolean(cfg);
   }

@@ -2,7 +2,7 @@
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import { UserError } from '../../errors.js';
-import { ProxmoxApiError, TaskFailedError, TaskTimeoutError, isLockError } from '../errors.js';
+import { ProxmoxApiError, TaskFailedError, TaskTimeoutError, VmLockedError, isLockError, isNotFound } from '../errors.js';
 import { defaultTaskDeadlineMs, isTaskOk, nextPollInterval, taskRefFrom } from '../tasks.js';
 import {
   ClusterResource,
@@ -388,6 +388,55 @@ export class NodesClient extends TransportClient {
       interval = nextPollInterval(interval, this.pollMaxMs);
     }
     this.invalidateCache();
+  }
+
+  /**
+   * A VM locked by an operation of its own (`snapshot`, `rollback`, `migrate`, `snapshot-delete`, …; qemu-server
+   * sets the lock in the task's first config write and clears it in its last): wait while an active task of that
+   * VM runs on its node — e.g. ours, from a run that was interrupted — and answer where the VM is once unlocked
+   * (a migration moves its config to the target node when it ends). A lock with no task behind it is stale:
+   * VmLockedError with the `qm unlock` hint. Tasks are read before the status, so a task that ends in between is
+   * seen as the unlocked status.
+   */
+  async waitOwnLock(node: string, vmid: number, o: { deadlineMs?: number } = {}): Promise<{ node: string; status: VmStatus }> {
+    const deadlinePve = o.deadlineMs ?? 20 * 60_000;
+    const start = performance.now();
+    let interval = this.pollStartMs;
+    let at = node;
+    for (;;) {
+      this.stats.taskPolls++;
+      const tasks = (await this.get(`/nodes/${enc(at)}/tasks`, z.array(TaskListEntry), { source: 'active', vmid })).filter(
+        (t) => t.id === String(vmid),
+      );
+      let s: VmStatus;
+      try {
+        s = await this.vmStatus(at, vmid);
+      } catch (err) {
+        // a migration that just ended: the config lives on the target now
+        if (!(err instanceof ProxmoxApiError && isNotFound(err.fullText))) throw err;
+        const where = await this.findVm(vmid);
+        if (!where?.node || where.node === at) throw err;
+        at = where.node;
+        continue;
+      }
+      if (!s.lock) return { node: at, status: s };
+      if (!tasks.length) {
+        throw new VmLockedError(
+          `VM ${vmid} on ${at} is locked (${s.lock}) and no task of it is running: an operation crashed and left the ` +
+            `lock; check the VM, then clear it with 'qm unlock ${vmid}'`,
+          vmid,
+          s.lock,
+        );
+      }
+      if (performance.now() - start > this.scaled(deadlinePve)) {
+        throw new TaskTimeoutError(
+          `VM ${vmid} on ${at} is still locked (${s.lock}) by task ${tasks[0]!.type ?? '?'} after ${Math.round(deadlinePve / 1000)} s`,
+          tasks[0]!.upid,
+        );
+      }
+      await this.sleep(interval);
+      interval = nextPollInterval(interval, this.pollMaxMs);
+    }
   }
 
   /** After a clone: poll status/current until `lock` is gone (config and start refuse while it is set). */
