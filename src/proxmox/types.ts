@@ -314,6 +314,8 @@ export interface TaskRef {
   adopted?: boolean;
   /** When an ambiguous clone could not be tied to one UPID: wait for this VM's lock to clear instead. */
   watchVmid?: number;
+  /** An adopted clone: the pool the new VM joins at the task's very end (after its unlock and its move). */
+  pool?: string;
 }
 
 export interface TaskResult {

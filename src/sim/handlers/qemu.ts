@@ -496,8 +496,9 @@ function cloneVm(r: Req): string {
       const releaseNew = await lockOrFail(sim, configLockName(newid), true, timing.cloneFlockTimeoutMs, configLockTimeoutMessage(newid));
       try {
         if (state.vms.has(newid)) throw fail(`unable to create VM ${newid}: config file already exists`);
-        // the worker writes "# qmclone temporary file\nlock: clone" first
-        const vm: SimVm = { vmid: newid, node: targetNode, config: { lock: 'clone' }, status: 'stopped', snapshots: [] };
+        // The worker writes "# qmclone temporary file\nlock: clone" to the config path of the node it runs on — the
+        // SOURCE node — and renames it to the target node only at the end (qemu-server API2/Qemu.pm clone_vm).
+        const vm: SimVm = { vmid: newid, node, config: { lock: 'clone' }, status: 'stopped', snapshots: [] };
         state.addVm(vm);
         created = true;
         ctx.log(`create ${full ? 'full' : 'linked'} clone of drive scsi0 (${disks[0] ? `${disks[0].storage}:${disks[0].volname}` : 'none'})`);
@@ -537,8 +538,16 @@ function cloneVm(r: Req): string {
         config.smbios1 = `uuid=${randomUUID()}`;
         if (source.vmgenid) config.vmgenid = randomUUID();
         vm.config = { ...config, lock: 'clone' };
-        if (poolid !== undefined && state.pools.has(poolid)) state.setPool(newid, poolid);
+        // clone_vm's end, in its order: `delete $newconf->{lock}` + write_config (still on the source node); with
+        // a target, deactivate the volumes and `rename($conffile, $newconffile)` to the target node; only then
+        // `add_vm_to_pool($newid, $pool)`. Between these steps the VM is unlocked on the source node, outside
+        // its pool.
         delete vm.config.lock;
+        if (targetNode !== node) {
+          await ctx.sleep(timing.cloneMoveMs);
+          state.moveVm(vm, targetNode);
+        }
+        if (poolid !== undefined && state.pools.has(poolid)) state.setPool(newid, poolid);
         created = false;
       } finally {
         releaseNew();
