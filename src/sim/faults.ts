@@ -6,7 +6,8 @@
  * - task-start-failure: 500 "got no worker upid - start worker failed" instead of forking the task
  * - timeout: 596 "Connection timed out" (pveproxy's proxy leg), `when: 'before'` (nothing done) or 'after'
  *   (the write was performed, the reply lost)
- * - clone-failure: the clone task fails with `message` (default: an LVM allocation error)
+ * - clone-failure: the clone task fails with `message` (default: an LVM allocation error); drawn inside the task
+ *   (a clone that never started cannot fail); with `latencyMs`, it first runs that long (simulated)
  * - latency: `latencyMs` (simulated) added before the request is handled
  * - error: any status/message
  * - node-offline: `node` goes offline (at `atMs` simulated ms after the rule is added, default now)

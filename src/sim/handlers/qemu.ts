@@ -488,8 +488,9 @@ function cloneVm(r: Req): string {
   }
   for (const [k, v] of Object.entries(src.config)) if (NET_KEY.test(k)) checkBridgeAccess(r, String(v));
 
-  const fault = cloneFault(r);
   const task = forkTask(r, node, 'qmclone', String(src.vmid), async (ctx) => {
+    // drawn in the worker: a clone that never started (task-start-failure) cannot fail, nor use up the rule
+    const fault = cloneFault(r);
     const releaseSrc = await lockOrFail(sim, configLockName(src.vmid), src.status === 'running', timing.cloneFlockTimeoutMs, configLockTimeoutMessage(src.vmid));
     let created = false;
     try {
@@ -506,6 +507,8 @@ function cloneVm(r: Req): string {
         const lockMs = full ? totalGiB * timing.fullCloneLockMsPerGiB : timing.linkedCloneLockMs;
         const totalMs = full ? totalGiB * timing.fullCloneMsPerGiB : timing.linkedCloneMs;
         const diskStorage = state.storages.get(storage?.id ?? disks[0]?.storage ?? '');
+        // a failing clone may first run a while (`latencyMs`), outside the storage lock
+        if (fault?.latencyMs) await ctx.sleep(fault.latencyMs);
         if (diskStorage) {
           const sl = storageLock(diskStorage, targetNode);
           const release = await lockOrFail(sim, sl.name, true, timing.storageLockTimeoutMs, sl.message);
