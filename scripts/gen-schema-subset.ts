@@ -18,6 +18,7 @@ export const SIMULATED_ENDPOINTS = [
   'GET /access/ticket',
   'POST /access/ticket',
   'PUT /access/password',
+  'GET /access/domains',
   'GET /access/users',
   'POST /access/users',
   'GET /access/users/{userid}',

@@ -11,6 +11,7 @@ import { MAX_NICS, type Machine, type Profile } from '../config/profile.js';
 import type { Settings } from '../config/settings.js';
 import type { UserList } from '../config/user-list.js';
 import { UserError } from '../errors.js';
+import { realmTakesPassword } from '../proxmox/types.js';
 import type { JournalEntry, ReplicaRecord, StandRecord } from '../store/schemas.js';
 import type { AppContext } from './context.js';
 import { foreignPending, loadInventory, type Inventory, type TemplateInfo } from './inventory.js';
@@ -90,11 +91,12 @@ export async function planDeploy(ctx: AppContext, input: PlanDeployInput): Promi
   const mode = input.mode ?? ctx.settings.network.mode;
   const client = ctx.client(cluster);
   const log = ctx.logger.child({ cluster, group });
-  const [inventory, stands, journal, replicas] = await Promise.all([
+  const [inventory, stands, journal, replicas, realms] = await Promise.all([
     loadInventory(client, { cluster, sdn: mode === 'sdn', logger: log }),
     ctx.store.stands.list({ cluster }),
     ctx.store.journal.list({ cluster }),
     ctx.store.replicas.list(cluster),
+    client.listRealms(),
   ]);
   // the cluster's recent tasks: the timing model learns this cluster's task durations from them (ours included)
   const recentTasks = await taskHistoryOf(client).recentTasks().catch(() => []);
@@ -106,6 +108,7 @@ export async function planDeploy(ctx: AppContext, input: PlanDeployInput): Promi
     inventory,
     store: { stands, journal, replicas },
     taskSamples: samplesFromTaskList(recentTasks),
+    realms: new Map(realms.map((r) => [r.realm, r.type])),
   });
   log.info(
     { stands: plan.stands.length, replicas: plan.replicas.length, excluded: plan.excluded.length },
@@ -121,6 +124,8 @@ export interface BuildPlanOptions {
   settings: Settings;
   inventory: Inventory;
   store: StoreSnapshot;
+  /** realm → type (GET /access/domains); without it every realm is taken to store passwords */
+  realms?: ReadonlyMap<string, string>;
   now?: () => number;
   /** Finished tasks from the nodes' task lists: the timing model learns from them (timing-model.ts). */
   taskSamples?: readonly TaskSample[];
@@ -158,6 +163,14 @@ export async function buildPlan(o: BuildPlanOptions): Promise<DeployPlan> {
   };
 
   if (input.users.users.length === 0) refuse('the user list is empty', [{ subject: input.users.file, problem: 'no users' }]);
+  // ---- realms: a user we create in a realm that does not exist would fail on the cluster
+  if (o.realms) {
+    const missing = [...new Set(input.users.users.filter((u) => !inv.users.has(u.userid.toLowerCase())).map((u) => u.userid.split('@')[1]!))]
+      .filter((r) => !o.realms!.has(r));
+    if (missing.length) {
+      refuse('a realm of the user list does not exist on the cluster', missing.map((r) => ({ subject: `realm ${r}`, problem: 'not among the cluster\'s realms (Datacenter → Permissions → Realms)' })));
+    }
+  }
 
   // ---- templates
   const machines: MachineTemplate[] = [];
@@ -527,6 +540,7 @@ export async function buildPlan(o: BuildPlanOptions): Promise<DeployPlan> {
       segments,
       vlans,
       userExists: inv.users.has(u.userid.toLowerCase()),
+      ...(directoryRealm(o.realms, u.userid) ? { directoryRealm: directoryRealm(o.realms, u.userid) } : {}),
       memoryMiB: vms.reduce((s, v) => s + v.effectiveMemoryMiB, 0),
       cores: vms.reduce((s, v) => s + v.effectiveCores, 0),
       recorded: rec !== undefined,
@@ -581,6 +595,16 @@ export async function buildPlan(o: BuildPlanOptions): Promise<DeployPlan> {
   }
   if (diskRows.length > 0) refuse('not enough disk space', diskRows, { nodes: projections, excluded });
 
+  // ---- users of a directory realm (LDAP, AD, OpenID): PVE stores no password for them, they use the directory's
+  const directory = standPlans.filter((s) => s.directoryRealm && !s.userExists);
+  if (directory.length) {
+    const realmsUsed = [...new Set(directory.map((s) => `${s.userid.split('@')[1]} (${s.directoryRealm})`))].join(', ');
+    warnings.push(
+      `${directory.length} user(s) of realm ${realmsUsed} sign in with their directory password: ` +
+        `they are created without a password and none is shown (${directory.map((s) => s.userid).join(', ')})`,
+    );
+  }
+
   const leaseMs = leaseOf(input.lease, profile, settings);
   const createdAt = new Date((o.now ?? Date.now)()).toISOString();
   const usedNodes = [...new Set(standPlans.flatMap((s) => s.vms.map((v) => v.node)))].sort();
@@ -615,6 +639,12 @@ function unavailableTemplate(machines: readonly MachineTemplate[], node: string,
     if (why) return why;
   }
   return undefined;
+}
+
+/** The realm's type when it is one whose users PVE keeps no password for (LDAP, AD, OpenID); else undefined. */
+function directoryRealm(realms: ReadonlyMap<string, string> | undefined, userid: string): string | undefined {
+  const type = realms?.get(userid.split('@')[1]!);
+  return type !== undefined && !realmTakesPassword(type) ? type : undefined;
 }
 
 function rangeOf(r: readonly [number, number]): { min: number; max: number } {

@@ -159,7 +159,7 @@ async function powerStand(
         o.progress.drop(action);
         return;
       }
-      const node = r.node;
+      let node = r.node;
       // everything recorded at creation must match (ownership.ts vmOwnership), not a tag alone: a VM that took a
       // freed VMID, or a copy of a stand VM, is left alone
       const verdict = await ownVm(ctx, s, vm, r).catch((err: unknown) => ({ ours: false as const, reason: `cannot read its config: ${reasonOf(err)}` }));
@@ -174,7 +174,12 @@ async function powerStand(
       const t0 = Date.now();
       try {
         throwIfAborted(o.signal);
-        const status = await client.vmStatus(node, vm.vmid);
+        let status = await client.vmStatus(node, vm.vmid);
+        if (status.lock === 'clone' || status.lock === 'destroyed') status = await client.waitUnlocked(node, vm.vmid);
+        else if (status.lock) {
+          // a snapshot, rollback or migration still running (e.g. of an interrupted reset): wait for its task
+          ({ node, status } = await client.waitOwnLock(node, vm.vmid));
+        }
         if (action === 'start' || action === 'stop') {
           const want = action === 'start' ? 'running' : 'stopped';
           if (status.status === want) res.outcome = 'already';

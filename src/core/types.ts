@@ -91,6 +91,11 @@ export interface StandPlan {
   vlans: number[];
   /** The PVE user exists already on the cluster (so we will not create it and must not delete it). */
   userExists: boolean;
+  /**
+   * The realm's type when PVE keeps no password for its users (ldap, ad, openid): the user is created without
+   * one (PVE refuses it: "can't set password on auth type 'ldap'") and signs in with the directory's password.
+   */
+  directoryRealm?: string;
   memoryMiB: number;
   cores: number;
   /** Stand already in the store (a re-run of the same group). */

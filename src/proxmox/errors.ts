@@ -99,6 +99,18 @@ export class TaskFailedError extends Error {
   }
 }
 
+/** A VM's config carries a lock that no running task holds (a crashed operation left it). */
+export class VmLockedError extends Error {
+  override readonly name = 'VmLockedError';
+  constructor(
+    message: string,
+    readonly vmid: number,
+    readonly lock: string,
+  ) {
+    super(message);
+  }
+}
+
 /** waitTask / waitUnlocked ran past its deadline. The operation may still finish on the server. */
 export class TaskTimeoutError extends Error {
   override readonly name: string = 'TaskTimeoutError';

@@ -224,6 +224,19 @@ export const PveUser = z.looseObject({
 });
 export type PveUser = z.infer<typeof PveUser>;
 
+/** GET /access/domains: an authentication realm and its type (pve, pam, ldap, ad, openid). */
+export const Realm = z.looseObject({
+  realm: z.string(),
+  type: z.string(),
+  comment: z.string().optional(),
+});
+export type Realm = z.infer<typeof Realm>;
+
+/** Realm types whose plugin stores a password (pve-access-control Auth/PVE.pm, Auth/PAM.pm `store_password`). */
+export function realmTakesPassword(type: string | undefined): boolean {
+  return type === 'pve' || type === 'pam';
+}
+
 export const AclEntry = z.looseObject({
   path: z.string(),
   roleid: z.string(),
@@ -301,6 +314,8 @@ export interface TaskRef {
   adopted?: boolean;
   /** When an ambiguous clone could not be tied to one UPID: wait for this VM's lock to clear instead. */
   watchVmid?: number;
+  /** An adopted clone: the pool the new VM joins at the task's very end (after its unlock and its move). */
+  pool?: string;
 }
 
 export interface TaskResult {

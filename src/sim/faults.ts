@@ -6,10 +6,15 @@
  * - task-start-failure: 500 "got no worker upid - start worker failed" instead of forking the task
  * - timeout: 596 "Connection timed out" (pveproxy's proxy leg), `when: 'before'` (nothing done) or 'after'
  *   (the write was performed, the reply lost)
- * - clone-failure: the clone task fails with `message` (default: an LVM allocation error)
+ * - clone-failure: the clone task fails with `message` (default: an LVM allocation error); drawn inside the task
+ *   (a clone that never started cannot fail); with `latencyMs`, it first runs that long (simulated)
  * - latency: `latencyMs` (simulated) added before the request is handled
  * - error: any status/message
  * - node-offline: `node` goes offline (at `atMs` simulated ms after the rule is added, default now)
+ * - sdn-reload-failure: in the SDN apply task (`PUT /cluster/sdn`), the per-node leg `pvesh set /nodes/<n>/network`
+ *   fails for the nodes whose path `PUT /nodes/<n>/network` the rule matches: the task logs `message` (default:
+ *   ifupdown2 missing) and warns that the command failed, ending `WARNINGS: n`; that node's network is not
+ *   reloaded, so the new VNets are no bridges there
  */
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
@@ -18,7 +23,7 @@ import { ConfigError } from '../errors.js';
 import type { Rng } from './rng.js';
 
 export const FaultRule = z.object({
-  kind: z.enum(['task-start-failure', 'timeout', 'clone-failure', 'latency', 'error', 'node-offline']),
+  kind: z.enum(['task-start-failure', 'timeout', 'clone-failure', 'latency', 'error', 'node-offline', 'sdn-reload-failure']),
   method: z.enum(['GET', 'POST', 'PUT', 'DELETE', '*']).default('*'),
   path: z.string().default('**'),
   probability: z.number().min(0).max(1).default(1),

@@ -77,6 +77,12 @@ export const SeedUser = z.object({
   lastname: z.string().optional(),
   enable: z.boolean().default(true),
 });
+/** An authentication realm (domains.cfg); `pve` and `pam` always exist. */
+export const SeedRealm = z.object({
+  realm: z.string().regex(/^[A-Za-z][A-Za-z0-9.\-_]+$/, 'must be a realm name'),
+  type: z.enum(['pve', 'pam', 'ldap', 'ad', 'openid']),
+  comment: z.string().optional(),
+});
 export const SeedToken = z.object({
   /** user@realm!name */
   id: z.string().regex(/^[^\s:/@]+@[A-Za-z][A-Za-z0-9.\-_]+![A-Za-z][A-Za-z0-9.\-_]+$/),
@@ -133,12 +139,12 @@ export const SimSeed = z.object({
   vms: z.array(SeedVm).default([]),
   pools: z.array(SeedPool).default([]),
   users: z.array(SeedUser).default([]),
+  /** realms besides the built-in `pve` and `pam` (e.g. an LDAP directory) */
+  realms: z.array(SeedRealm).default([]),
   tokens: z.array(SeedToken).default([]),
   roles: z.array(SeedRole).default([]),
   acl: z.array(SeedAcl).default([]),
   network: z.array(SeedIface).default([]),
-  /** authentication realms besides pam and pve (e.g. `{ realm: 'corp', type: 'ldap' }`) */
-  realms: z.array(z.object({ realm: z.string().regex(/^[A-Za-z][A-Za-z0-9.\-_]+$/), type: z.enum(['pam', 'pve', 'ldap', 'ad', 'openid']), comment: z.string().optional() })).default([]),
   sdn: z
     .object({ zones: z.array(SeedSdnZone).default([]), vnets: z.array(SeedSdnVnet).default([]) })
     .default({ zones: [], vnets: [] }),

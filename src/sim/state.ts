@@ -176,17 +176,17 @@ export class SimState {
   vms = new Map<number, SimVm>();
   pools = new Map<string, SimPool>();
   users = new Map<string, SimUser>();
+  /** realms (domains.cfg): realm → type; `pve` and `pam` always exist */
+  realms = new Map<string, { type: 'pve' | 'pam' | 'ldap' | 'ad' | 'openid'; comment?: string }>([
+    ['pam', { type: 'pam', comment: 'Linux PAM standard authentication' }],
+    ['pve', { type: 'pve', comment: 'Proxmox VE authentication server' }],
+  ]);
   /** token id (user@realm!name) → token */
   tokens = new Map<string, SimToken>();
   groups = new Map<string, { groupid: string; members: Set<string> }>();
   /** custom roles; built-in ones live in privileges.ts */
   roles = new Map<string, Set<string>>();
   acl: AclEntry[] = [];
-  /** authentication realms (domains.cfg): pam and pve always exist */
-  realms = new Map<string, { realm: string; type: string; comment?: string }>([
-    ['pam', { realm: 'pam', type: 'pam', comment: 'Linux PAM standard authentication' }],
-    ['pve', { realm: 'pve', type: 'pve', comment: 'Proxmox VE authentication server' }],
-  ]);
   network = new Map<string, NodeNetwork>();
   sdn: SdnConfig = { zones: new Map(), vnets: new Map() };
   /** SDN config written but not applied (null = none) */
@@ -210,7 +210,6 @@ export class SimState {
     this.version = seed.version;
     const now = clock.now();
     const allNodes = seed.nodes.map((n) => n.name);
-    for (const d of seed.realms) this.realms.set(d.realm, { realm: d.realm, type: d.type, ...(d.comment ? { comment: d.comment } : {}) });
     for (const n of seed.nodes) {
       this.nodes.set(n.name, {
         name: n.name,
@@ -238,6 +237,7 @@ export class SimState {
     }
     for (const p of seed.pools) this.pools.set(p.poolid, { poolid: p.poolid, comment: p.comment, vmids: new Set() });
 
+    for (const r of seed.realms) this.realms.set(r.realm, { type: r.type, ...(r.comment ? { comment: r.comment } : {}) });
     const root = this.addUser({ userid: 'root@pam', password: creds.rootPassword, comment: 'root', enable: true });
     this.addToken(root, 'stands', creds.tokenSecret, false);
     for (const u of seed.users) this.addUser(u);

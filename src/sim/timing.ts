@@ -10,6 +10,8 @@ export interface TimingModel {
   /** full clone per GiB of disk, and the part of it under the storage lock */
   fullCloneMsPerGiB: number;
   fullCloneLockMsPerGiB: number;
+  /** a clone with `target`: after the config is unlocked, deactivating volumes and renaming it to the target node */
+  cloneMoveMs: number;
   startMs: number;
   stopMs: number;
   shutdownMs: number;
@@ -44,6 +46,7 @@ export const DEFAULT_TIMING: TimingModel = {
   linkedCloneLockMs: 300,
   fullCloneMsPerGiB: 1000,
   fullCloneLockMsPerGiB: 500,
+  cloneMoveMs: 100,
   startMs: 3000,
   stopMs: 1000,
   shutdownMs: 2000,

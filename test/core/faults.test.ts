@@ -20,8 +20,10 @@ describe('deploy under injected PVE faults (task-start failures, 596 after the w
     env.sim.faults.add({ kind: 'timeout', method: '*', path: '**', when: 'after', probability: 0.06 });
     env.sim.faults.add({ kind: 'timeout', method: 'POST', path: '**', when: 'before', probability: 0.04 });
     env.sim.faults.add({ kind: 'clone-failure', probability: 0.05 });
-    // and, whatever the dice say, two clone tasks in the middle of the run fail
-    env.sim.faults.add({ kind: 'clone-failure', probability: 1, skip: 4, times: 2 });
+    // and, whatever the dice say, two clone tasks in the middle of the run fail. They run 5 minutes (simulated)
+    // first: far longer than the 30 s a 596 takes to come back, so a 596 on their POST does not hide them (the
+    // client adopts the running clone and sees it fail, instead of finding nothing and cloning again quietly)
+    env.sim.faults.add({ kind: 'clone-failure', probability: 1, skip: 4, times: 2, latencyMs: 300_000 });
     result = await runDeploy(env.ctx, plan, { onEvent: (e) => events.push(e) });
     env.sim.faults.clear();
   });
@@ -48,6 +50,9 @@ describe('deploy under injected PVE faults (task-start failures, 596 after the w
   });
 
   it('clone failures were retried (and said so)', () => {
+    // the two guaranteed failures, each reported by the engine as a retry of its VM or replica
+    const failed = [...env.sim.state.tasks.values()].filter((t) => t.type === 'qmclone' && /^clone failed: /.test(t.exitstatus ?? ''));
+    expect(failed.length).toBeGreaterThanOrEqual(2);
     expect(events.filter((e) => e.type === 'retry' && (e.step === 'clone' || e.step === 'replica')).length).toBeGreaterThanOrEqual(2);
   });
 

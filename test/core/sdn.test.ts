@@ -49,4 +49,30 @@ describe('sdn mode', () => {
     expect([...env.sim.state.sdn.vnets.values()].filter((v) => /^stands:/.test(v.alias ?? ''))).toEqual([]);
     expect(foreignSnapshot(env.sim)).toEqual(before);
   });
+
+  it('fails the stands on a node whose network reload failed in the SDN apply (WARNINGS), the others get ready', async () => {
+    env.sim.faults.add({ kind: 'sdn-reload-failure', method: 'PUT', path: '/nodes/pve2/network', times: 1 });
+    try {
+      const plan = await planDeploy(env.ctx, { profile: await netlabProfile(), users: users(4), group: 'sdn2', mode: 'sdn', start: true });
+      const onPve2 = plan.stands.filter((s) => s.vms.some((v) => v.node === 'pve2')).map((s) => s.userid);
+      expect(onPve2.length).toBeGreaterThan(0);
+      expect(onPve2.length).toBeLessThan(plan.stands.length);
+      const r = await runDeploy(env.ctx, plan);
+      const expected = plan.stands.map((s) =>
+        onPve2.includes(s.userid)
+          ? `${s.userid}:failed:SDN applied, but pve2 (you need ifupdown2 to reload network configuration: exit code 255) did not ` +
+            "reload its network, so the stand's VNets are not usable there; fix the node, apply SDN again " +
+            '(Datacenter → SDN → Apply) and re-run the deploy'
+          : `${s.userid}:ready:`,
+      );
+      expect(r.stands.map((s) => `${s.userid}:${s.status}:${s.error ?? ''}`)).toEqual(expected);
+      // the ready stands' VMs run on the VNets of the nodes that did reload
+      for (const s of r.stands.filter((x) => x.status === 'ready')) for (const vm of s.vms) expect(env.sim.state.vms.get(vm.vmid)?.status).toBe('running');
+    } finally {
+      env.sim.faults.clear();
+    }
+    const c = await runCleanup(env.ctx, await planCleanup(env.ctx, { group: 'sdn2' }));
+    expect(c.status).toBe('succeeded');
+    expect(leftovers(env)).toEqual([]);
+  });
 });

@@ -204,6 +204,23 @@ describe('ambiguous clones while the clone is still running', () => {
     expect((await c.vmStatus('pve1', 7005)).lock).toBeUndefined();
     expect((await c.vmStatus('pve1', 7006)).lock).toBeUndefined();
   });
+
+  it('two ambiguous clones to another node → each is followed from the source node to the target and its pool', async () => {
+    const c = slowClient();
+    // 9002 (16 GiB on shared ceph, pve2) full-cloned to pve3: the config sits on pve2 until the very end
+    slow.faults.add({ kind: 'timeout', method: 'POST', path: '/nodes/pve2/qemu/9002/clone', when: 'after', times: 2, latencyMs: 1 });
+    const [a, b] = await Promise.all([
+      c.cloneVm('pve2', 9002, { newid: 7007, name: 'amb-move-a', full: true, target: 'pve3', pool: 'prod' }),
+      c.cloneVm('pve2', 9002, { newid: 7008, name: 'amb-move-b', full: true, target: 'pve3', pool: 'prod' }),
+    ]);
+    expect([a.watchVmid, b.watchVmid, a.node, b.node]).toEqual([7007, 7008, 'pve3', 'pve3']);
+    await Promise.all([c.waitTask(a), c.waitTask(b)]);
+    for (const vmid of [7007, 7008]) {
+      expect((await c.vmStatus('pve3', vmid)).lock).toBeUndefined();
+      expect(slow.state.vms.get(vmid)).toMatchObject({ node: 'pve3', pool: 'prod' });
+    }
+    expect(c.stats.byMethod.POST).toBe(2);
+  });
 });
 
 describe('connection resets (through a loopback proxy)', () => {

@@ -59,10 +59,11 @@ describe('waiting for tasks', () => {
   });
 
   it('"no such task" in the first moments after the fork is waited out', async () => {
-    // A server whose task registry lags by 30 s: the first polls of every task answer 400 "no such task".
-    const laggy = await startSim({ timing: { noSuchTaskWindowMs: 30_000 } });
+    // A server whose task registry lags by 200 s (2 s real: the client's first poll falls inside it even on a
+    // loaded machine): the first polls of every task answer 400 "no such task".
+    const laggy = await startSim({ timing: { noSuchTaskWindowMs: 200_000 } });
     try {
-      const lc = clientFor(laggy, clusterFor(laggy, 'token'), { noSuchTaskGraceMs: 120_000 });
+      const lc = clientFor(laggy, clusterFor(laggy, 'token'), { noSuchTaskGraceMs: 2_000_000 });
       let answered = 0;
       const r = await lc.waitTask(await lc.startVm('pve3', 102), { onPoll: () => answered++ });
       expect(r.ok).toBe(true);
@@ -74,11 +75,19 @@ describe('waiting for tasks', () => {
   });
 
   it('gives up at the deadline with a TaskTimeoutError that says the task may still finish', async () => {
-    const t = await c.cloneVm('pve2', 9002, { newid: 6003, name: 'tk-slow', full: true });
-    const err = (await c.waitTask(t, { deadlineMs: 1 }).catch((e: unknown) => e)) as TaskTimeoutError;
-    expect(err).toBeInstanceOf(TaskTimeoutError);
-    expect(err.message).toMatch(/still running after .* \(it may still finish\)/);
-    await c.waitTask(t);
+    // a clone that outlasts the test (hours, simulated) whatever the machine's load; the sim is stopped before it ends
+    const slow = await startSim({ timing: { fullCloneMsPerGiB: 10_000_000 } });
+    const sc = clientFor(slow, clusterFor(slow, 'token'));
+    try {
+      const t = await sc.cloneVm('pve2', 9002, { newid: 6003, name: 'tk-slow', full: true });
+      const err = (await sc.waitTask(t, { deadlineMs: 1 }).catch((e: unknown) => e)) as TaskTimeoutError;
+      expect(err).toBeInstanceOf(TaskTimeoutError);
+      expect(err.message).toMatch(/still running after .* \(it may still finish\)/);
+      expect((await sc.taskStatus(t.node, t.upid)).status).toBe('running');
+    } finally {
+      await sc.close();
+      await slow.stop();
+    }
   });
 });
 
@@ -93,14 +102,29 @@ describe('locks', () => {
   });
 
   it('runTask starts a VM again when the start task failed on the clone lock', async () => {
-    const clone = await c.cloneVm('pve2', 9002, { newid: 6006, name: 'tk-race', full: true });
+    await c.waitTask(await c.cloneVm('pve2', 9002, { newid: 6006, name: 'tk-race', full: true }));
+    // The clone's lock, held until the test lets it go (a real clone's length depends on how busy the machine
+    // is): the start task fails in its check_lock, as it does while a clone runs.
+    const vm = sim.state.vms.get(6006)!;
+    vm.config.lock = 'clone';
+    const failedStarts = () =>
+      sim.state.tasksByNode.get('pve2')!.filter((t) => t.type === 'qmstart' && t.id === '6006' && t.status === 'stopped' && t.exitstatus !== 'OK').length;
     const plain = await c.waitTask(await c.startVm('pve2', 6006)).catch((e: unknown) => e);
     expect(plain).toBeInstanceOf(TaskFailedError); // what happens without runTask
-    expect((plain as TaskFailedError).exitstatus).toMatch(/VM is locked \(clone\)|can't lock file/);
-    const r = await c.runTask(() => c.startVm('pve2', 6006));
+    expect((plain as TaskFailedError).exitstatus).toBe('VM is locked (clone)');
+    const before = failedStarts();
+    const run = c.runTask(() => c.startVm('pve2', 6006));
+    // once runTask's first start has failed on the lock, the "clone" ends
+    const start = Date.now();
+    while (failedStarts() === before) {
+      if (Date.now() - start > 60_000) throw new Error('timed out waiting for runTask\'s first start to fail on the lock');
+      await new Promise((res) => setTimeout(res, 5));
+    }
+    delete vm.config.lock;
+    const r = await run;
     expect(r.ok).toBe(true);
+    expect(failedStarts()).toBe(before + 1);
     expect((await c.vmStatus('pve2', 6006)).status).toBe('running');
-    await c.waitTask(clone);
   });
 
   it('waitUnlocked returns once the clone lock is gone', async () => {

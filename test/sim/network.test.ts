@@ -118,6 +118,30 @@ describe('SDN', () => {
       { vnet: 'st01', zone: 'lab', type: 'vnet', tag: 101, state: 'deleted' },
     ]);
   });
+
+  it('a node whose reload leg fails (fault rule) is warned about, the task ends WARNINGS, and the VNet is no bridge there', async () => {
+    expect((await t.api('POST', '/cluster/sdn/vnets', { vnet: 'st03', zone: 'lab', tag: 103 })).status).toBe(200);
+    t.sim.faults.add({ kind: 'sdn-reload-failure', method: 'PUT', path: '/nodes/pve2/network', times: 1 });
+    try {
+      const st = await t.waitTask((await t.api('PUT', '/cluster/sdn')).body.data);
+      expect(st.exitstatus).toBe('WARNINGS: 1');
+      expect(st.log).toEqual([
+        'pve1: reloading network config',
+        'pve2: reloading network config',
+        'you need ifupdown2 to reload network configuration',
+        "WARN: command 'pvesh set /nodes/pve2/network --regenerate-frr 0' failed: exit code 255",
+        'pve3: reloading network config',
+        'TASK WARNINGS: 1',
+      ]);
+      for (const node of ['pve1', 'pve3']) {
+        const tasks = (await t.api('GET', `/nodes/${node}/tasks`, { source: 'all', typefilter: 'srvreload' })).body.data;
+        for (const task of tasks) await t.waitTask(task.upid);
+      }
+      expect(['pve1', 'pve2', 'pve3'].map((n) => t.sim.state.bridgeUp(n, 'st03'))).toEqual([true, false, true]);
+    } finally {
+      t.sim.faults.clear();
+    }
+  });
 });
 
 describe('pending network changes are a `diff -u` with 3-line hunks (pve-common INotify.pm ccache_compute_diff)', () => {

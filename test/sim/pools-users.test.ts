@@ -60,6 +60,24 @@ describe('users', () => {
     expect(bad.status).toBe(400);
   });
 
+  it('realms have types; a password is refused for a user of an LDAP/AD realm, as pve-access-control does', async () => {
+    t.sim.state.realms.set('school', { type: 'ldap' });
+    t.sim.state.realms.set('corp', { type: 'ad' });
+    const domains = await t.api('GET', '/access/domains');
+    expect(Object.fromEntries((domains.body.data as { realm: string; type: string }[]).map((d) => [d.realm, d.type]))).toEqual({
+      pam: 'pam', pve: 'pve', school: 'ldap', corp: 'ad',
+    });
+    for (const [userid, type] of [['teacher@school', 'ldap'], ['boss@corp', 'ad']] as const) {
+      const r = await t.api('POST', '/access/users', { userid, password: 'initial-pass' });
+      expect([r.status, r.reason]).toEqual([500, `create user failed: can't set password on auth type '${type}'`]);
+      expect(t.sim.state.users.has(userid)).toBe(false);
+      expect((await t.api('POST', '/access/users', { userid, comment: 'from the directory' })).status).toBe(200);
+      expect((await t.api('GET', `/access/users/${userid}`)).body.data['realm-type']).toBe(type);
+    }
+    const unknown = await t.api('POST', '/access/users', { userid: 'x@nowhere' });
+    expect([unknown.status, unknown.reason]).toEqual([500, "domain 'nowhere' does not exist"]);
+  });
+
   it('lists users and deletes one together with its ACL entries', async () => {
     await t.api('PUT', '/access/acl', { path: '/pool/prod', roles: 'PVEVMUser', users: 'stud01@pve' });
     const list = (await t.api('GET', '/access/users')).body.data.map((u: { userid: string }) => u.userid);

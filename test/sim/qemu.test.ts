@@ -66,6 +66,41 @@ describe('clone', () => {
     expect((await t.api('GET', '/cluster/nextid', { vmid: 1010 })).status).toBe(200);
   });
 
+  it('a clone with target keeps the config on the source node until its end, then moves it, then joins the pool', async () => {
+    // long phases (simulated) keep each window open on a loaded machine; each is detected by polling the state
+    const slow = await startTestSim({ timing: { linkedCloneMs: 400_000, cloneMoveMs: 400_000 } });
+    const until = async (what: string, cond: () => boolean): Promise<void> => {
+      const start = Date.now();
+      while (!cond()) {
+        if (Date.now() - start > 60_000) throw new Error(`timed out waiting for ${what}`);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    };
+    try {
+      const r = await slow.api('POST', '/nodes/pve2/qemu/9002/clone', { newid: 2101, name: 'moving', target: 'pve3', pool: 'prod' });
+      expect(r.status, r.reason).toBe(200);
+      await until('the clone config', () => slow.sim.state.vms.has(2101));
+      // while cloning: on the source node (pve2), lock: clone, not in the pool
+      expect((await slow.api('GET', '/nodes/pve2/qemu/2101/config')).body.data).toMatchObject({ lock: 'clone' });
+      const onTarget = await slow.api('GET', '/nodes/pve3/qemu/2101/config');
+      expect([onTarget.status, onTarget.reason]).toEqual([500, "Configuration file 'nodes/pve3/qemu-server/2101.conf' does not exist"]);
+      const res = async () => (await slow.api('GET', '/cluster/resources', { type: 'vm' })).body.data.find((x: { vmid: number }) => x.vmid === 2101);
+      expect(await res()).toMatchObject({ node: 'pve2', lock: 'clone' });
+      expect((await res()).pool).toBeUndefined();
+      // unlocked, still on the source node, still outside the pool (deactivate volumes, then the rename)
+      await until('the clone lock to go', () => slow.sim.state.vms.get(2101)?.config.lock === undefined);
+      expect(await res()).toMatchObject({ node: 'pve2' });
+      expect((await res()).pool).toBeUndefined();
+      expect((await slow.waitTask(r.body.data)).exitstatus).toBe('OK');
+      // at its end: on the target node, in the pool
+      expect(await res()).toMatchObject({ node: 'pve3', pool: 'prod' });
+      expect((await slow.api('GET', '/nodes/pve2/qemu/2101/config')).status).toBe(500);
+      expect((await slow.api('GET', '/nodes/pve3/qemu/2101/config')).body.data.name).toBe('moving');
+    } finally {
+      await slow.stop();
+    }
+  });
+
   it('fails inside the task when the newid was taken on another node meanwhile (nextid race)', async () => {
     const st = await clone('pve1', 9000, { newid: 1003 });
     expect(st.exitstatus).toBe('unable to create VM 1003: config file already exists');

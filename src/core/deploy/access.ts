@@ -50,7 +50,7 @@ export async function ensureUser(run: DeployRun, st: StandState): Promise<boolea
       // Passwords are shown once, when a job ends, and never stored: a job that never ended (killed, or a bot
       // that went down) created this user without anyone seeing its password.
       const creator = j.job ? await run.ctx.store.jobs.get(j.job) : undefined;
-      if (!creator || creator.status === 'queued' || creator.status === 'running') {
+      if (!s.directoryRealm && (!creator || creator.status === 'queued' || creator.status === 'running')) {
         run.warnings.push(
           `${s.userid} was created by an interrupted run, so its password was never shown: ` +
             `set a new one with \`stands password --user ${s.userid}\``,
@@ -59,14 +59,16 @@ export async function ensureUser(run: DeployRun, st: StandState): Promise<boolea
     }
     return false;
   }
-  const password = generatePassword(run.ctx.settings?.passwords?.length ?? 16);
+  // A directory realm's user (LDAP, AD, OpenID) signs in with the directory's password: PVE refuses to store one
+  // (pve-access-control Auth/Plugin.pm store_password: "can't set password on auth type '…'").
+  const password = s.directoryRealm ? undefined : generatePassword(run.ctx.settings?.passwords?.length ?? 16);
   await run.ctx.store.journal.intend('user', s.userid, { cluster: run.cluster, group: s.group, user: s.userid, job: run.job });
   throwIfAborted(run.signal);
   await run.abortable(
     run.lanes.accessWrite(() =>
       run.client.createUser({
         userid: s.userid,
-        password,
+        ...(password ? { password } : {}),
         comment: userComment(s.group),
         ...(s.email ? { email: s.email } : {}),
         ...(s.displayName ? { firstname: s.displayName } : {}),
@@ -77,7 +79,7 @@ export async function ensureUser(run: DeployRun, st: StandState): Promise<boolea
   await run.ctx.store.journal.confirm('user', s.userid, run.cluster);
   run.users.set(s.userid, { userid: s.userid } as PveUser);
   st.createdUser = true;
-  st.password = password;
+  if (password) st.password = password;
   run.counts.users++;
   void recordChange(run, st, (r) => ({ ...r, createdUser: true }));
   return true;

@@ -91,13 +91,70 @@ export async function sdnNetwork(run: DeployRun): Promise<void> {
       return;
     }
     throwIfAborted(run.signal);
+    let failedNodes = new Map<string, string>();
     await run.lanes.sdn.add(async () => {
       const task = await run.abortable(run.client.applySdn());
-      await run.wait(task);
+      const res = await run.abortable(run.client.waitTask(task));
+      const log = await run.abortable(run.client.taskLog(task.node, task.upid, { start: 0, limit: 5000 }));
+      failedNodes = nodesNotReloaded(res.exitstatus, log.lines.map((l) => l.t));
     });
     run.counts.networkApplies++;
-    for (const st of ready) st.networkUp.resolve();
+    for (const st of ready) {
+      const bad = [...new Set(st.plan.vms.map((v) => v.node))].filter((n) => failedNodes.has(n) || failedNodes.has('*'));
+      if (!bad.length) {
+        st.networkUp.resolve();
+        continue;
+      }
+      const why = bad.map((n) => `${n === '*' ? 'a node' : n} (${failedNodes.get(n) ?? failedNodes.get('*')})`).join('; ');
+      const err = new StandFailure(
+        `SDN applied, but ${why} did not reload its network, so the stand's VNets are not usable there; ` +
+          `fix the node, apply SDN again (Datacenter → SDN → Apply) and re-run the deploy`,
+      );
+      st.error ??= err.message;
+      st.networkUp.reject(err);
+    }
   } catch (err) {
     failAll(err);
   }
+}
+
+/**
+ * The nodes whose network reload the SDN apply task (`reloadnetworkall`) reports as failed, with the reason.
+ *
+ * pve-network API2/Network/SDN.pm `reload`: the task runs `pvesh set /nodes/<node>/network` for every node of the
+ * cluster, logging "<node>: reloading network config"; a leg that fails (node unreachable, ifupdown2 missing, …)
+ * is only `warn`ed — "command 'pvesh set /nodes/<node>/network …' failed: exit code N" — and the task goes on,
+ * ending `OK` or `WARNINGS: n` (pve-common RESTEnvironment fork_worker), never as an error. So the log is read
+ * whatever the exit status. A `WARNINGS` end whose log names no node fails every node (`*`): we cannot tell which.
+ */
+export function nodesNotReloaded(exitstatus: string, log: readonly string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  let current: string | undefined;
+  const detail = new Map<string, string[]>();
+  for (const line of log) {
+    const start = /^(\S+): reloading network config\s*$/.exec(line);
+    if (start) {
+      current = start[1]!;
+      continue;
+    }
+    const failed = /command 'pvesh set \/nodes\/([^/\s]+)\/network[^']*' failed: (.*)$/.exec(line);
+    if (failed) {
+      const node = failed[1]!;
+      const said = detail.get(node)?.filter((l) => !/^TASK /.test(l)) ?? [];
+      out.set(node, [...said, failed[2]!].join(': '));
+      current = undefined;
+      continue;
+    }
+    const offline = /node (\S+) is offline/.exec(line);
+    if (offline) {
+      out.set(offline[1]!, 'node is offline');
+      continue;
+    }
+    if (current && line.trim()) detail.set(current, [...(detail.get(current) ?? []), line.replace(/^WARN: /, '').trim()]);
+  }
+  if (!out.size && /^WARNINGS/.test(exitstatus)) {
+    const warned = log.filter((l) => /^WARN: /.test(l)).map((l) => l.slice(6));
+    out.set('*', `the apply task ended ${exitstatus}${warned.length ? `: ${warned.join('; ')}` : ''}`);
+  }
+  return out;
 }

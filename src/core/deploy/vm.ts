@@ -59,12 +59,24 @@ export async function runVm(run: DeployRun, st: StandState, vm: VmPlan): Promise
     if (!(await isOurVm(run, st, vm, cfg))) {
       run.fail(st, `VMID ${vm.vmid} is taken by another VM (${cfg.name ?? 'unnamed'} on ${node}); plan the deploy again`);
     }
-    if (cfg.lock === 'clone' || cfg.lock === 'destroyed') {
-      // a clone (or destroy) of an earlier run is still running on the server: let it end, then look again
+    if (cfg.lock === 'clone') {
+      // a clone of an earlier run is still running: its config sits on the template's node until the clone ends,
+      // then moves to vm.node and joins the pool; follow it there (a failed clone removes it: clone again)
+      const done = await run.abortable(run.client.waitCloneDone(vm.vmid, vm.node, { pool: s.pool })).catch((err: unknown) => {
+        if (err instanceof TaskFailedError) return undefined;
+        throw err;
+      });
+      cfg = done ? await awaitUnlockedConfig(run, vm.node, vm.vmid) : undefined;
+      if (!cfg) live = undefined;
+    } else if (cfg.lock === 'destroyed') {
+      // a destroy of an earlier run is still running on the server: let it end, then look again
       cfg = await awaitUnlockedConfig(run, node, vm.vmid);
       if (!cfg) live = undefined;
     } else if (cfg.lock) {
-      run.fail(st, `VM ${vm.vmid} is locked (${cfg.lock}); if no task is running, clear it with 'qm unlock ${vm.vmid}'`);
+      // a snapshot, rollback or migration (ours, from an interrupted run) still running: wait for its task; a lock
+      // with no task behind it fails the stand with the `qm unlock` hint (VmLockedError)
+      const unlocked = await run.abortable(run.client.waitOwnLock(node, vm.vmid));
+      cfg = await run.abortable(run.client.vmConfig(unlocked.node, vm.vmid));
     }
     preexisting = Boolean(cfg);
   }
@@ -186,7 +198,9 @@ export async function cloneVm(run: DeployRun, st: StandState, vm: VmPlan): Promi
           if (!c || !(await isOurVm(run, st, vm, c))) {
             run.fail(st, `VMID ${vm.vmid} was taken by another VM (${c?.name ?? 'unknown'}) after planning; plan the deploy again`);
           }
-          if (c.lock) await run.abortable(run.client.waitUnlocked(node, vm.vmid));
+          // ours, cloning (an earlier attempt whose reply was lost): follow it to vm.node and its pool
+          if (c.lock === 'clone') await run.abortable(run.client.waitCloneDone(vm.vmid, vm.node, { pool: s.pool }));
+          else if (c.lock) await run.abortable(run.client.waitUnlocked(node, vm.vmid));
           return;
         }
         // a fresh creation marker per clone attempt: recorded first, then written into the VM (ownership.ts)

@@ -1,7 +1,7 @@
 /** Endpoints: pools, users, ACLs and roles. */
 import { z } from 'zod';
 import { UserError } from '../../errors.js';
-import { AclEntry, Permissions, Pool, PveUser, Role, type CreateUserOptions, type UpdateAclOptions } from '../types.js';
+import { AclEntry, Permissions, Pool, PveUser, Realm, Role, type CreateUserOptions, type UpdateAclOptions } from '../types.js';
 import { parsePveVersion } from '../version.js';
 import { enc } from './base.js';
 import { NodesClient } from './nodes.js';
@@ -56,6 +56,11 @@ export class AccessClient extends NodesClient {
   }
 
   // ------------------------------------------------------------------------------------------------ users
+
+  /** The realms (GET /access/domains, open to anyone) with their types. */
+  listRealms(): Promise<Realm[]> {
+    return this.get('/access/domains', z.array(Realm));
+  }
 
   listUsers(): Promise<PveUser[]> {
     return this.get('/access/users', z.array(PveUser));

@@ -2,7 +2,7 @@
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import { UserError } from '../../errors.js';
-import { ProxmoxApiError, TaskFailedError, TaskTimeoutError, isLockError } from '../errors.js';
+import { ProxmoxApiError, TaskFailedError, TaskTimeoutError, VmLockedError, isLockError, isNotFound } from '../errors.js';
 import { defaultTaskDeadlineMs, isTaskOk, nextPollInterval, pollDelays, taskRefFrom } from '../tasks.js';
 import {
   ClusterResource,
@@ -144,7 +144,7 @@ export class NodesClient extends TransportClient {
    * of the clone task (with `lock: clone`), so: no VM → no clone (safe to repeat). VM present → adopt the running
    * qmclone task if it is the only one for that source on the node, else watch the new VM's lock.
    */
-  async cloneState(node: string, source: number, newid: number, target?: string): Promise<TaskRef | undefined> {
+  async cloneState(node: string, source: number, newid: number, target?: string, pool?: string): Promise<TaskRef | undefined> {
     if (await this.isVmidFree(newid)) return undefined;
     const active = await this.activeTasks(node, 'qmclone').catch(() => [] as TaskListEntry[]);
     const mine = active.filter((t) => t.id === String(source));
@@ -158,6 +158,7 @@ export class NodesClient extends TransportClient {
       id: String(source),
       adopted: true,
       watchVmid: newid,
+      ...(pool ? { pool } : {}),
     };
   }
 
@@ -173,7 +174,7 @@ export class NodesClient extends TransportClient {
         description: o.description,
         snapname: o.snapname,
       },
-      alreadyDone: () => this.cloneState(node, vmid, o.newid, o.target),
+      alreadyDone: () => this.cloneState(node, vmid, o.newid, o.target, o.pool),
     });
   }
 
@@ -362,6 +363,7 @@ export class NodesClient extends TransportClient {
       await this.waitGone(vmid, deadlinePve);
       return { ok: true, exitstatus: 'OK', logTail: [], upid: task.upid };
     }
+    if (task.type === 'qmclone') return this.waitCloneSettled(task, deadlinePve);
     if (!where) {
       // The clone's config vanished: PVE removes it when the clone fails.
       throw new TaskFailedError({
@@ -376,6 +378,58 @@ export class NodesClient extends TransportClient {
     return { ok: true, exitstatus: 'OK', logTail: [], upid: task.upid };
   }
 
+  /**
+   * An adopted clone watched through its new VM. qemu-server API2/Qemu.pm `clone_vm` creates the config (with
+   * `lock: clone`) on the node the task runs on — the SOURCE node — and, at its end, in this order: removes the
+   * lock, renames the config to the `target` node, adds the VM to its pool. So the VM is followed wherever the
+   * cluster lists it, and the clone counts as done only once it is unlocked on the expected node (`task.node`)
+   * and, when a pool was asked for, in that pool. A VM that disappears was removed by the failing clone.
+   */
+  /** Wait for a clone to VM `vmid` that we did not start in this process (see waitCloneSettled). */
+  waitCloneDone(vmid: number, node: string, o: { pool?: string; deadlineMs?: number } = {}): Promise<TaskResult> {
+    const task: TaskRef = { node, upid: `adopted:qmclone:${vmid}`, type: 'qmclone', id: '', adopted: true, watchVmid: vmid, ...(o.pool ? { pool: o.pool } : {}) };
+    return this.waitCloneSettled(task, o.deadlineMs ?? defaultTaskDeadlineMs('qmclone'));
+  }
+
+  protected async waitCloneSettled(task: TaskRef, deadlinePve: number): Promise<TaskResult> {
+    const vmid = task.watchVmid!;
+    const start = performance.now();
+    let interval = this.pollStartMs;
+    for (;;) {
+      this.stats.taskPolls++;
+      if (await this.isVmidFree(vmid)) {
+        throw new TaskFailedError({
+          upid: task.upid,
+          node: task.node,
+          type: task.type,
+          exitstatus: `VM ${vmid} disappeared while waiting (the clone failed; see the task list of the source node)`,
+          logTail: [],
+        });
+      }
+      const where = (await this.clusterResources('vm')).find((r) => r.vmid === vmid);
+      if (where?.node === task.node && !where.lock && (!task.pool || where.pool === task.pool)) {
+        // the resources' lock is read live, but confirm on the node itself before configuring the VM
+        const s = await this.vmStatus(task.node, vmid).catch((err: unknown) => {
+          if (err instanceof ProxmoxApiError && isNotFound(err.fullText)) return undefined;
+          throw err;
+        });
+        if (s && !s.lock) {
+          this.invalidateCache();
+          return { ok: true, exitstatus: 'OK', logTail: [], upid: task.upid };
+        }
+      }
+      if (performance.now() - start > this.scaled(deadlinePve)) {
+        const state = where ? `on ${where.node || 'an unlisted node'}${where.lock ? `, locked (${where.lock})` : ''}` : 'not listed yet';
+        throw new TaskTimeoutError(
+          `clone to VM ${vmid} not finished after ${Math.round(deadlinePve / 1000)} s (VM ${state}; it may still finish)`,
+          undefined,
+        );
+      }
+      await this.sleep(interval);
+      interval = nextPollInterval(interval, this.pollMaxMs);
+    }
+  }
+
   protected async waitGone(vmid: number, deadlinePve: number): Promise<void> {
     const start = performance.now();
     let interval = this.pollStartMs;
@@ -388,6 +442,55 @@ export class NodesClient extends TransportClient {
       interval = nextPollInterval(interval, this.pollMaxMs);
     }
     this.invalidateCache();
+  }
+
+  /**
+   * A VM locked by an operation of its own (`snapshot`, `rollback`, `migrate`, `snapshot-delete`, …; qemu-server
+   * sets the lock in the task's first config write and clears it in its last): wait while an active task of that
+   * VM runs on its node — e.g. ours, from a run that was interrupted — and answer where the VM is once unlocked
+   * (a migration moves its config to the target node when it ends). A lock with no task behind it is stale:
+   * VmLockedError with the `qm unlock` hint. Tasks are read before the status, so a task that ends in between is
+   * seen as the unlocked status.
+   */
+  async waitOwnLock(node: string, vmid: number, o: { deadlineMs?: number } = {}): Promise<{ node: string; status: VmStatus }> {
+    const deadlinePve = o.deadlineMs ?? 20 * 60_000;
+    const start = performance.now();
+    let interval = this.pollStartMs;
+    let at = node;
+    for (;;) {
+      this.stats.taskPolls++;
+      const tasks = (await this.get(`/nodes/${enc(at)}/tasks`, z.array(TaskListEntry), { source: 'active', vmid })).filter(
+        (t) => t.id === String(vmid),
+      );
+      let s: VmStatus;
+      try {
+        s = await this.vmStatus(at, vmid);
+      } catch (err) {
+        // a migration that just ended: the config lives on the target now
+        if (!(err instanceof ProxmoxApiError && isNotFound(err.fullText))) throw err;
+        const where = await this.findVm(vmid);
+        if (!where?.node || where.node === at) throw err;
+        at = where.node;
+        continue;
+      }
+      if (!s.lock) return { node: at, status: s };
+      if (!tasks.length) {
+        throw new VmLockedError(
+          `VM ${vmid} on ${at} is locked (${s.lock}) and no task of it is running: an operation crashed and left the ` +
+            `lock; check the VM, then clear it with 'qm unlock ${vmid}'`,
+          vmid,
+          s.lock,
+        );
+      }
+      if (performance.now() - start > this.scaled(deadlinePve)) {
+        throw new TaskTimeoutError(
+          `VM ${vmid} on ${at} is still locked (${s.lock}) by task ${tasks[0]!.type ?? '?'} after ${Math.round(deadlinePve / 1000)} s`,
+          tasks[0]!.upid,
+        );
+      }
+      await this.sleep(interval);
+      interval = nextPollInterval(interval, this.pollMaxMs);
+    }
   }
 
   /** After a clone: poll status/current until `lock` is gone (config and start refuse while it is set). */

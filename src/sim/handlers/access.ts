@@ -5,8 +5,8 @@ import { ALL_PRIVS, BUILTIN_ROLES, effectivePermissions, hasPriv, isRoot, permMo
 import type { Router } from '../router.js';
 import type { AclEntry, SimUser } from '../state.js';
 
-function userEntry(u: SimUser, full: boolean): Record<string, unknown> {
-  const out: Record<string, unknown> = { userid: u.userid, enable: u.enable ? 1 : 0, expire: u.expire, 'realm-type': u.userid.split('@')[1] };
+function userEntry(u: SimUser, full: boolean, realmType?: string): Record<string, unknown> {
+  const out: Record<string, unknown> = { userid: u.userid, enable: u.enable ? 1 : 0, expire: u.expire, 'realm-type': realmType ?? u.userid.split('@')[1] };
   for (const k of ['comment', 'email', 'firstname', 'lastname'] as const) if (u[k] !== undefined) out[k] = u[k];
   if (u.groups.length) out.groups = u.groups.join(',');
   if (full) out.tokens = [...u.tokens.values()].map((t) => ({ tokenid: t.name, privsep: t.privsep ? 1 : 0, expire: 0, ...(t.comment ? { comment: t.comment } : {}) }));
@@ -49,6 +49,11 @@ export function registerAccess(router: Router): void {
     return null;
   });
 
+  // pve-access-control API2/Domains.pm index: open to anyone (the login box lists the realms)
+  router.add('GET', '/access/domains', (r: Req) =>
+    [...r.sim.state.realms].map(([realm, d]) => ({ realm, type: d.type, ...(d.comment ? { comment: d.comment } : {}) })),
+  );
+
   router.add('GET', '/access/users', (r: Req) => {
     const { state } = r.sim;
     const full = bool(r, 'full') ?? false;
@@ -57,13 +62,13 @@ export function registerAccess(router: Router): void {
     return [...state.users.values()]
       .filter((u) => canAll || u.userid === r.who.userid)
       .filter((u) => enabled === undefined || u.enable === enabled)
-      .map((u) => userEntry(u, full));
+      .map((u) => userEntry(u, full, state.realms.get(u.userid.split('@')[1]!)?.type));
   });
 
   router.add('GET', '/access/users/{userid}', (r: Req) => {
     const u = r.sim.state.users.get(str(r, 'userid')!);
     if (!u) throw fail(`no such user ('${str(r, 'userid')}')`);
-    const { userid: _u, ...rest } = userEntry(u, true);
+    const { userid: _u, ...rest } = userEntry(u, true, r.sim.state.realms.get(u.userid.split('@')[1]!)?.type);
     return rest;
   });
 
@@ -71,10 +76,16 @@ export function registerAccess(router: Router): void {
     const { state } = r.sim;
     const userid = str(r, 'userid')!;
     const realm = userid.split('@')[1]!;
-    if (!state.realms.has(realm)) throw fail(`domain '${realm}' does not exist`);
+    const domain = state.realms.get(realm);
+    if (!domain) throw fail(`domain '${realm}' does not exist`);
     for (const g of listOf(r.params.groups)) if (!state.groups.has(g)) throw fail(`no such group '${g}'`);
     await userCfgWrite(r.sim, () => {
       if (state.users.has(userid)) throw fail(`user '${userid}' already exists`);
+      // pve-access-control API2/User.pm create_user → AccessControl.pm domain_set_password → the realm plugin's
+      // store_password: only Auth/PVE.pm and Auth/PAM.pm implement it; Auth/Plugin.pm's default (LDAP, AD,
+      // OpenID) dies, inside lock_user_config(…, "create user failed"), so nothing is written.
+      if (r.params.password !== undefined && domain.type !== 'pve' && domain.type !== 'pam')
+        throw fail(`create user failed: can't set password on auth type '${domain.type}'`);
       state.addUser({
         userid,
         enable: bool(r, 'enable') ?? true,
@@ -111,11 +122,6 @@ export function registerAccess(router: Router): void {
     });
     return null;
   });
-
-  // API2/Domains.pm index: every realm (domains.cfg), readable by anyone
-  router.add('GET', '/access/domains', (r: Req) =>
-    [...r.sim.state.realms.values()].sort((a, b) => a.realm.localeCompare(b.realm)).map((d) => ({ ...d })),
-  );
 
   router.add('GET', '/access/permissions', (r: Req) => {
     const { state } = r.sim;

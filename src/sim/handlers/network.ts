@@ -258,6 +258,16 @@ export function registerNetwork(router: Router): void {
           ctx.warn(`node ${n.name} is offline`);
           continue;
         }
+        // pve-network API2/Network/SDN.pm reload: print "<node>: reloading network config", run
+        // `pvesh set /nodes/<node>/network`; a failing leg is only warned about (`warn $@ if $@`) and the loop
+        // goes on. The simulator counts that warning, so the task ends `WARNINGS: n`.
+        ctx.log(`${n.name}: reloading network config`);
+        const [f] = sim.faults.empty ? [] : sim.faults.draw(['sdn-reload-failure'], 'PUT', `/nodes/${n.name}/network`);
+        if (f) {
+          ctx.log(f.message ?? 'you need ifupdown2 to reload network configuration');
+          ctx.warn(`command 'pvesh set /nodes/${n.name}/network --regenerate-frr 0' failed: exit code 255`);
+          continue;
+        }
         sim.tasks.fork(n.name, 'srvreload', 'networking', taskUser(r), async (c) => {
           c.log('reloading network config');
           await reloadNetwork(sim, n.name);

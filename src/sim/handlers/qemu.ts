@@ -510,16 +510,18 @@ function cloneVm(r: Req): string {
   }
   for (const [k, v] of Object.entries(src.config)) if (NET_KEY.test(k)) checkBridgeAccess(r, String(v));
 
-  const fault = cloneFault(r);
   const task = forkTask(r, node, 'qmclone', String(src.vmid), async (ctx) => {
+    // drawn in the worker: a clone that never started (task-start-failure) cannot fail, nor use up the rule
+    const fault = cloneFault(r);
     const releaseSrc = await lockOrFail(sim, configLockName(src.vmid), src.status === 'running', timing.cloneFlockTimeoutMs, configLockTimeoutMessage(src.vmid));
     let created = false;
     try {
       const releaseNew = await lockOrFail(sim, configLockName(newid), true, timing.cloneFlockTimeoutMs, configLockTimeoutMessage(newid));
       try {
         if (state.vms.has(newid)) throw fail(`unable to create VM ${newid}: config file already exists`);
-        // the worker writes "# qmclone temporary file\nlock: clone" first
-        const vm: SimVm = { vmid: newid, node: targetNode, config: { lock: 'clone' }, status: 'stopped', snapshots: [] };
+        // The worker writes "# qmclone temporary file\nlock: clone" to the config path of the node it runs on — the
+        // SOURCE node — and renames it to the target node only at the end (qemu-server API2/Qemu.pm clone_vm).
+        const vm: SimVm = { vmid: newid, node, config: { lock: 'clone' }, status: 'stopped', snapshots: [] };
         state.addVm(vm);
         created = true;
         cloneVmFirewall(state.firewall, src.vmid, newid); // clone_vm: PVE::Firewall::clone_vmfw_conf
@@ -528,6 +530,8 @@ function cloneVm(r: Req): string {
         const lockMs = full ? totalGiB * timing.fullCloneLockMsPerGiB : timing.linkedCloneLockMs;
         const totalMs = full ? totalGiB * timing.fullCloneMsPerGiB : timing.linkedCloneMs;
         const diskStorage = state.storages.get(storage?.id ?? disks[0]?.storage ?? '');
+        // a failing clone may first run a while (`latencyMs`), outside the storage lock
+        if (fault?.latencyMs) await ctx.sleep(fault.latencyMs);
         if (diskStorage) {
           const sl = storageLock(diskStorage, targetNode);
           const release = await lockOrFail(sim, sl.name, true, timing.storageLockTimeoutMs, sl.message);
@@ -565,8 +569,16 @@ function cloneVm(r: Req): string {
         config.smbios1 = `uuid=${randomUUID()}`;
         if (source.vmgenid) config.vmgenid = randomUUID();
         vm.config = { ...config, lock: 'clone' };
-        if (poolid !== undefined && state.pools.has(poolid)) state.setPool(newid, poolid);
+        // clone_vm's end, in its order: `delete $newconf->{lock}` + write_config (still on the source node); with
+        // a target, deactivate the volumes and `rename($conffile, $newconffile)` to the target node; only then
+        // `add_vm_to_pool($newid, $pool)`. Between these steps the VM is unlocked on the source node, outside
+        // its pool.
         delete vm.config.lock;
+        if (targetNode !== node) {
+          await ctx.sleep(timing.cloneMoveMs);
+          state.moveVm(vm, targetNode);
+        }
+        if (poolid !== undefined && state.pools.has(poolid)) state.setPool(newid, poolid);
         created = false;
       } finally {
         releaseNew();
