@@ -14,6 +14,7 @@ import { UserError } from '../errors.js';
 import type { JournalEntry, ReplicaRecord, StandRecord } from '../store/schemas.js';
 import type { AppContext } from './context.js';
 import { foreignPending, loadInventory, type Inventory, type TemplateInfo } from './inventory.js';
+import { loadIsolationFacts, planIsolation, type IsolationFacts } from './isolation.js';
 import {
   allocateStandNames,
   defaultGroupName,
@@ -88,11 +89,12 @@ export async function planDeploy(ctx: AppContext, input: PlanDeployInput): Promi
   const mode = input.mode ?? ctx.settings.network.mode;
   const client = ctx.client(cluster);
   const log = ctx.logger.child({ cluster, group });
-  const [inventory, stands, journal, replicas] = await Promise.all([
+  const [inventory, stands, journal, replicas, isolation] = await Promise.all([
     loadInventory(client, { cluster, sdn: mode === 'sdn', logger: log }),
     ctx.store.stands.list({ cluster }),
     ctx.store.journal.list({ cluster }),
     ctx.store.replicas.list(cluster),
+    input.profile.isolation === 'stand' ? loadIsolationFacts(client) : undefined,
   ]);
   const plan = await buildPlan({
     cluster,
@@ -101,6 +103,7 @@ export async function planDeploy(ctx: AppContext, input: PlanDeployInput): Promi
     settings: ctx.settings,
     inventory,
     store: { stands, journal, replicas },
+    ...(isolation ? { isolation } : {}),
   });
   log.info(
     { stands: plan.stands.length, replicas: plan.replicas.length, excluded: plan.excluded.length },
@@ -116,6 +119,8 @@ export interface BuildPlanOptions {
   settings: Settings;
   inventory: Inventory;
   store: StoreSnapshot;
+  /** What the cluster says about its firewall (read when the profile asks for `isolation: stand`). */
+  isolation?: IsolationFacts;
   now?: () => number;
 }
 
@@ -151,6 +156,12 @@ export async function buildPlan(o: BuildPlanOptions): Promise<DeployPlan> {
   };
 
   if (input.users.users.length === 0) refuse('the user list is empty', [{ subject: input.users.file, problem: 'no users' }]);
+
+  // ---- isolation: refused before anything else when the datacenter firewall cannot enforce it
+  const isolated = profile.isolation === 'stand';
+  const iso = isolated ? planIsolation(o.isolation, settings) : undefined;
+  if (iso && 'rows' in iso) refuse(iso.summary, iso.rows);
+  const isolation = iso && 'plan' in iso ? iso.plan : undefined;
 
   // ---- templates
   const machines: MachineTemplate[] = [];
@@ -455,7 +466,7 @@ export async function buildPlan(o: BuildPlanOptions): Promise<DeployPlan> {
       }
       const source = replicas.sourceFor(mt.info, node);
       if (source.kind === 'unavailable') throw new Error(`internal: template availability changed for ${node}: ${source.reason}`);
-      const nics = planMachineNics(mt.machine, ifaceOf, vmid, mt.info.nets);
+      const nics = planMachineNics(mt.machine, ifaceOf, vmid, mt.info.nets, { firewall: isolated });
       for (const w of nics.warnings) {
         if (!sharedWarned.has(w)) {
           sharedWarned.add(w);
@@ -502,6 +513,7 @@ export async function buildPlan(o: BuildPlanOptions): Promise<DeployPlan> {
       memoryMiB: vms.reduce((s, v) => s + v.effectiveMemoryMiB, 0),
       cores: vms.reduce((s, v) => s + v.effectiveCores, 0),
       recorded: rec !== undefined,
+      ...(isolated ? { isolated: true } : {}),
       warnings: standWarnings,
     });
   });
@@ -568,6 +580,7 @@ export async function buildPlan(o: BuildPlanOptions): Promise<DeployPlan> {
     ...(leaseMs !== undefined ? { leaseMs, leaseExpiresAt: new Date((o.now ?? Date.now)() + leaseMs).toISOString() } : {}),
     aclRole: settings.acl.customRole?.name ?? settings.acl.role,
     ...(mode === 'sdn' ? { sdnZone: settings.network.sdn.zone } : {}),
+    ...(isolation ? { isolation } : {}),
     stands: standPlans,
     replicas: replicas.replicas(),
     nodes: projections.sort((a, b) => a.node.localeCompare(b.node, 'en', { numeric: true })),
@@ -657,6 +670,6 @@ function leaseOf(lease: string | number | undefined, profile: Profile, settings:
 /** The profile as data for the store's group record (no functions, no warnings). */
 function profileSnapshot(p: Profile): unknown {
   return JSON.parse(
-    JSON.stringify({ name: p.name, description: p.description, clone: p.clone, lease: p.lease, machines: p.machines, format: p.format }),
+    JSON.stringify({ name: p.name, description: p.description, clone: p.clone, isolation: p.isolation, lease: p.lease, machines: p.machines, format: p.format }),
   ) as unknown;
 }

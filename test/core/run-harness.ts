@@ -11,7 +11,7 @@ import { defaultSettings, type Settings } from '../../src/config/settings.js';
 import { parseUserList, type UserList } from '../../src/config/user-list.js';
 import { createContext, type AppContext } from '../../src/core/context.js';
 import { silentLogger } from '../../src/log.js';
-import { startSimulator, type FaultRuleInput, type RunningSimulator } from '../../src/sim/index.js';
+import { startSimulator, type FaultRuleInput, type RunningSimulator, type SimSeedInput } from '../../src/sim/index.js';
 
 export interface RunEnv {
   sim: RunningSimulator;
@@ -25,9 +25,11 @@ export interface RunEnv {
 
 export const DATA_DIR = join(import.meta.dirname, '..', '..', 'data');
 
-export async function startRunEnv(o: { timeScale?: number; faults?: FaultRuleInput[]; settings?: Partial<Settings>; rngSeed?: number } = {}): Promise<RunEnv> {
+export async function startRunEnv(
+  o: { timeScale?: number; faults?: FaultRuleInput[]; settings?: Partial<Settings>; rngSeed?: number; seed?: SimSeedInput } = {},
+): Promise<RunEnv> {
   const timeScale = o.timeScale ?? 0.01;
-  const sim = await startSimulator({ timeScale, rngSeed: o.rngSeed ?? 7, ...(o.faults ? { faults: o.faults } : {}) });
+  const sim = await startSimulator({ timeScale, rngSeed: o.rngSeed ?? 7, ...(o.faults ? { faults: o.faults } : {}), ...(o.seed ? { seed: o.seed } : {}) });
   const dir = await mkdtemp(join(tmpdir(), 'stands-run-'));
   const statePath = join(dir, 'state.sqlite');
   const connections: Connections = {
