@@ -38,11 +38,13 @@ export const FW_MARK = 'stands:isolation (managed by pve-stands)';
 /** The Proxmox docs on enabling the datacenter firewall without locking yourself out. */
 export const PVE_FIREWALL_DOCS = 'https://pve.proxmox.com/pve-docs/chapter-pve-firewall.html';
 
-export const ENABLE_HOWTO =
-  'an admin enables it safely: first add datacenter rules (Datacenter → Firewall → Add) that accept TCP 8006 and 22 ' +
-  'from the admin network (the built-in management rules only cover the local network), then set ' +
-  `Datacenter → Firewall → Options → Firewall: Yes (see ${PVE_FIREWALL_DOCS}, "Datacenter configuration"). ` +
-  'pve-stands never turns it on itself';
+/** The refusal's how-to: what an admin does to turn the datacenter firewall on without locking anyone out. */
+export const ENABLE_HOWTO: readonly RefusalRow[] = [
+  { subject: 'to enable it safely', problem: '1. add datacenter rules accepting TCP 8006 and 22 from the admin network (Datacenter → Firewall → Add)' },
+  { subject: '', problem: '2. then set Datacenter → Firewall → Options → Firewall: Yes' },
+  { subject: 'docs', problem: `${PVE_FIREWALL_DOCS} (the built-in management rules only allow the local network)` },
+  { subject: 'then', problem: 're-run the deploy; pve-stands never turns the datacenter firewall on itself' },
+];
 
 /** What the planner reads from the cluster for isolation. */
 export interface IsolationFacts {
@@ -118,7 +120,7 @@ export function planIsolation(facts: IsolationFacts | undefined, settings: Setti
   if (!facts.enabled) {
     return {
       summary: 'the profile asks for isolation: stand, and the datacenter firewall is off (nothing was created)',
-      rows: [{ subject: 'datacenter firewall', problem: `off: no VM rule takes effect while it is off; ${ENABLE_HOWTO}` }],
+      rows: [{ subject: 'datacenter firewall', problem: 'off: no VM firewall rule takes effect while it is off' }, ...ENABLE_HOWTO],
     };
   }
   const rows: RefusalRow[] = [];

@@ -34,5 +34,6 @@ export function formatCheck(r: ConnectionCheck): string {
   if (r.missing && r.missing.length > 0) lines.push(`  missing privileges: ${r.missing.join(', ')}`);
   if (r.verdict === 'missing-privileges' && r.required) lines.push(`  required on /: ${r.required.join(', ')}`);
   for (const note of r.notes ?? []) lines.push(`  note: ${note}`);
+  if (r.firewall) lines.push(`  datacenter firewall: ${r.firewall.message}`);
   return lines.join('\n');
 }
