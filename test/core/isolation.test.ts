@@ -12,6 +12,8 @@ import { ALLOW_IN_IPSET, DENY_IPSET, ISOLATION_GROUP } from '../../src/core/isol
 import { planDeploy } from '../../src/core/plan.js';
 import { renderPlan } from '../../src/core/plan-table.js';
 import type { DeployPlan } from '../../src/core/types.js';
+import { messages } from '../../src/discord/i18n.js';
+import { deployPlanEmbed, standIsolationLine } from '../../src/discord/plan-view.js';
 import { FirewallApi } from '../../src/proxmox/firewall.js';
 import { connectionPasses, DEFAULT_SEED, evaluateFirewall, snapshotFirewall, type FirewallPacket } from '../../src/sim/index.js';
 import { startRunEnv, users, type RunEnv } from './run-harness.js';
@@ -76,6 +78,16 @@ describe('isolation: stand', () => {
     // the shared-LAN warning is replaced by the isolation
     expect(plan.warnings.filter((w) => /shared LAN/.test(w))).toEqual([]);
     expect(web(0).nets[0]!.value).toMatch(/bridge=vmbr0,firewall=1$/);
+  });
+
+  it('the bot\'s plan embed and /stand info line say the stands are isolated (en, ru)', async () => {
+    const en = deployPlanEmbed(plan, messages('en'), 60).fields?.find((f) => f.name === 'Isolation')?.value;
+    expect(en).toMatch(/^Each stand is isolated by the Proxmox firewall: .* 5 blocked address\(es\)\/network\(s\) in total.* 1 network\(s\) may connect in/);
+    expect(deployPlanEmbed(plan, messages('ru'), 60).fields?.find((f) => f.name === 'Изоляция')?.value).toMatch(/^Каждый стенд изолирован/);
+    const rec = await env.ctx.store.stands.get('iso', plan.stands[0]!.userid);
+    expect(rec?.isolation).toBe('stand');
+    expect(standIsolationLine(rec!, messages('en'))).toBe('Isolated (Proxmox firewall)');
+    expect(standIsolationLine({}, messages('ru'))).toBe('Не изолирован');
   });
 
   it('every NIC has firewall=1, the VM firewall is on with inbound DROP, DHCP allowed', () => {
