@@ -11,7 +11,7 @@ import { runDeploy } from '../../src/core/deploy.js';
 import { ALLOW_IN_IPSET, DENY_IPSET, ISOLATION_GROUP } from '../../src/core/isolation.js';
 import { planDeploy } from '../../src/core/plan.js';
 import { renderPlan } from '../../src/core/plan-table.js';
-import type { DeployPlan } from '../../src/core/types.js';
+import { PlanRefusedError, type DeployPlan } from '../../src/core/types.js';
 import { messages } from '../../src/discord/i18n.js';
 import { deployPlanEmbed, standIsolationLine } from '../../src/discord/plan-view.js';
 import { FirewallApi } from '../../src/proxmox/firewall.js';
@@ -184,6 +184,42 @@ describe('isolation: stand', () => {
     expect(res.warnings).toEqual([]);
     expect(snapshotFirewall(env.sim.state.firewall)).toEqual(before);
     expect(await env.ctx.store.journal.list({ kind: 'firewall' })).toEqual([]);
+  });
+});
+
+describe('isolation: stand refused', () => {
+  let env: RunEnv;
+  beforeAll(async () => {
+    env = await startRunEnv();
+  });
+  afterAll(async () => env?.close());
+  const refusal = async (): Promise<PlanRefusedError> => {
+    const err = await planDeploy(env.ctx, { profile: parseProfile(PROFILE, 'isolab.yml'), users: users(2), group: 'iso' }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(PlanRefusedError);
+    return err as PlanRefusedError;
+  };
+
+  it('with the datacenter firewall off (the default seed): exit 2, the how-to, not one write request', async () => {
+    env.sim.stats.reset();
+    const err = await refusal();
+    expect(err.exitCode).toBe(2);
+    expect(err.summary).toBe('the profile asks for isolation: stand, and the datacenter firewall is off (nothing was created)');
+    expect(err.rows.map((r) => r.problem).join('\n')).toContain('accepting TCP 8006 and 22 from the admin network');
+    expect(env.sim.stats.byRoute['GET /cluster/firewall/options']).toBeGreaterThan(0);
+    expect(Object.keys(env.sim.stats.byRoute).filter((r) => !r.startsWith('GET'))).toEqual([]);
+  });
+
+  it('a security group or IPSet of the same name that is not ours: refused, and left alone', async () => {
+    const fw = new FirewallApi(env.ctx.client('sim'));
+    await fw.setClusterOptions({ enable: 1 });
+    await fw.createIpset({ kind: 'cluster' }, DENY_IPSET, 'the network team');
+    const before = snapshotFirewall(env.sim.state.firewall);
+    const err = await refusal();
+    expect(err.rows).toEqual([{ subject: `IPSet ${DENY_IPSET}`, problem: 'exists and is not ours (comment: the network team); rename it or remove it' }]);
+    expect(snapshotFirewall(env.sim.state.firewall)).toEqual(before);
   });
 });
 

@@ -108,11 +108,17 @@ async function ensureIpset(run: DeployRun, fw: FirewallApi, name: string, want: 
  * duplicate rules are deleted highest position first with the list's digest; missing ones are added. Returns
  * the number of writes.
  */
-export async function convergeRules(run: DeployRun, fw: FirewallApi, target: FwRuleTarget, want: readonly FwRuleInput[]): Promise<number> {
+export async function convergeRules(
+  run: DeployRun,
+  fw: FirewallApi,
+  target: FwRuleTarget,
+  want: readonly FwRuleInput[],
+  lane: <T>(f: () => Promise<T>) => Promise<T> = (f) => f(),
+): Promise<number> {
   let writes = 0;
   for (let round = 0; ; round++) {
     if (round >= MAX_ROUNDS + want.length * 2) throw new Error(`firewall rules of ${describe(target)} did not settle (someone keeps editing them)`);
-    const rules = await run.abortable(fw.rules(target));
+    const rules = await run.abortable(lane(() => fw.rules(target)));
     const remaining = want.map(ruleKey);
     const extra = rules.filter((r) => {
       const i = remaining.indexOf(ruleKey(r));
@@ -124,7 +130,7 @@ export async function convergeRules(run: DeployRun, fw: FirewallApi, target: FwR
     if (last) {
       throwIfAborted(run.signal);
       try {
-        await run.abortable(fw.deleteRule(target, last.pos, last.digest));
+        await run.abortable(lane(() => fw.deleteRule(target, last.pos, last.digest)));
         writes++;
       } catch (err) {
         if (!isDigestConflict(err)) throw err;
@@ -135,7 +141,7 @@ export async function convergeRules(run: DeployRun, fw: FirewallApi, target: FwR
     for (const key of remaining) {
       throwIfAborted(run.signal);
       // POST always inserts at position 0 and ignores the digest; the next round verifies
-      await run.abortable(fw.addRule(target, want.find((r) => ruleKey(r) === key)!));
+      await run.abortable(lane(() => fw.addRule(target, want.find((r) => ruleKey(r) === key)!)));
       writes++;
     }
   }
@@ -151,6 +157,8 @@ export async function isolateVm(run: DeployRun, st: StandState, vm: VmPlan): Pro
   const s = st.plan;
   const node = run.vmIndex.get(vm.vmid)?.node || vm.node;
   const fw = new FirewallApi(run.client);
+  // the VM firewall endpoints run on the VM's node (proxyto) and hold one of its pvedaemon workers
+  const lane = <T>(f: () => Promise<T>): Promise<T> => run.lanes.node(node, f);
   const id = `vm/${vm.vmid}`;
   await run.ctx.store.journal.intend('firewall', id, { cluster: run.cluster, group: s.group, user: s.userid, node, job: run.job });
   let writes = 0;
@@ -158,7 +166,7 @@ export async function isolateVm(run: DeployRun, st: StandState, vm: VmPlan): Pro
   // firewall=1 on every NIC (the config stage writes it; this puts back a flag removed by hand)
   for (let round = 0; ; round++) {
     if (round >= MAX_ROUNDS) throw new Error(`VM ${vm.vmid}: its NICs' firewall flags did not settle`);
-    const cfg = await run.abortable(run.lanes.node(node, () => run.client.vmConfig(node, vm.vmid)));
+    const cfg = await run.abortable(lane(() => run.client.vmConfig(node, vm.vmid)));
     const params: Record<string, string> = {};
     for (const [k, v] of Object.entries(cfg)) {
       if (/^net\d+$/.test(k) && typeof v === 'string' && withNicFirewall(v) !== v) params[k] = withNicFirewall(v);
@@ -167,7 +175,7 @@ export async function isolateVm(run: DeployRun, st: StandState, vm: VmPlan): Pro
     throwIfAborted(run.signal);
     try {
       const digest = typeof cfg.digest === 'string' ? { digest: cfg.digest } : {};
-      await run.abortable(run.lanes.node(node, () => run.client.updateVmConfig(node, vm.vmid, { ...params, ...digest })));
+      await run.abortable(lane(() => run.client.updateVmConfig(node, vm.vmid, { ...params, ...digest })));
       writes++;
       break;
     } catch (err) {
@@ -178,11 +186,11 @@ export async function isolateVm(run: DeployRun, st: StandState, vm: VmPlan): Pro
   // options: on, inbound DROP, outbound ACCEPT, DHCP allowed (stand VMs get their addresses by DHCP)
   for (let round = 0; ; round++) {
     if (round >= MAX_ROUNDS) throw new Error(`VM ${vm.vmid}: its firewall options did not settle`);
-    const o = await run.abortable(fw.vmOptions(node, vm.vmid));
+    const o = await run.abortable(lane(() => fw.vmOptions(node, vm.vmid)));
     if (o.enable === 1 && o.policy_in === 'DROP' && o.policy_out === 'ACCEPT' && o.dhcp === 1) break;
     throwIfAborted(run.signal);
     try {
-      await run.abortable(fw.setVmOptions(node, vm.vmid, { enable: true, policy_in: 'DROP', policy_out: 'ACCEPT', dhcp: true }, o.digest));
+      await run.abortable(lane(() => fw.setVmOptions(node, vm.vmid, { enable: true, policy_in: 'DROP', policy_out: 'ACCEPT', dhcp: true }, o.digest)));
       writes++;
       break;
     } catch (err) {
@@ -191,7 +199,7 @@ export async function isolateVm(run: DeployRun, st: StandState, vm: VmPlan): Pro
   }
 
   const segments = new Set(s.segments.map((g) => g.iface));
-  writes += await convergeRules(run, fw, { kind: 'vm', node, vmid: vm.vmid }, vmRules(privateNicsOf(vm.nets, segments)));
+  writes += await convergeRules(run, fw, { kind: 'vm', node, vmid: vm.vmid }, vmRules(privateNicsOf(vm.nets, segments)), lane);
   await run.ctx.store.journal.confirm('firewall', id, run.cluster);
   return writes ? undefined : 'skipped';
 }
