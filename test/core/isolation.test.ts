@@ -221,6 +221,27 @@ describe('isolation: stand refused', () => {
     expect(err.rows).toEqual([{ subject: `IPSet ${DENY_IPSET}`, problem: 'exists and is not ours (comment: the network team); rename it or remove it' }]);
     expect(snapshotFirewall(env.sim.state.firewall)).toEqual(before);
   });
+
+  it('sdn mode: the private segments are VNets, they work inside the stand; cleanup restores the firewall', async () => {
+    const fw = new FirewallApi(env.ctx.client('sim'));
+    await fw.deleteIpset({ kind: 'cluster' }, DENY_IPSET);
+    env.sim.state.applyNetwork('pve3');
+    const before = snapshotFirewall(env.sim.state.firewall);
+    const plan = await planDeploy(env.ctx, { profile: parseProfile(PROFILE, 'isolab.yml'), users: users(1), group: 'isosdn', mode: 'sdn' });
+    const r = await runDeploy(env.ctx, plan);
+    expect(r.status, JSON.stringify(r.stands.map((s) => s.error))).toBe('succeeded');
+    const s = plan.stands[0]!;
+    const web = s.vms.find((v) => v.machine === 'web')!;
+    const pc = s.vms.find((v) => v.machine === 'pc')!;
+    expect(web.nets[1]!.value).toMatch(new RegExp(`bridge=${s.segments[0]!.iface},firewall=1$`));
+    const st = env.sim.state;
+    expect(connectionPasses(st, { from: { vmid: pc.vmid, nic: 'net0', ip: '192.168.1.20' }, to: { vmid: web.vmid, nic: 'net1', ip: '192.168.1.1' }, proto: 'tcp', dport: 80 }).pass).toBe(true);
+    expect(evaluateFirewall(st, { vmid: web.vmid, direction: 'out', source: '10.0.0.150', dest: '10.0.0.12', proto: 'tcp', dport: 8006 }).action).toBe('DROP');
+    expect(evaluateFirewall(st, { vmid: web.vmid, direction: 'in', source: '10.0.0.151', dest: '10.0.0.150', proto: 'tcp', dport: 22 }).action).toBe('DROP');
+    const res = await runCleanup(env.ctx, await planCleanup(env.ctx, { group: 'isosdn' }));
+    expect(res.status).toBe('succeeded');
+    expect(snapshotFirewall(env.sim.state.firewall)).toEqual(before);
+  });
 });
 
 describe('isolation settings', () => {

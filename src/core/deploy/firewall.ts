@@ -58,8 +58,9 @@ async function ensureClusterObjects(run: DeployRun): Promise<void> {
   const g = groups.find((x) => x.group === ISOLATION_GROUP);
   if (g && g.comment !== FW_MARK) throw new Error(`security group ${ISOLATION_GROUP} exists and is not ours; isolation not set up`);
   const id = `group/${ISOLATION_GROUP}`;
+  // journaled before it is created; one that carries our comment is (re)journaled as ours, as bridges are
+  await run.ctx.store.journal.intend('firewall', id, { cluster: run.cluster, job: run.job });
   if (!g) {
-    await run.ctx.store.journal.intend('firewall', id, { cluster: run.cluster, job: run.job });
     throwIfAborted(run.signal);
     await run.abortable(fw.createGroup(ISOLATION_GROUP, FW_MARK));
   }
@@ -72,8 +73,8 @@ async function ensureIpset(run: DeployRun, fw: FirewallApi, name: string, want: 
   const existing = (await run.abortable(fw.ipsets(scope))).find((s) => s.name === name);
   if (existing && existing.comment !== FW_MARK) throw new Error(`IPSet ${name} exists and is not ours; isolation not set up`);
   const id = `ipset/${name}`;
+  await run.ctx.store.journal.intend('firewall', id, { cluster: run.cluster, job: run.job });
   if (!existing) {
-    await run.ctx.store.journal.intend('firewall', id, { cluster: run.cluster, job: run.job });
     throwIfAborted(run.signal);
     await run.abortable(fw.createIpset(scope, name, FW_MARK));
   }
