@@ -16,6 +16,7 @@ import { planDeploy } from '../src/core/plan.js';
 import { resetStands, startStands, stopStands } from '../src/core/power.js';
 import { getStatus } from '../src/core/status.js';
 import { UserError } from '../src/errors.js';
+import { standIsolationLine } from '../src/discord/plan-view.js';
 import { applyEvent, newProgress, renderProgress, ThrottledEditor } from '../src/discord/progress.js';
 import type { DiscordSettings } from '../src/discord/settings.js';
 import type { StandRecord } from '../src/store/index.js';
@@ -165,7 +166,11 @@ async function info(cx: CommandContext): Promise<void> {
     const vms = (mine?.vms ?? []).map((v) => `${v.name} (${v.vmid}) — ${v.state} · ${v.consoleUrl}`);
     embeds.push({
       title: m.standInfo(s.group, s.node, s.status),
-      description: [vms.join('\n'), s.leaseExpiresAt ? m.leaseUntil(`<t:${Math.floor(Date.parse(s.leaseExpiresAt) / 1000)}:R>`) : '']
+      description: [
+        vms.join('\n'),
+        s.leaseExpiresAt ? m.leaseUntil(`<t:${Math.floor(Date.parse(s.leaseExpiresAt) / 1000)}:R>`) : '',
+        standIsolationLine(s, m),
+      ]
         .filter(Boolean)
         .join('\n')
         .slice(0, 4000),

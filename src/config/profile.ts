@@ -25,6 +25,8 @@ export type { NetworkRef } from './network-alias.js';
 
 export type Device = 'linux' | 'ecorouter';
 export type CloneMode = 'linked' | 'full';
+/** `stand`: the Proxmox firewall keeps each stand's VMs away from the hosts and other stands (src/core/isolation.ts). */
+export type Isolation = 'none' | 'stand';
 
 export interface Machine {
   name: string;
@@ -45,6 +47,8 @@ export interface Profile {
   name: string;
   description?: string;
   clone: CloneMode;
+  /** Default `none`. */
+  isolation: Isolation;
   /** A duration such as `4h`; `leaseMs` is the same in milliseconds. */
   lease?: string;
   leaseMs?: number;
@@ -117,6 +121,7 @@ export const ProfileFile = strictObject({
   name: z.string().regex(PROFILE_NAME_RE, 'profile names use letters, digits, "_", "." and "-"').optional(),
   description: z.string().optional(),
   clone: z.enum(['linked', 'full']).optional(),
+  isolation: z.enum(['none', 'stand']).optional(),
   lease: lease.optional(),
   machines: z
     .array(
@@ -214,7 +219,7 @@ function profileFromValue(value: unknown, source: YamlSource, defaultName: strin
       };
       return machine;
     });
-    profile = { name: defaultName, clone: 'linked', machines, file, format: 'seed', warnings };
+    profile = { name: defaultName, clone: 'linked', isolation: 'none', machines, file, format: 'seed', warnings };
   } else {
     const res = validate(ProfileFile, value, source);
     if (!res.ok) throw new ConfigError(sortIssues([...res.issues, ...duplicates]));
@@ -233,7 +238,7 @@ function profileFromValue(value: unknown, source: YamlSource, defaultName: strin
       if (m.description !== undefined) machine.description = m.description;
       return machine;
     });
-    profile = { name: d.name ?? defaultName, clone: d.clone ?? 'linked', machines, file, format: 'stands', warnings };
+    profile = { name: d.name ?? defaultName, clone: d.clone ?? 'linked', isolation: d.isolation ?? 'none', machines, file, format: 'stands', warnings };
     if (d.description !== undefined) profile.description = d.description;
     if (d.lease !== undefined) {
       profile.lease = d.lease.text;

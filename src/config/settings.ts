@@ -6,6 +6,7 @@ import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, type InputIssue } from '../errors.js';
+import { parseCidr } from './cidr.js';
 import { DURATION_HINT, parseDuration } from './duration.js';
 import { REALM_RE, realmProblem } from './userid.js';
 import { expandEnv, issueAt, loadYamlFile, strictObject, throwIfIssues, validate, type YamlSource } from './yaml-source.js';
@@ -46,6 +47,11 @@ export interface Settings {
   consoleUrl: Record<string, string>;
   concurrency: { perNode: number; fullClonesPerStorage: number; linkedClonesPerStorage: number };
   passwords: { length: number };
+  /**
+   * Stand isolation (profiles with `isolation: stand`): CIDRs no stand VM may reach, and CIDRs that may open
+   * connections to stand VMs on shared bridges. Normalised as Proxmox IPSets store them (src/config/cidr.ts).
+   */
+  isolation: { deny: string[]; allowIn: string[] };
   /** The file read, or undefined when stands.yml is absent (all defaults). */
   file?: string;
 }
@@ -63,6 +69,12 @@ const rangeOf = (min: number, max: number) =>
 const duration = z.string().refine((s) => parseDuration(s) !== undefined, { error: (iss) => `${DURATION_HINT}; got "${String(iss.input)}"` });
 const realm = z.string().max(32).regex(REALM_RE, 'expected a realm name (a letter, then letters, digits, ".", "-" or "_")');
 const strategy = z.string().regex(/^(balanced|round-robin|pack|node:[A-Za-z0-9][A-Za-z0-9-]*)$/, 'expected balanced, round-robin, pack or node:<name>');
+const cidr = z.string().transform((text, ctx) => {
+  const r = parseCidr(text);
+  if (r.ok) return r.cidr;
+  ctx.issues.push({ code: 'custom', message: r.message, input: text });
+  return z.NEVER;
+});
 const roleId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'expected a PVE role name');
 
 export const SettingsFile = strictObject({
@@ -103,6 +115,7 @@ export const SettingsFile = strictObject({
     linked_clones_per_storage: z.number().int().min(1).max(64).optional(),
   }).optional(),
   passwords: strictObject({ length: z.number().int().min(12).max(128).optional() }).optional(),
+  isolation: strictObject({ deny: z.array(cidr).optional(), allow_in: z.array(cidr).optional() }).optional(),
 });
 export type SettingsFile = z.infer<typeof SettingsFile>;
 
@@ -126,6 +139,7 @@ export function defaultSettings(): Settings {
     // pvedaemon has 3 workers per node; the storage lock times out after 10 s (why 2 and 8: src/core/executor.ts)
     concurrency: { perNode: 3, fullClonesPerStorage: 2, linkedClonesPerStorage: 8 },
     passwords: { length: 16 },
+    isolation: { deny: [], allowIn: [] },
   };
 }
 
@@ -193,6 +207,8 @@ export function settingsFromFile(d: SettingsFile, source: YamlSource | undefined
     if (d.concurrency.linked_clones_per_storage !== undefined) s.concurrency.linkedClonesPerStorage = d.concurrency.linked_clones_per_storage;
   }
   if (d.passwords?.length !== undefined) s.passwords.length = d.passwords.length;
+  if (d.isolation?.deny !== undefined) s.isolation.deny = [...new Set(d.isolation.deny)];
+  if (d.isolation?.allow_in !== undefined) s.isolation.allowIn = [...new Set(d.isolation.allow_in)];
   if (!s.allowedRealms.includes(s.realm) && source) {
     issues.push(issueAt(source, ['allowed_realms'], `must include the default realm "${s.realm}"`));
   }

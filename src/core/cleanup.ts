@@ -17,6 +17,7 @@ import { aclId, isOurUserComment, parseAclId, parsePoolComment, vmOwnership } fr
 import { parseSegmentMarker } from './naming.js';
 import type { EngineEvent, EngineEventHandler } from './types.js';
 import { UserError } from '../errors.js';
+import { cleanupIsolation, isolationLeftovers } from './cleanup-firewall.js';
 
 export interface CleanupVm {
   vmid: number;
@@ -54,6 +55,8 @@ export interface CleanupPlan {
   kept: CleanupKept[];
   /** Journal entries whose object is already gone: forgotten without any request. */
   gone: JournalEntry[];
+  /** Isolation firewall objects removed at the end, because no isolated stand is left (cleanup-firewall.ts). */
+  firewall?: string[];
   createdAt: string;
 }
 
@@ -264,7 +267,10 @@ export async function planCleanup(
     stands.push(cs);
   }
   stands.sort((a, b) => a.userid.localeCompare(b.userid));
-  return { cluster, group: o.group, ...(users ? { users } : {}), stands, kept, gone, createdAt: new Date().toISOString() };
+  const firewall = (await isolationLeftovers(ctx, cluster, new Set(stands.map((s) => `${o.group}/${s.userid}`)))).map(
+    (f) => `${f.kind === 'group' ? 'security group' : 'IPSet'} ${f.name}`,
+  );
+  return { cluster, group: o.group, ...(users ? { users } : {}), stands, kept, gone, ...(firewall.length ? { firewall } : {}), createdAt: new Date().toISOString() };
 }
 
 /** Lines for a dry run (`stands cleanup --dry-run`, the bot's confirm message). */
@@ -279,6 +285,7 @@ export function describeCleanupPlan(p: CleanupPlan): string[] {
     if (s.deleteUser) parts.push(`user ${s.userid}`);
     lines.push(`${s.userid}: ${parts.length ? parts.join('; ') : 'nothing left on the cluster (records only)'}`);
   }
+  if (p.firewall?.length) lines.push(`firewall (no isolated stand left): ${p.firewall.join(', ')}`);
   for (const k of p.kept) lines.push(`kept: ${k.what}: ${k.reason}`);
   return lines;
 }
@@ -372,6 +379,8 @@ class CleanupRun {
       // 4-5. ACLs, pools, users (serialised: user.cfg)
       await Promise.all(cplan.stands.map((s) => this.removeAccess(s)));
       await this.settleRecords();
+      // 6. the isolation firewall objects, once no isolated stand is left on the cluster
+      await this.removeIsolation();
     } catch (err) {
       if (!isAbort(err)) throw err;
       aborted = true;
@@ -593,6 +602,17 @@ class CleanupRun {
       });
     } catch (err) {
       this.failStand(s.userid, err);
+    }
+  }
+
+  /** A separate step (src/core/cleanup-firewall.ts); a failure is a warning: a later cleanup retries. */
+  private async removeIsolation(): Promise<void> {
+    try {
+      const r = await cleanupIsolation(this.ctx, this.client, this.cplan.cluster, this.log);
+      this.kept.push(...r.kept);
+    } catch (err) {
+      if (isAbort(err)) throw err;
+      this.warnings.push(`isolation firewall objects not removed: ${reasonOf(err)} (the next cleanup retries)`);
     }
   }
 

@@ -173,6 +173,7 @@ export function planMachineNics(
   segmentIface: ReadonlyMap<string, string>,
   vmid: number,
   templateNets: readonly number[],
+  o: { firewall?: boolean } = {},
 ): MachineNics {
   const nets: NicPlan[] = [];
   const warnings: string[] = [];
@@ -184,6 +185,8 @@ export function planMachineNics(
     if (bridge) parts.push(`bridge=${bridge}`);
     if (tag !== undefined) parts.push(`tag=${tag}`);
     if (linkDown) parts.push('link_down=1');
+    // isolation: the VM's firewall rules apply only to NICs with firewall=1 (pve-firewall)
+    if (o.firewall) parts.push('firewall=1');
     return parts.join(',');
   };
   if (eco) {
@@ -195,7 +198,7 @@ export function planMachineNics(
     const index = k + offset;
     if (ref.kind === 'bridge') {
       nets.push({ index, value: nic(index, ref.bridge) });
-      warnings.push(
+      if (!o.firewall) warnings.push(
         `machine ${machine.name}: net${index} on the existing bridge ${ref.bridge} puts student VMs on a shared LAN`,
       );
     } else {

@@ -36,6 +36,8 @@ export interface PlanTableData {
   stands: PlanStandRow[];
   replicas: string[];
   excluded: ExcludedNode[];
+  /** `isolation: stand`: the firewall objects the deploy writes (empty when the stands are not isolated). */
+  isolation: string[];
   warnings: string[];
   /** "Estimated time: about 1 min 40 s (…)", when the plan carries an estimate */
   estimate?: string;
@@ -111,6 +113,7 @@ export function planTableData(plan: DeployPlan): PlanTableData {
         `${r.exists ? 'reuse' : 'create'} replica ${r.vmid} (${r.name}) of template ${r.sourceVmid} from ${r.sourceNode} on ${r.targetNode}`,
     ),
     excluded: plan.excluded,
+    isolation: plan.isolation?.objects ?? [],
     warnings: plan.warnings,
     ...(plan.estimate ? { estimate: estimateLine(plan) } : {}),
   };
@@ -180,6 +183,7 @@ export function renderPlan(plan: DeployPlan, o: { maxStands?: number } & RenderO
   }
   if (d.stands.length > max) out.push(`… and ${d.stands.length - max} more stands`);
   if (d.replicas.length > 0) out.push('', ['Template replicas:', ...d.replicas.map((r) => `  ${r}`)].join('\n'));
+  if (d.isolation.length > 0) out.push('', ['Isolation (Proxmox firewall, objects marked ours):', ...d.isolation.map((l) => `  ${l}`)].join('\n'));
   if (d.excluded.length > 0) out.push('', ['Nodes left out:', ...d.excluded.map((e) => `  ${e.node}: ${e.reason}`)].join('\n'));
   if (d.warnings.length > 0) out.push('', ['Warnings:', ...d.warnings.map((w) => `  ${w}`)].join('\n'));
   if (d.estimate) out.push('', d.estimate);

@@ -15,6 +15,7 @@ import { realmTakesPassword } from '../proxmox/types.js';
 import type { JournalEntry, ReplicaRecord, StandRecord } from '../store/schemas.js';
 import type { AppContext } from './context.js';
 import { foreignPending, loadInventory, type Inventory, type TemplateInfo } from './inventory.js';
+import { loadIsolationFacts, planIsolation, type IsolationFacts } from './isolation.js';
 import {
   allocateStandNames,
   defaultGroupName,
@@ -91,12 +92,13 @@ export async function planDeploy(ctx: AppContext, input: PlanDeployInput): Promi
   const mode = input.mode ?? ctx.settings.network.mode;
   const client = ctx.client(cluster);
   const log = ctx.logger.child({ cluster, group });
-  const [inventory, stands, journal, replicas, realms] = await Promise.all([
+  const [inventory, stands, journal, replicas, realms, isolation] = await Promise.all([
     loadInventory(client, { cluster, sdn: mode === 'sdn', logger: log }),
     ctx.store.stands.list({ cluster }),
     ctx.store.journal.list({ cluster }),
     ctx.store.replicas.list(cluster),
     client.listRealms(),
+    input.profile.isolation === 'stand' ? loadIsolationFacts(client) : undefined,
   ]);
   // the cluster's recent tasks: the timing model learns this cluster's task durations from them (ours included)
   const recentTasks = await taskHistoryOf(client).recentTasks().catch(() => []);
@@ -109,6 +111,7 @@ export async function planDeploy(ctx: AppContext, input: PlanDeployInput): Promi
     store: { stands, journal, replicas },
     taskSamples: samplesFromTaskList(recentTasks),
     realms: new Map(realms.map((r) => [r.realm, r.type])),
+    ...(isolation ? { isolation } : {}),
   });
   log.info(
     { stands: plan.stands.length, replicas: plan.replicas.length, excluded: plan.excluded.length },
@@ -126,6 +129,8 @@ export interface BuildPlanOptions {
   store: StoreSnapshot;
   /** realm → type (GET /access/domains); without it every realm is taken to store passwords */
   realms?: ReadonlyMap<string, string>;
+  /** What the cluster says about its firewall (read when the profile asks for `isolation: stand`). */
+  isolation?: IsolationFacts;
   now?: () => number;
   /** Finished tasks from the nodes' task lists: the timing model learns from them (timing-model.ts). */
   taskSamples?: readonly TaskSample[];
@@ -171,6 +176,12 @@ export async function buildPlan(o: BuildPlanOptions): Promise<DeployPlan> {
       refuse('a realm of the user list does not exist on the cluster', missing.map((r) => ({ subject: `realm ${r}`, problem: 'not among the cluster\'s realms (Datacenter → Permissions → Realms)' })));
     }
   }
+
+  // ---- isolation: refused before anything else when the datacenter firewall cannot enforce it
+  const isolated = profile.isolation === 'stand';
+  const iso = isolated ? planIsolation(o.isolation, settings) : undefined;
+  if (iso && 'rows' in iso) refuse(iso.summary, iso.rows);
+  const isolation = iso && 'plan' in iso ? iso.plan : undefined;
 
   // ---- templates
   const machines: MachineTemplate[] = [];
@@ -496,7 +507,7 @@ export async function buildPlan(o: BuildPlanOptions): Promise<DeployPlan> {
       }
       const source = replicas.sourceFor(mt.info, node);
       if (source.kind === 'unavailable') throw new Error(`internal: template availability changed for ${node}: ${source.reason}`);
-      const nics = planMachineNics(mt.machine, ifaceOf, vmid, mt.info.nets);
+      const nics = planMachineNics(mt.machine, ifaceOf, vmid, mt.info.nets, { firewall: isolated });
       for (const w of nics.warnings) {
         if (!sharedWarned.has(w)) {
           sharedWarned.add(w);
@@ -544,6 +555,7 @@ export async function buildPlan(o: BuildPlanOptions): Promise<DeployPlan> {
       memoryMiB: vms.reduce((s, v) => s + v.effectiveMemoryMiB, 0),
       cores: vms.reduce((s, v) => s + v.effectiveCores, 0),
       recorded: rec !== undefined,
+      ...(isolated ? { isolated: true } : {}),
       warnings: standWarnings,
     });
   });
@@ -620,6 +632,7 @@ export async function buildPlan(o: BuildPlanOptions): Promise<DeployPlan> {
     ...(leaseMs !== undefined ? { leaseMs, leaseExpiresAt: new Date((o.now ?? Date.now)() + leaseMs).toISOString() } : {}),
     aclRole: settings.acl.customRole?.name ?? settings.acl.role,
     ...(mode === 'sdn' ? { sdnZone: settings.network.sdn.zone } : {}),
+    ...(isolation ? { isolation } : {}),
     stands: standPlans,
     replicas: replicas.replicas(),
     nodes: projections.sort((a, b) => a.node.localeCompare(b.node, 'en', { numeric: true })),
@@ -717,6 +730,6 @@ function leaseOf(lease: string | number | undefined, profile: Profile, settings:
 /** The profile as data for the store's group record (no functions, no warnings). */
 function profileSnapshot(p: Profile): unknown {
   return JSON.parse(
-    JSON.stringify({ name: p.name, description: p.description, clone: p.clone, lease: p.lease, machines: p.machines, format: p.format }),
+    JSON.stringify({ name: p.name, description: p.description, clone: p.clone, isolation: p.isolation, lease: p.lease, machines: p.machines, format: p.format }),
   ) as unknown;
 }

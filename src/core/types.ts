@@ -4,6 +4,7 @@
  */
 import type { TimingModel } from './timing-model.js';
 import { UserError } from '../errors.js';
+import type { IsolationPlan } from './isolation.js';
 
 export type NetworkMode = 'bridges' | 'sdn';
 export type CloneMode = 'linked' | 'full';
@@ -100,6 +101,8 @@ export interface StandPlan {
   cores: number;
   /** Stand already in the store (a re-run of the same group). */
   recorded: boolean;
+  /** The profile says `isolation: stand`: the firewall stage isolates every VM (src/core/deploy/firewall.ts). */
+  isolated?: boolean;
   warnings: string[];
 }
 
@@ -152,6 +155,8 @@ export interface DeployPlan {
   leaseMs?: number;
   aclRole: string;
   sdnZone?: string;
+  /** Present when the profile says `isolation: stand`: the firewall objects the deploy writes. */
+  isolation?: IsolationPlan;
   stands: StandPlan[];
   replicas: ReplicaPlan[];
   nodes: NodeProjection[];

@@ -46,6 +46,11 @@ const en = {
     `${node}: ${stands} stand(s), memory ${mem}%, CPU ${cpu}%`,
   planExcluded: 'Left out',
   planWarnings: 'Warnings',
+  planIsolation: 'Isolation',
+  planIsolated: (denied: number, allowIn: number) =>
+    `Each stand is isolated by the Proxmox firewall: no access to the cluster nodes, ${denied} blocked address(es)/network(s) in total, or other stands; ${allowIn} network(s) may connect in.`,
+  planNotIsolated: 'Not isolated: VMs on a shared bridge can reach the hosts and other stands.',
+  standIsolated: (isolated: boolean): string => (isolated ? 'Isolated (Proxmox firewall)' : 'Not isolated'),
   planRefused: 'The plan was refused; nothing was created.',
   planConfirm: (seconds: number) => `Confirm within ${seconds} s.`,
   planEstimate: 'Estimated time',
@@ -151,6 +156,11 @@ const ru: Messages = {
   planNodeLine: (node, stands, mem, cpu) => `${node}: стендов ${stands}, память ${mem}%, ЦП ${cpu}%`,
   planExcluded: 'Исключены',
   planWarnings: 'Предупреждения',
+  planIsolation: 'Изоляция',
+  planIsolated: (denied, allowIn) =>
+    `Каждый стенд изолирован межсетевым экраном Proxmox: нет доступа к узлам кластера, к другим стендам и всего к ${denied} запрещённым адресам/сетям; входящие соединения разрешены из ${allowIn} сетей.`,
+  planNotIsolated: 'Без изоляции: ВМ на общем мосту видят узлы и другие стенды.',
+  standIsolated: (isolated) => (isolated ? 'Изолирован (межсетевой экран Proxmox)' : 'Не изолирован'),
   planRefused: 'План отклонён; ничего не создано.',
   planConfirm: (seconds) => `Подтвердите в течение ${seconds} с.`,
   planEstimate: 'Оценка времени',

@@ -20,6 +20,8 @@ export function deployPlanEmbed(plan: DeployPlan, m: Messages, confirmSeconds: n
   if (plan.excluded.length) {
     fields.push({ name: m.planExcluded, value: clip(plan.excluded.map((e) => `${e.node}: ${e.reason}`).join('\n'), 1024) });
   }
+  const iso = plan.isolation;
+  fields.push({ name: m.planIsolation, value: iso ? m.planIsolated(iso.deny.length, iso.allowIn.length) : m.planNotIsolated });
   const warnings = [...plan.warnings, ...plan.stands.flatMap((s) => s.warnings.map((w) => `${s.userid}: ${w}`))];
   if (warnings.length) fields.push({ name: m.planWarnings, value: clip(warnings.join('\n'), 1024) });
   const standLines = plan.stands.map((s) => `${s.userid} → ${s.node} (${s.vms.map((v) => v.vmid).join(', ')})`);
@@ -30,6 +32,11 @@ export function deployPlanEmbed(plan: DeployPlan, m: Messages, confirmSeconds: n
     footer: { text: m.planConfirm(confirmSeconds) },
     color: 0x1565c0,
   };
+}
+
+/** The line `/stand info` shows for a stand record (`isolation` as the deploy recorded it). */
+export function standIsolationLine(rec: { isolation?: 'none' | 'stand' }, m: Messages): string {
+  return m.standIsolated(rec.isolation === 'stand');
 }
 
 export function refusedEmbed(err: PlanRefusedError, m: Messages): APIEmbed {

@@ -2,6 +2,7 @@ import { connect as tlsConnect } from 'node:tls';
 import type { ProxmoxClient } from './client.js';
 import { isSupportedVersion, unsupportedVersionMessage } from './version.js';
 import { ProxmoxApiError } from './errors.js';
+import { FirewallApi } from './firewall.js';
 import { normalizeFingerprint, TLS_TRUST_CODES } from './http.js';
 import { studentRoleDecision } from './roles.js';
 import { z } from 'zod';
@@ -121,6 +122,8 @@ export interface ConnectionCheck {
   problems?: string[];
   /** Things not verified (e.g. the server does not implement GET /access/permissions). */
   notes?: string[];
+  /** The datacenter firewall (profiles with `isolation: stand` need it on); only when the connection is ok. */
+  firewall?: { enabled: boolean; message: string };
 }
 
 /** The server certificate's sha256 fingerprint, read without trusting it (for "seen … expected …"). */
@@ -190,6 +193,7 @@ export async function runConnectionCheck(client: ProxmoxClient, scope: CheckScop
     version,
     message: `connected to Proxmox VE ${version} with ${who}`,
     ...(notes.length ? { notes } : {}),
+    firewall: await datacenterFirewallState(client),
   };
 }
 
@@ -302,6 +306,22 @@ async function checkPrerequisites(client: ProxmoxClient, scope: CheckScope, note
     }
   }
   return problems;
+}
+
+/**
+ * The datacenter firewall's state (GET /cluster/firewall/options): stand isolation needs it on, and pve-stands
+ * never turns it on itself. Informational: it does not change the check's verdict.
+ */
+export async function datacenterFirewallState(client: ProxmoxClient): Promise<{ enabled: boolean; message: string }> {
+  try {
+    const o = await new FirewallApi(client).clusterOptions();
+    return o.enable === 1
+      ? { enabled: true, message: 'on: profiles with isolation: stand can be deployed' }
+      : { enabled: false, message: 'off: profiles with isolation: stand are refused until an admin enables it (README, "Isolation")' };
+  } catch (err) {
+    if (!(err instanceof ProxmoxApiError)) throw err;
+    return { enabled: false, message: `not read (${err.status} ${err.pveMessage}): profiles with isolation: stand are refused` };
+  }
 }
 
 async function failureVerdict(client: ProxmoxClient, err: unknown): Promise<ConnectionCheck> {

@@ -64,6 +64,8 @@ export const StandRecord = z.strictObject({
   error: z.string().optional(),
   discord: z.string().optional(),
   leaseExpiresAt: isoTime.optional(),
+  /** `stand`: the stand's VMs are isolated by the Proxmox firewall (src/core/isolation.ts). */
+  isolation: z.enum(['none', 'stand']).optional(),
   createdAt: isoTime,
   updatedAt: isoTime,
   history: z.array(HistoryEntry).default([]),
@@ -82,13 +84,15 @@ export const GroupRecord = z.strictObject({
 });
 export type GroupRecord = z.infer<typeof GroupRecord>;
 
-export const JournalKind = z.enum(['vm', 'pool', 'user', 'acl', 'bridge', 'vnet', 'replica']);
+export const JournalKind = z.enum(['vm', 'pool', 'user', 'acl', 'bridge', 'vnet', 'replica', 'firewall']);
 export type JournalKind = z.infer<typeof JournalKind>;
 
 export const JournalEntry = z.strictObject({
   cluster: z.string(),
   kind: JournalKind,
-  /** vm/replica: the vmid; pool: pool id; user: userid; acl: `["acl",<path>,<userid>,<role>]` (JSON; older records `<path>|<userid>|<role>`); bridge: `<node>/<iface>`; vnet: id. */
+  /** vm/replica: the vmid; pool: pool id; user: userid; acl: `["acl",<path>,<userid>,<role>]` (JSON; older records
+   *  `<path>|<userid>|<role>`); bridge: `<node>/<iface>`; vnet: id; firewall: `group/<name>`, `ipset/<name>` (cluster
+   *  objects, no group/user) or `vm/<vmid>` (a VM's firewall). */
   id: z.string(),
   /** intended = we are about to create it (may or may not exist); confirmed = created by us. */
   state: z.enum(['intended', 'confirmed']),

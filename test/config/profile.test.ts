@@ -27,6 +27,7 @@ describe('profiles: our format', () => {
       name: 'netlab',
       description: 'Router and two clients on VLANs',
       clone: 'linked',
+      isolation: 'none',
       machines: [
         {
           name: 'gw',
@@ -363,5 +364,16 @@ describe('profiles: hostile keys', () => {
   it('a __proto__ key is reported as unknown, not swallowed', async () => {
     const text = 'machines:\n  - name: a\n    template: 9000\n    networks: []\n    __proto__: {device: ecorouter}\n';
     expect(await errorLines(() => parseProfile(text, 'p.yml'))).toEqual(['p.yml:5: machines[0].__proto__: unknown key']);
+  });
+});
+
+describe('profiles: isolation', () => {
+  it('isolation: stand is read; the default is none; anything else is an error on its line', async () => {
+    const machines = 'machines:\n  - name: pc\n    template: 9000\n    networks: ["**vmbr0"]\n';
+    expect(parseProfile(`isolation: stand\n${machines}`, 'p.yml').isolation).toBe('stand');
+    expect(parseProfile(machines, 'p.yml').isolation).toBe('none');
+    expect(await errorLines(() => parseProfile(`name: x\nisolation: firewall\n${machines}`, 'p.yml'))).toEqual([
+      'p.yml:2: isolation: expected one of none, stand; got "firewall"',
+    ]);
   });
 });

@@ -58,6 +58,9 @@ describe('stands.yml', () => {
         console_url: {lab: "https://pve.example.org/"}
         concurrency: {per_node: 2, full_clones_per_storage: 2, linked_clones_per_storage: 8}
         passwords: {length: 20}
+        isolation:
+          deny: [10.10.0.0/16, "192.168.1.1/32", "2001:DB8:0:0::/32"]
+          allow_in: [172.16.9.0/24]
       `),
     });
     const s = await loadSettings(dir);
@@ -74,6 +77,8 @@ describe('stands.yml', () => {
       consoleUrl: { lab: 'https://pve.example.org' },
       concurrency: { perNode: 2, fullClonesPerStorage: 2, linkedClonesPerStorage: 8 },
       passwords: { length: 20 },
+      // as Proxmox IPSets store them: /32 dropped, IPv6 in canonical form
+      isolation: { deny: ['10.10.0.0/16', '192.168.1.1', '2001:db8::/32'], allowIn: ['172.16.9.0/24'] },
       file: join(dir, 'stands.yml'),
     });
     expect(consoleBaseUrl(s, { name: 'lab', url: 'https://10.0.0.1:8006' })).toBe('https://pve.example.org');
@@ -104,6 +109,9 @@ describe('stands.yml', () => {
         console_url:
           lab: ftp://x
         passwords: {length: 8}
+        isolation:
+          deny: [10.0.0.0/0, 300.1.1.1, "10.0.0.5/24"]
+          allow_in: [lab]
       `),
     });
     const f = join(dir, 'stands.yml');
@@ -118,6 +126,10 @@ describe('stands.yml', () => {
       `${f}:12: leases.action: expected one of stop, destroy; got "delete"`,
       `${f}:14: console_url.lab: expected an http(s) URL`,
       `${f}:15: passwords.length: must be at least 12`,
+      `${f}:17: isolation.deny[0]: "10.0.0.0/0": the prefix must be 1–32 (Proxmox IPSets refuse /0)`,
+      `${f}:17: isolation.deny[1]: "300.1.1.1" is not an IPv4/IPv6 address or CIDR (e.g. 192.168.10.0/24)`,
+      `${f}:17: isolation.deny[2]: "10.0.0.5/24" has host bits set (did you mean 10.0.0.0/24?)`,
+      `${f}:18: isolation.allow_in[0]: "lab" is not an IPv4/IPv6 address or CIDR (e.g. 192.168.10.0/24)`,
     ]);
   });
 

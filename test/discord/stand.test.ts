@@ -66,6 +66,8 @@ describe('/stand and /link', () => {
     const { token } = fake.slash({ member: fake.members.student, name: 'stand', subcommand: 'info' });
     const r = await fake.waitFor((x) => x.interactionToken === token && x.method === 'PATCH');
     expect(r.body.embeds[0].title).toMatch(/^Stand in self-basic on pve\d: ready$/);
+    // basic.yml says nothing about isolation: the stand is not isolated, and /stand info says so
+    expect(r.body.embeds[0].description).toMatch(/\nNot isolated$/);
     expect(await run('student', 'stand', 'reset')).toBe('Done: reset to the start snapshot.');
     // student2 is linked to someone else: none of the /stand actions reach ivanov's stand
     await run('teacher', 'link', undefined, { member: fake.members.student2.user.id, user: 'petrov@pve' });

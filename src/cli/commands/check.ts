@@ -58,5 +58,6 @@ export function formatCheck(r: ConnectionCheck): string {
   }
   for (const p of r.problems ?? []) lines.push(`  problem: ${p}`);
   for (const note of r.notes ?? []) lines.push(`  note: ${note}`);
+  if (r.firewall) lines.push(`  datacenter firewall: ${r.firewall.message}`);
   return lines.join('\n');
 }

@@ -45,6 +45,7 @@ export async function recordStands(run: DeployRun): Promise<void> {
       status: 'deploying',
       discord: s.discord ?? prev?.discord,
       leaseExpiresAt: run.plan.leaseExpiresAt ?? prev?.leaseExpiresAt,
+      ...(s.isolated ? { isolation: 'stand' as const } : prev?.isolation ? { isolation: prev.isolation } : {}),
       createdAt: prev?.createdAt ?? now,
       updatedAt: now,
       history: [...(prev?.history ?? []), { at: now, event: 'deploy-started', job: run.job }].slice(-100),

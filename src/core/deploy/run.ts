@@ -154,6 +154,7 @@ export class DeployRun {
         this.progress.plan('clone');
         this.progress.plan('config');
         this.progress.plan('snapshot');
+        if (s.isolated) this.progress.plan('firewall');
         if (plan.start) this.progress.plan('start');
       }
     }
@@ -316,7 +317,9 @@ export class DeployRun {
       for (const d of [st.pool, st.network, st.networkUp]) d.reject(new StandFailure(blocked));
       this.progress.drop('access');
       if (s.segments.length) this.progress.drop('network');
-      for (const _vm of s.vms) for (const k of ['clone', 'config', 'snapshot', ...(this.plan.start ? ['start'] : [])]) this.progress.drop(k);
+      for (const _vm of s.vms) {
+        for (const k of ['clone', 'config', 'snapshot', ...(s.isolated ? ['firewall'] : []), ...(this.plan.start ? ['start'] : [])]) this.progress.drop(k);
+      }
       await recordChange(this, st, (r) => ({ ...r, status: 'failed', error: blocked }), true).catch(() => undefined);
       this.emit({ type: 'stand-failed', job: this.job, stand: s.userid, message: blocked });
       return;

@@ -6,6 +6,7 @@ import { isAbort, isTransientTaskFailure, reasonOf, throwIfAborted } from '../ex
 import { hasGroupTag, newVmMarker, parseVmDescription, vmMarkerOf, withVmMarker } from '../ownership.js';
 import type { VmPlan } from '../types.js';
 import { StandFailure, type StandState, sleep } from './context.js';
+import { isolateVm } from './firewall.js';
 import { replicaReady } from './replicas.js';
 import { recordChange } from './records.js';
 import type { DeployRun } from './run.js';
@@ -49,6 +50,8 @@ export async function runVm(run: DeployRun, st: StandState, vm: VmPlan): Promise
     for (const k of ['clone', 'config', 'snapshot', ...(run.plan.start ? ['start'] : [])]) {
       await run.step(st, k, vm.vmid, async () => 'skipped');
     }
+    // isolation converges on every run: a rule deleted by hand is put back
+    if (s.isolated) await run.step(st, 'firewall', vm.vmid, () => isolateVm(run, st, vm));
     st.vmDone.add(vm.vmid);
     return;
   }
@@ -119,6 +122,9 @@ export async function runVm(run: DeployRun, st: StandState, vm: VmPlan): Promise
     await markStep(run, st, vm, 'config', 'configured');
     return undefined;
   });
+
+  // isolation: before the snapshot and the first start, so the VM never runs unfiltered
+  if (s.isolated) await run.step(st, 'firewall', vm.vmid, () => isolateVm(run, st, vm));
 
   // snapshot `start` (reset goes back to it)
   await run.step(st, 'snapshot', vm.vmid, async () => {
