@@ -34,7 +34,7 @@ export function buildProgram(io: CliIo, state: ProgramState): Command {
   program
     .description(DESCRIPTION)
     .option('--config <dir>', 'configuration directory (env STANDS_CONFIG, default ./data)')
-    .option('--state <file>', 'state file (env STANDS_STATE, default <config>/state.sqlite)')
+    .option('--state <file>', 'state: a SQLite file, postgres://… or redis://… (env STANDS_STATE, default <config>/state.sqlite)')
     .addOption(new Option('--log-level <level>', 'log level on stderr (env STANDS_LOG_LEVEL, default warn)'))
     .configureHelp({ showGlobalOptions: true, sortSubcommands: false })
     .configureOutput({
