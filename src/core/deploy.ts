@@ -25,13 +25,14 @@ import {
   throwIfAborted,
   type ExecLimits,
 } from './executor.js';
+import { holdReservations, lockTtlFromEnv } from './locks.js';
 import { parsePendingIfaces } from './networks.js';
 import { hasGroupTag, parsePoolComment, parseVmDescription, poolComment, userComment } from './ownership.js';
 import { parseSegmentMarker, userName } from './naming.js';
 import type { DeployPlan, EngineEvent, EngineEventHandler, ReplicaPlan, SegmentPlan, StandPlan, VmPlan } from './types.js';
 
-/** The group lock lives this long without renewal: a crashed job's lock frees itself after it. */
-export const GROUP_LOCK_TTL_MS = 30_000;
+/** The group lock lives this long without renewal: a crashed job's lock frees itself after it (STANDS_LOCK_TTL_MS). */
+export const GROUP_LOCK_TTL_MS = lockTtlFromEnv();
 
 /** PVEVMUser plus what students need to go back to `start` themselves. */
 export const ROLLBACK_ROLE_EXTRA_PRIVS = ['VM.Snapshot.Rollback'];
@@ -117,15 +118,26 @@ export class StandFailure extends Error {
 export async function runDeploy(ctx: AppContext, plan: DeployPlan, options: DeployOptions = {}): Promise<DeployResult> {
   const job = options.jobId ?? newJobId('deploy');
   const lock = await ctx.store.acquireGroupLock(plan.group, `job:${job}`, GROUP_LOCK_TTL_MS);
+  // the plan's VMIDs, bridges and VNets stay this group's while it runs (other groups' planners skip them)
+  const reserved = await holdReservations(ctx.store, plan).catch(async (err: unknown) => {
+    await lock.release().catch(() => undefined);
+    throw err;
+  });
   const renew = setInterval(() => {
     void lock.renew(GROUP_LOCK_TTL_MS).catch(() => undefined);
+    void reserved.renew().catch(() => undefined);
   }, GROUP_LOCK_TTL_MS / 3);
   renew.unref();
+  let finished = false;
   try {
     const run = new DeployRun(ctx, plan, job, options);
-    return await run.execute();
+    const result = await run.execute();
+    finished = result.status !== 'cancelled';
+    return result;
   } finally {
     clearInterval(renew);
+    // finished: the journal and the stand records now hold every id; a cancelled job keeps them for its resume
+    if (finished) await reserved.release().catch(() => undefined);
     await lock.release().catch(() => undefined);
   }
 }

@@ -49,6 +49,7 @@ import {
   type StandPlan,
   type VmPlan,
 } from './types.js';
+import { planItems, RESERVATION_TTL_MS, reservationsAsJournal } from './locks.js';
 import { VmidAllocator } from './vmids.js';
 
 export interface PlanDeployInput {
@@ -94,14 +95,26 @@ export async function planDeploy(ctx: AppContext, input: PlanDeployInput): Promi
     ctx.store.journal.list({ cluster }),
     ctx.store.replicas.list(cluster),
   ]);
-  const plan = await buildPlan({
-    cluster,
-    group,
-    input: { ...input, mode },
-    settings: ctx.settings,
-    inventory,
-    store: { stands, journal, replicas },
-  });
+  // Other processes may be planning on this cluster right now: the plan's ids are reserved for this group in
+  // one atomic step per id; an id another group reserved first makes us plan again around it.
+  let plan: DeployPlan;
+  for (let attempt = 1; ; attempt++) {
+    const reserved = await ctx.store.reservations.list(cluster);
+    plan = await buildPlan({
+      cluster,
+      group,
+      input: { ...input, mode },
+      settings: ctx.settings,
+      inventory,
+      store: { stands, journal: [...journal, ...reservationsAsJournal(reserved, group)], replicas },
+    });
+    const refused = await ctx.store.reservations.claim(cluster, group, planItems(plan), RESERVATION_TTL_MS);
+    if (!refused.length) break;
+    log.info({ refused: refused.length, attempt }, 'ids taken by a concurrent plan; planning again');
+    if (attempt >= 5) {
+      throw new UserError(`group ${group}: other deploys on cluster ${cluster} keep taking the planned ids; try again`);
+    }
+  }
   log.info(
     { stands: plan.stands.length, replicas: plan.replicas.length, excluded: plan.excluded.length },
     'deploy planned',
