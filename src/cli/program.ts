@@ -131,6 +131,16 @@ export function buildProgram(io: CliIo, state: ProgramState): Command {
     program.command('expire').description('stop or remove stands whose lease has ended').addOption(json()),
     async () => (await import('./commands/expire.js')).expireCommand,
   );
+  const stateCmd = program.command('state').description('move the state between a SQLite file and a PostgreSQL or Redis server');
+  run(
+    stateCmd
+      .command('copy')
+      .description('copy every record to an empty target (file path, postgres://… or redis://…) and verify it')
+      .requiredOption('--from <file|url>', 'the state to copy (e.g. data/state.sqlite)')
+      .requiredOption('--to <file|url>', 'the empty target (e.g. postgres://stands@db.example/stands)')
+      .addOption(json()),
+    async () => (await import('./commands/state.js')).stateCopyCommand,
+  );
   run(
     program
       .command('recover')
