@@ -39,7 +39,11 @@ function hostScope(): string | undefined {
   return createHash('sha256').update(`${boot}\n${pidns}`).digest('hex').slice(0, 16);
 }
 
-const SCOPE = hostScope() ?? '-';
+/**
+ * STANDS_INSTANCE_SCOPE replaces the derived scope: two processes with different values never judge each
+ * other's pids (tests use it to pose as a process on another host).
+ */
+const SCOPE = process.env.STANDS_INSTANCE_SCOPE?.trim() || hostScope() || '-';
 const START = processStart(process.pid) ?? '-';
 
 /** This process's id (fixed for its lifetime). */
