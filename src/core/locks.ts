@@ -28,9 +28,13 @@ export const RESERVATION_TTL_MS = 60 * 60_000;
 
 type Item = { kind: Reservation['kind']; id: string | number };
 
-/** The VMIDs, bridges and VNets a plan uses (template replicas are shared by every group, so not reserved). */
+/**
+ * The VMIDs, bridges and VNets a plan uses, and the VMIDs of the template replicas it will create (a replica that
+ * exists is shared by every group and stays unreserved: its record already keeps its id taken).
+ */
 export function planItems(plan: DeployPlan): Item[] {
   const out: Item[] = [];
+  for (const r of plan.replicas) if (!r.exists) out.push({ kind: 'vm', id: r.vmid });
   for (const s of plan.stands) {
     for (const vm of s.vms) out.push({ kind: 'vm', id: vm.vmid });
     for (const seg of s.segments) {

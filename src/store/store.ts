@@ -479,7 +479,13 @@ export async function openStore(location: string, options: OpenStoreOptions = {}
     },
     claim: async (cluster, group, items, ttlMs) => {
       const holder = resHolder(group);
-      const claims = items.map((it) => ({ name: resName(cluster, it.kind, it.id), holder, token: newToken(), owner, ttlMs }));
+      // one row per id (PostgreSQL refuses an upsert that touches the same row twice in one statement), in name
+      // order: two claims of overlapping ids then lock their rows in the same order and cannot deadlock
+      const unique = [...new Map(items.map((it) => [resName(cluster, it.kind, it.id), it])).entries()]
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([, it]) => it);
+      items = unique;
+      const claims = unique.map((it) => ({ name: resName(cluster, it.kind, it.id), holder, token: newToken(), owner, ttlMs }));
       const won = await backend.claim(claims, { reentrant: true });
       const refused: { kind: Reservation['kind']; id: string; holder: string }[] = [];
       for (const [i, c] of claims.entries()) {
