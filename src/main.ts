@@ -1,7 +1,8 @@
 /**
- * The bot: load configuration, build the application context, connect to Discord, hand the command list to the
- * router, resume unfinished jobs, run lease checks on a schedule; SIGTERM shuts down gracefully (running jobs
- * are signalled and checkpoint, their progress message says so, and the next start resumes them).
+ * The bot: load configuration, build the application context, become the guild's active bot (or wait as a
+ * standby while another one is: discord/leader.ts), connect to Discord, hand the command list to the router,
+ * resume unfinished jobs, run lease checks on a schedule; SIGTERM shuts down gracefully (running jobs are
+ * signalled and checkpoint, their progress message says so, and the next start resumes them).
  */
 import { registerSecret } from './secrets.js';
 import { Client, Events, GatewayIntentBits } from 'discord.js';
@@ -14,6 +15,7 @@ import { ConfigError } from './errors.js';
 import { createLogger, type Logger } from './log.js';
 import { createAuditor } from './discord/audit.js';
 import { JobManager } from './discord/jobs.js';
+import { DEFAULT_LEADER_TTL_MS, keepLeadership, waitForLeadership } from './discord/leader.js';
 import { leaseTick } from './discord/leases.js';
 import { PendingStore } from './discord/pending.js';
 import { resumeJobs } from './discord/resume.js';
@@ -37,6 +39,8 @@ export interface RunBotOptions {
   handleSignals?: boolean;
   /** Run the lease schedule (default true). */
   leases?: boolean;
+  /** Leader lease TTL (default STANDS_LEADER_TTL_MS, else 15 s). */
+  leaderTtlMs?: number;
 }
 
 export interface RunningBot {
@@ -63,6 +67,23 @@ export async function runBot(o: RunBotOptions = {}): Promise<RunningBot> {
     ...(o.statePath ?? env.STANDS_STATE ? { statePath: o.statePath ?? env.STANDS_STATE } : {}),
     ...(o.clientOptions ? { clientOptions: o.clientOptions } : {}),
   });
+  // standby: wait (not logged in, no schedules) until this process is the guild's active bot
+  const waitAbort = new AbortController();
+  const onWaitSignal = (): void => waitAbort.abort();
+  if (o.handleSignals !== false) {
+    process.once('SIGTERM', onWaitSignal);
+    process.once('SIGINT', onWaitSignal);
+  }
+  const leaderTtlMs = o.leaderTtlMs ?? env.STANDS_LEADER_TTL_MS ?? DEFAULT_LEADER_TTL_MS;
+  const lease = await waitForLeadership(app.store, { guildId: settings.guildId, ttlMs: leaderTtlMs, logger, signal: waitAbort.signal });
+  process.removeListener('SIGTERM', onWaitSignal);
+  process.removeListener('SIGINT', onWaitSignal);
+  if (!lease) {
+    logger.info('stopped while standing by');
+    await app.close();
+    process.exit(0);
+  }
+  let stopLeading: () => Promise<void> = async () => undefined;
   const client = new Client({
     intents: [GatewayIntentBits.Guilds],
     ...(env.DISCORD_API_URL ? { rest: { api: env.DISCORD_API_URL } } : {}),
@@ -81,6 +102,12 @@ export async function runBot(o: RunBotOptions = {}): Promise<RunningBot> {
     route(i).catch((err: unknown) => logger.error({ err }, 'interaction handler failed'));
   });
   client.on(Events.Error, (err) => logger.error({ err }, 'discord client error'));
+  // a bot that can no longer renew its lease steps down: another one may be active now
+  stopLeading = keepLeadership(lease, leaderTtlMs, logger, () => {
+    void stop().then(() => {
+      if (o.handleSignals !== false) process.exit(3);
+    });
+  });
   const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
   await client.login(env.DISCORD_TOKEN);
   await ready;
@@ -111,6 +138,7 @@ export async function runBot(o: RunBotOptions = {}): Promise<RunningBot> {
       await bot.jobs.shutdown();
       stopRrdCaches(app);
       await client.destroy();
+      await stopLeading();
       await app.close();
     })());
   if (o.handleSignals !== false) {

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { createLogger, type Logger } from '../log.js';
+import { isStateUrl } from '../store/backend.js';
 import { envValue, type CliIo } from './io.js';
 
 /** Options every subcommand accepts (`--config`, `--state`), resolved against the environment. */
@@ -14,11 +15,11 @@ export interface ResolvedPaths {
   statePath: string;
 }
 
-/** `--config` > STANDS_CONFIG > ./data; `--state` > STANDS_STATE > <config>/state.sqlite. */
+/** `--config` > STANDS_CONFIG > ./data; `--state` > STANDS_STATE > <config>/state.sqlite (a postgres:// or redis:// URL stays as it is). */
 export function resolvePaths(globals: GlobalOptions, io: CliIo): ResolvedPaths {
   const configDir = path.resolve(io.cwd, globals.config ?? envValue(io.env, 'STANDS_CONFIG') ?? 'data');
   const state = globals.state ?? envValue(io.env, 'STANDS_STATE');
-  const statePath = state ? path.resolve(io.cwd, state) : path.join(configDir, 'state.sqlite');
+  const statePath = state ? (isStateUrl(state) ? state.trim() : path.resolve(io.cwd, state)) : path.join(configDir, 'state.sqlite');
   return { configDir, statePath };
 }
 

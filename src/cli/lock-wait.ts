@@ -5,8 +5,9 @@ import { writeLine, type CliIo } from './io.js';
 
 /**
  * A process that was killed (kill -9, a crash, a lost SSH session) cannot release its group lock. On this host
- * the store takes such a lock over at once (its holder's pid is gone); a holder on another host (the bot in its
- * container, a colleague's CLI) cannot be checked, so its lock only expires one TTL later. Rather than failing a
+ * the store takes such a lock over at once (its holder's process is gone: store/instance.ts); a holder on
+ * another host or in another container (the bot, a colleague's CLI) cannot be checked, so its lock only
+ * expires one TTL (STANDS_LOCK_TTL_MS) later. Rather than failing a
  * re-run in the meantime, wait once until the lock's expiry and try again. A live holder renews its lock, so the
  * second attempt fails with the same clear "busy" error.
  */

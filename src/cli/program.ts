@@ -47,7 +47,7 @@ export function buildProgram(io: CliIo, state: ProgramState): Command {
     .description(DESCRIPTION)
     .version(packageVersion(), '-V, --version', 'print the version of pve-stands')
     .option('--config <dir>', 'configuration directory (env STANDS_CONFIG, default ./data)')
-    .option('--state <file>', 'state file (env STANDS_STATE, default <config>/state.sqlite)')
+    .option('--state <file>', 'state: a SQLite file, postgres://… or redis://… (env STANDS_STATE, default <config>/state.sqlite)')
     .addOption(new Option('--log-level <level>', 'log level on stderr (env STANDS_LOG_LEVEL, default warn)'))
     .configureHelp({ showGlobalOptions: true, sortSubcommands: false, helpWidth: terminalWidth(io) })
     .configureOutput({
@@ -150,6 +150,16 @@ export function buildProgram(io: CliIo, state: ProgramState): Command {
   run(
     program.command('expire').description('stop or remove stands whose lease has ended').addOption(json()),
     async () => (await import('./commands/expire.js')).expireCommand,
+  );
+  const stateCmd = program.command('state').description('move the state between a SQLite file and a PostgreSQL or Redis server');
+  run(
+    stateCmd
+      .command('copy')
+      .description('copy every record to an empty target (file path, postgres://… or redis://…) and verify it')
+      .requiredOption('--from <file|url>', 'the state to copy (e.g. data/state.sqlite)')
+      .requiredOption('--to <file|url>', 'the empty target (e.g. postgres://stands@db.example/stands)')
+      .addOption(json()),
+    async () => (await import('./commands/state.js')).stateCopyCommand,
   );
   run(
     program

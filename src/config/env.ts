@@ -23,10 +23,14 @@ export const Env = z.object({
   DISCORD_API_URL: opt(z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' })),
   /** Configuration directory (default ./data). */
   STANDS_CONFIG: z.preprocess(unsetIfEmpty, z.string().default('./data')),
-  /** State file (default <config>/state.sqlite). */
+  /** State: a SQLite file (default <config>/state.sqlite), a postgres://… or a redis://… URL. */
   STANDS_STATE: opt(z.string()),
   /** The bot's health file for `stands health` (the container's HEALTHCHECK); unset: not written. */
   STANDS_HEALTH_FILE: opt(z.string()),
+  /** Group lock TTL in ms (default 30000): a killed job's lock frees itself after it. */
+  STANDS_LOCK_TTL_MS: opt(z.coerce.number().int().min(1000, 'at least 1000 ms').max(600_000, 'at most 600000 ms')),
+  /** Leader lease of the bot in ms (default 15000): a standby takes over this long after the active bot dies. */
+  STANDS_LEADER_TTL_MS: opt(z.coerce.number().int().min(1000, 'at least 1000 ms').max(60_000, 'at most 60000 ms')),
   STANDS_LOG_LEVEL: z.preprocess(
     (v) => (typeof unsetIfEmpty(v) === 'string' ? (v as string).trim().toLowerCase() : undefined),
     z.enum(LOG_LEVELS, { error: () => `expected one of ${LOG_LEVELS.join(', ')}` }).default('info'),

@@ -8,7 +8,7 @@ import { loadConnections, pickCluster, type Connections } from '../config/connec
 import { loadSettings, type Settings } from '../config/settings.js';
 import type { Logger } from '../log.js';
 import { ProxmoxClient, type ProxmoxClientOptions } from '../proxmox/client.js';
-import { openStore, type Store } from '../store/index.js';
+import { isStateUrl, openStore, type Store } from '../store/index.js';
 import { ConfigError } from '../errors.js';
 
 export interface AppContext {
@@ -25,7 +25,7 @@ export interface AppContext {
 
 export interface CreateContextOptions {
   configDir: string;
-  /** `--state FILE`; else STANDS_STATE; else `<config>/state.sqlite`. */
+  /** `--state FILE|URL`; else STANDS_STATE; else `<config>/state.sqlite`. */
   statePath?: string;
   logger: Logger;
   /** `--cluster`: overrides connections.yml's default. */
@@ -57,6 +57,7 @@ async function connectionsFor(configDir: string, env: NodeJS.ProcessEnv, secrets
 export function defaultStatePath(configDir: string, env: NodeJS.ProcessEnv = process.env): string {
   const fromEnv = env.STANDS_STATE;
   // empty environment strings count as unset
+  if (fromEnv && isStateUrl(fromEnv)) return fromEnv.trim();
   return fromEnv && fromEnv.trim() !== '' ? resolve(fromEnv) : join(resolve(configDir), 'state.sqlite');
 }
 
@@ -75,7 +76,8 @@ export async function createContext(o: CreateContextOptions): Promise<AppContext
   const defaultCluster = o.clusterOverride ?? connections.default;
   // fail early (exit 2) on a --cluster that does not exist
   pickCluster(connections, defaultCluster);
-  const store = await openStore(o.statePath ? resolve(o.statePath) : defaultStatePath(configDir, env), {
+  const state = o.statePath ? (isStateUrl(o.statePath) ? o.statePath.trim() : resolve(o.statePath)) : defaultStatePath(configDir, env);
+  const store = await openStore(state, {
     onCorrupt: (err) => o.logger.warn({ key: err.key, file: err.file }, err.message),
   });
   const clients = new Map<string, ProxmoxClient>();

@@ -92,6 +92,14 @@ export async function expireLeases(
   const out: ExpiredStand[] = [];
   for (const s of due) {
     const base = { group: s.group, userid: s.userid, leaseExpiresAt: s.leaseExpiresAt!, action };
+    // a bot, a standby taking over and a cron `stands expire` may all see this stand due: one claims it; the
+    // claim is kept once done (never twice) and dropped when the stand could not be handled (next run retries)
+    const claim = await ctx.store.tryAcquireLease(`once:expire-${action}:${s.group}/${s.userid}/${s.leaseExpiresAt}`, 'lease expiry', 7 * 24 * 3_600_000);
+    if (!claim) {
+      out.push({ ...base, outcome: 'busy', message: 'another process is expiring this stand' });
+      continue;
+    }
+    const before = out.length;
     try {
       if (action === 'stop') {
         const r = await stopStands(ctx, { group: s.group, user: s.userid }, { requestedBy: { via: 'schedule', name: 'lease expiry' } });
@@ -109,6 +117,8 @@ export async function expireLeases(
       if (err instanceof GroupBusyError) out.push({ ...base, outcome: 'busy', message: err.message });
       else out.push({ ...base, outcome: 'failed', message: reasonOf(err) });
     }
+    const outcome = out[before]?.outcome;
+    if (outcome === 'busy' || outcome === 'failed') await claim.release().catch(() => undefined);
   }
   return { at: new Date(now).toISOString(), stands: out };
 }

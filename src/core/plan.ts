@@ -51,6 +51,7 @@ import {
   type StandPlan,
   type VmPlan,
 } from './types.js';
+import { planItems, RESERVATION_TTL_MS, reservationsAsJournal } from './locks.js';
 import { VmidAllocator } from './vmids.js';
 import { estimatePlan, planTiming, spreadForTime } from './plan-estimate.js';
 import { samplesFromTaskList, taskHistoryOf, type TaskSample } from './timing-model.js';
@@ -101,18 +102,31 @@ export async function planDeploy(ctx: AppContext, input: PlanDeployInput): Promi
     input.profile.isolation === 'stand' ? loadIsolationFacts(client) : undefined,
   ]);
   // the cluster's recent tasks: the timing model learns this cluster's task durations from them (ours included)
-  const recentTasks = await taskHistoryOf(client).recentTasks().catch(() => []);
-  const plan = await buildPlan({
-    cluster,
-    group,
-    input: { ...input, mode },
-    settings: ctx.settings,
-    inventory,
-    store: { stands, journal, replicas },
-    taskSamples: samplesFromTaskList(recentTasks),
-    realms: new Map(realms.map((r) => [r.realm, r.type])),
-    ...(isolation ? { isolation } : {}),
-  });
+  const taskSamples = samplesFromTaskList(await taskHistoryOf(client).recentTasks().catch(() => []));
+  const realmTypes = new Map(realms.map((r) => [r.realm, r.type]));
+  // Other processes may be planning on this cluster right now: the plan's ids are reserved for this group in
+  // one atomic step per id; an id another group reserved first makes us plan again around it.
+  let plan: DeployPlan;
+  for (let attempt = 1; ; attempt++) {
+    const reserved = await ctx.store.reservations.list(cluster);
+    plan = await buildPlan({
+      cluster,
+      group,
+      input: { ...input, mode },
+      settings: ctx.settings,
+      inventory,
+      store: { stands, journal: [...journal, ...reservationsAsJournal(reserved, group)], replicas },
+      taskSamples,
+      realms: realmTypes,
+      ...(isolation ? { isolation } : {}),
+    });
+    const refused = await ctx.store.reservations.claim(cluster, group, planItems(plan), RESERVATION_TTL_MS);
+    if (!refused.length) break;
+    log.info({ refused: refused.length, attempt }, 'ids taken by a concurrent plan; planning again');
+    if (attempt >= 5) {
+      throw new UserError(`group ${group}: other deploys on cluster ${cluster} keep taking the planned ids; try again`);
+    }
+  }
   log.info(
     { stands: plan.stands.length, replicas: plan.replicas.length, excluded: plan.excluded.length },
     'deploy planned',

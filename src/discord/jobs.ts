@@ -49,7 +49,7 @@ export class ProgressMessage {
     private readonly settings: DiscordSettings,
     readonly channelId: string,
     private readonly interaction: InteractionHandle | undefined,
-    private readonly onMove: (messageId: string) => Promise<void> | void,
+    private readonly onMove: (messageId: string) => Promise<unknown> | void,
     private readonly logger: Logger,
     existing?: { messageId: string },
     private readonly now: () => number = Date.now,
@@ -226,11 +226,16 @@ export class JobManager {
     const state = newProgress(o.kind, o.group, o.jobId ?? '…', o.stands ?? []);
     if (o.note) state.note = o.note;
     let jobId: string | undefined = o.jobId;
-    const persist = async (messageId: string) => {
-      if (!jobId) return;
-      await this.o.store.jobs
+    const persist = async (messageId: string): Promise<boolean> => {
+      if (!jobId) return false;
+      return this.o.store.jobs
         .update(jobId, { discord: { channelId: o.channelId, messageId } })
-        .catch((err: unknown) => logger.warn({ err, job: jobId }, 'could not record the progress message'));
+        .then(() => true)
+        .catch((err: unknown) => {
+          // the engine may not have written the job record yet: the next event tries again
+          logger.debug({ err, job: jobId }, 'could not record the progress message yet');
+          return false;
+        });
     };
     const message = new ProgressMessage(this.o.client, this.o.settings, o.channelId, o.interaction, persist, logger, o.existingMessageId ? { messageId: o.existingMessageId } : undefined);
     const editor = new ThrottledEditor<MessageBody>({
@@ -261,8 +266,11 @@ export class JobManager {
         state.job = e.job;
       }
       if (!persisted && jobId && message.messageId) {
+        // recorded as soon as possible: a bot killed without a shutdown (SIGKILL, a crash) is resumed from it
         persisted = true;
-        void persist(message.messageId);
+        void persist(message.messageId).then((ok) => {
+          if (!ok) persisted = false;
+        });
       }
       applyEvent(state, e);
       editor.push(render());

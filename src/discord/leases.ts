@@ -1,6 +1,7 @@
 /**
- * Leases on a schedule: DM students whose stand ends within `leaseWarnMs` (once per stand, remembered in the
- * stand's history so a restart does not repeat it), then let the engine stop or remove expired stands.
+ * Leases on a schedule: DM students whose stand ends within `leaseWarnMs` (once per stand: claimed in the store
+ * so no other bot or process sends it too, remembered in the stand's history so a restart does not repeat it),
+ * then let the engine stop or remove expired stands.
  */
 import type { ExpireResult } from '../core/leases.js';
 import type { StandRecord } from '../store/index.js';
@@ -22,11 +23,20 @@ export async function warnLeases(bot: Bot, now = Date.now()): Promise<string[]> 
     if (s.history.some((h) => h.event === LEASE_WARNED && h.message === s.leaseExpiresAt)) continue;
     const id = s.discord ?? (await discordIdOf(bot.app, undefined, s.userid));
     if (!id) continue;
+    // every bot and process sharing the state could see this stand: exactly one claims its warning, and keeps
+    // the claim until a day after the lease ends (released only when the DM could not be sent, for a retry)
+    const claim = await bot.app.store.tryAcquireLease(
+      `once:lease-warning:${s.group}/${s.userid}/${s.leaseExpiresAt}`,
+      'lease warning',
+      ends - now + 24 * 3_600_000,
+    );
+    if (!claim) continue;
     try {
       await sendDm(bot.client, id, { content: m.leaseWarning(s.group, `<t:${Math.floor(ends / 1000)}:R>`) });
       await bot.app.store.stands.addHistory(s.group, s.userid, { event: LEASE_WARNED, message: s.leaseExpiresAt });
       warned.push(`${s.group}/${s.userid}`);
     } catch (err) {
+      await claim.release().catch(() => undefined);
       bot.logger.warn({ err, group: s.group, user: s.userid }, 'lease warning DM failed');
     }
   }

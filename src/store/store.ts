@@ -1,20 +1,16 @@
 /**
- * The store: keyv over one SQLite file, shared by the CLI and the bot (possibly several processes at once).
- *
- * Keys live in one keyv table under the `stands` namespace, prefixed per collection (`stand:`, `group:`, …) so a
- * prefix is a range scan on the primary key. Values are zod-parsed on read and on write. keyv has no
- * compare-and-set, so the per-group lock is a row in its own table taken with one conditional upsert: SQLite runs
- * a single statement atomically, across connections and processes, which is the guarantee a lock needs.
+ * The store: records (stands, groups, journal, jobs, links, audit, replicas) through keyv, and leases (group
+ * locks, VMID/bridge/VNet reservations, the bot's leader lease, claims of scheduled actions) through the
+ * backend's own atomic operation. The backend is a SQLite file by default, or PostgreSQL / Redis when several
+ * hosts share one installation (backend.ts). Keys are prefixed per collection (`stand:`, `group:`, …) so a
+ * prefix is an ordered range scan. Values are zod-parsed on read and on write.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs';
-import { hostname } from 'node:os';
-import { dirname, resolve } from 'node:path';
-import Keyv from 'keyv';
-import { KeyvSqlite } from '@keyv/sqlite';
 import type { z } from 'zod';
 import { UserError } from '../errors.js';
+import { openBackend, redactUrl, type Backend, type BackendKind, type LeaseClaim } from './backend.js';
 import { redactDeep } from '../secrets.js';
+import { deadOwner, INSTANCE_ID } from './instance.js';
 import {
   AuditEntry,
   GroupRecord,
@@ -31,26 +27,9 @@ import {
   type StandRecordInput,
 } from './schemas.js';
 
-const NAMESPACE = 'stands';
-const TABLE = 'keyv';
-const LOCK_TABLE = 'stands_locks';
-const OWNER = `${hostname()}:${process.pid}`;
+export { deadOwner, INSTANCE_ID } from './instance.js';
+export { isStateUrl, redactUrl, type BackendKind } from './backend.js';
 
-/** True when `owner` names a process on this host that no longer exists (another host's holder is never judged). */
-export function deadOwner(owner: string | undefined): boolean {
-  if (!owner) return false;
-  const sep = owner.lastIndexOf(':');
-  const host = owner.slice(0, sep);
-  const pid = Number(owner.slice(sep + 1));
-  if (host !== hostname() || !Number.isInteger(pid) || pid <= 0 || pid === process.pid) return false;
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (err) {
-    // EPERM: the process exists but belongs to someone else: alive.
-    return (err as NodeJS.ErrnoException).code === 'ESRCH';
-  }
-}
 const HISTORY_LIMIT = 100;
 
 function causeText(cause: unknown): string {
@@ -62,8 +41,8 @@ function causeText(cause: unknown): string {
 }
 
 /**
- * The state file holds a record we cannot read: never guess. Names the record and the file and says what to do;
- * lists skip the record (reporting it through `onCorrupt`), so one bad record does not stop every command.
+ * The state holds a record we cannot read: never guess. Names the record and the file (or server) and says what
+ * to do; lists skip the record (reporting it through `onCorrupt`), so one bad record does not stop every command.
  */
 export class StoreCorruptError extends UserError {
   override readonly name = 'StoreCorruptError';
@@ -94,6 +73,35 @@ export class GroupBusyError extends UserError {
   }
 }
 
+/** A held lease: renew it well within its TTL; release it when done. */
+export interface Lease {
+  name: string;
+  holder: string;
+  token: string;
+  expiresAt: string;
+  /** Extends the lease; false when it was lost (expired and taken by someone else). */
+  renew(ttlMs?: number): Promise<boolean>;
+  release(): Promise<void>;
+}
+
+export interface LeaseInfo {
+  name: string;
+  holder: string;
+  /** Instance id of the holding process. */
+  owner?: string;
+  expiresAt: string;
+}
+
+/** A VMID, bridge or VNet promised to a group between planning and journaling. */
+export interface Reservation {
+  cluster: string;
+  kind: 'vm' | 'bridge' | 'vnet';
+  /** vm: the vmid; bridge: `<node>/<iface>`; vnet: its id. */
+  id: string;
+  group: string;
+  expiresAt: string;
+}
+
 export interface GroupLock {
   group: string;
   holder: string;
@@ -122,7 +130,9 @@ export interface Journal {
 }
 
 export interface Store {
+  /** The state file, or the server URL without its password. */
   readonly file: string;
+  readonly kind: BackendKind;
   groups: {
     get(name: string): Promise<GroupRecord | undefined>;
     put(record: z.input<typeof GroupRecord>): Promise<GroupRecord>;
@@ -176,86 +186,79 @@ export interface Store {
   /** Undefined when someone else holds it. */
   tryAcquireGroupLock(group: string, holder: string, ttlMs: number): Promise<GroupLock | undefined>;
   lockInfo(group: string): Promise<LockInfo | undefined>;
+  /**
+   * Any named lease (leader election, job ownership). Taken when free, expired, or held by a process of this
+   * host that is gone; undefined while someone else holds it.
+   */
+  tryAcquireLease(name: string, holder: string, ttlMs: number): Promise<Lease | undefined>;
+  leaseInfo(name: string): Promise<LeaseInfo | undefined>;
+  /**
+   * Claims a one-time action (a lease-warning DM, an expiry): true for exactly one caller across every process
+   * sharing the state until `ttlMs` has passed. Never released: a claimed action is not run again.
+   */
+  claimOnce(name: string, holder: string, ttlMs: number): Promise<boolean>;
+  reservations: {
+    /** Live reservations on a cluster (every group's). */
+    list(cluster: string): Promise<Reservation[]>;
+    /**
+     * Reserves ids for `group` in one atomic step per id (ids the same group already holds are renewed).
+     * Returns the ids another group holds (nothing is taken for those).
+     */
+    claim(
+      cluster: string,
+      group: string,
+      items: readonly { kind: Reservation['kind']; id: string | number }[],
+      ttlMs: number,
+    ): Promise<{ kind: Reservation['kind']; id: string; holder: string }[]>;
+    /** Drops the group's reservations on the cluster (its journal now records what it created). */
+    release(cluster: string, group: string): Promise<void>;
+  };
+  /** The backend underneath (state copy, benchmarks). */
+  readonly backend: Backend;
   close(): Promise<void>;
 }
 
 export interface OpenStoreOptions {
   /** Wait this long for another process's write (SQLITE_BUSY) before failing. Default 10 s. */
   busyTimeoutMs?: number;
+  /** SQLite only: the clock of lease expiry and record times (tests). */
   now?: () => number;
+  /** The instance id written as lock owner (tests pose as another process); default this process's. */
+  instanceId?: string;
   /** A record a list skipped because it cannot be read (default: a process warning). */
   onCorrupt?: (err: StoreCorruptError) => void;
 }
 
-/** Owner-only: the state names students, their Discord ids and the cluster's layout. */
-const FILE_MODE = 0o600;
-const DIR_MODE = 0o700;
-
-/** The state file and SQLite's companions (-wal, -shm, -journal) exist readable by the owner only. */
-function restrictFiles(path: string): void {
-  for (const f of [path, `${path}-wal`, `${path}-shm`, `${path}-journal`]) {
-    try {
-      if ((statSync(f).mode & 0o077) !== 0) chmodSync(f, FILE_MODE);
-    } catch {
-      // not there (yet): SQLite creates its companions with the database file's mode
-    }
-  }
-}
-
 const enc = (s: string | number): string => encodeURIComponent(String(s));
 
-/** Opens (creating when needed) the state file. */
-export async function openStore(file: string, options: OpenStoreOptions = {}): Promise<Store> {
-  const path = resolve(file);
-  // a directory we create is the owner's only; the file is created 0600 before SQLite opens it (its -wal/-shm
-  // companions then get the same mode), and an existing one is tightened
-  mkdirSync(dirname(path), { recursive: true, mode: DIR_MODE });
-  closeSync(openSync(path, 'a', FILE_MODE));
-  restrictFiles(path);
-  const onCorrupt = options.onCorrupt ?? ((err: StoreCorruptError) => process.emitWarning(err.message, 'StoreCorruptWarning'));
+/** Opens (creating when needed) the state: a SQLite file path, or a postgres:// or redis:// URL. */
+export async function openStore(location: string, options: OpenStoreOptions = {}): Promise<Store> {
   const now = options.now ?? Date.now;
   const iso = (): string => new Date(now()).toISOString();
-  const adapter = new KeyvSqlite({ uri: `sqlite://${path}`, table: TABLE, busyTimeout: options.busyTimeoutMs ?? 10_000 });
-  const keyv = new Keyv({ store: adapter, namespace: NAMESPACE, throwOnErrors: true });
-  // keyv re-emits adapter errors; with throwOnErrors the calls reject, so the event itself needs no handler work
-  keyv.on('error', () => undefined);
-  const query = adapter.query.bind(adapter) as (sql: string, ...params: unknown[]) => Promise<Record<string, unknown>[]>;
-
-  // WAL lets the bot read while a CLI writes; the lock table is ours, outside keyv's key/value shape.
-  try {
-    await query('PRAGMA journal_mode=WAL');
-  } catch (err) {
-    await adapter.disconnect().catch(() => undefined);
-    throw new UserError(
-      `cannot read the state file ${path}: ${err instanceof Error ? err.message : String(err)}. It is not a pve-stands ` +
-        'state file or it is damaged: restore it from a backup, or move it away to start with an empty one ' +
-        '(`stands recover` then rebuilds stand records from what the cluster marks as ours).',
-      { cause: err, exitCode: 1 },
-    );
-  }
-  restrictFiles(path);
-  await query(
-    `CREATE TABLE IF NOT EXISTS ${LOCK_TABLE} (grp TEXT PRIMARY KEY, holder TEXT NOT NULL, token TEXT NOT NULL, expires_at INTEGER NOT NULL)`,
-  );
-  // `owner` = host:pid of the process holding the lock, so a holder that died (SIGKILL, power cut) on this
-  // host is taken over at once instead of blocking the group until its TTL runs out.
-  await query(`ALTER TABLE ${LOCK_TABLE} ADD COLUMN owner TEXT`).catch(() => undefined);
+  const owner = options.instanceId ?? INSTANCE_ID;
+  const backend = await openBackend(location, {
+    ...(options.busyTimeoutMs !== undefined ? { busyTimeoutMs: options.busyTimeoutMs } : {}),
+    ...(options.now ? { now: options.now } : {}),
+  });
+  const keyv = backend.keyv;
+  const where = backend.kind === 'sqlite' ? backend.location : redactUrl(backend.location);
+  const onCorrupt = options.onCorrupt ?? ((err: StoreCorruptError) => process.emitWarning(err.message, 'StoreCorruptWarning'));
 
   async function read<S extends z.ZodType>(schema: S, key: string): Promise<z.output<S> | undefined> {
     let raw: unknown;
     try {
       raw = await keyv.get(key);
     } catch (err) {
-      if (err instanceof SyntaxError) throw new StoreCorruptError(key, err, path);
+      if (err instanceof SyntaxError) throw new StoreCorruptError(key, err, where);
       throw err;
     }
     if (raw === undefined || raw === null) return undefined;
     const parsed = schema.safeParse(raw);
-    if (!parsed.success) throw new StoreCorruptError(key, parsed.error, path);
+    if (!parsed.success) throw new StoreCorruptError(key, parsed.error, where);
     return parsed.data;
   }
   async function write<S extends z.ZodType>(schema: S, key: string, value: unknown): Promise<z.output<S>> {
-    // parse before writing: the strict schemas refuse unknown keys, so a stray secret never reaches the file
+    // parse before writing: the strict schemas refuse unknown keys, so a stray secret never reaches the file,
     // and live secrets (src/secrets.ts) are redacted by value, wherever a message or error carried them in
     const parsed = redactDeep(schema.parse(value) as z.output<S>);
     await keyv.set(key, parsed);
@@ -266,29 +269,21 @@ export async function openStore(file: string, options: OpenStoreOptions = {}): P
     prefix: string,
     o: { desc?: boolean; limit?: number } = {},
   ): Promise<z.output<S>[]> {
-    const full = `${NAMESPACE}:${prefix}`;
-    const order = o.desc ? 'DESC' : 'ASC';
-    const limit = o.limit !== undefined ? ` LIMIT ${Math.max(0, Math.floor(o.limit))}` : '';
-    const rows = await query(
-      `SELECT key, value FROM ${TABLE} WHERE key >= ? AND key < ? ORDER BY key ${order}${limit}`,
-      full,
-      `${full}\uffff`,
-    );
+    const rows = await backend.scan(prefix, o);
     const out: z.output<S>[] = [];
     for (const row of rows) {
-      const key = String(row.key);
       let data: unknown;
       try {
         const de = keyv.deserialize ?? ((text: string) => JSON.parse(text) as unknown);
-        data = ((await de(String(row.value))) as { value?: unknown } | undefined)?.value;
+        data = ((await de(row.value)) as { value?: unknown } | undefined)?.value;
       } catch (error) {
-        onCorrupt(new StoreCorruptError(key.slice(NAMESPACE.length + 1), error, path));
+        onCorrupt(new StoreCorruptError(row.key, error, where));
         continue;
       }
       const parsed = schema.safeParse(data);
       if (!parsed.success) {
         // one bad record must not make every list (and every command) fail: skip it, and say so
-        onCorrupt(new StoreCorruptError(key.slice(NAMESPACE.length + 1), parsed.error, path));
+        onCorrupt(new StoreCorruptError(row.key, parsed.error, where));
         continue;
       }
       out.push(parsed.data);
@@ -442,73 +437,108 @@ export async function openStore(file: string, options: OpenStoreOptions = {}): P
     list: (cluster) => scan(ReplicaRecord, cluster ? `replica:${enc(cluster)}/` : 'replica:'),
   };
 
-  async function lockRow(
-    group: string,
-  ): Promise<{ holder: string; token: string; expires_at: number; owner: string | undefined } | undefined> {
-    const rows = await query(`SELECT holder, token, expires_at, owner FROM ${LOCK_TABLE} WHERE grp = ?`, group);
-    const row = rows[0];
-    if (!row) return undefined;
-    const owner = row.owner == null ? undefined : String(row.owner);
-    return { holder: String(row.holder), token: String(row.token), expires_at: Number(row.expires_at), owner };
-  }
+  const newToken = (): string => randomBytes(12).toString('hex');
 
-  function makeLock(group: string, holder: string, token: string, expiresAt: number): GroupLock {
-    const lock: GroupLock = {
-      group,
+  function makeLease(name: string, holder: string, token: string, expiresAt: number): Lease {
+    const lease: Lease = {
+      name,
       holder,
       token,
       expiresAt: new Date(expiresAt).toISOString(),
       renew: async (ttlMs = 60_000) => {
-        const until = now() + ttlMs;
-        await query(`UPDATE ${LOCK_TABLE} SET expires_at = ? WHERE grp = ? AND token = ?`, until, group, token);
-        const row = await lockRow(group);
-        if (row?.token !== token) return false;
-        lock.expiresAt = new Date(until).toISOString();
+        if (!(await backend.renew(name, token, ttlMs))) return false;
+        lease.expiresAt = new Date((await backend.now()) + ttlMs).toISOString();
         return true;
       },
       release: async () => {
-        await query(`DELETE FROM ${LOCK_TABLE} WHERE grp = ? AND token = ?`, group, token);
+        await backend.release(name, token);
       },
     };
-    return lock;
+    return lease;
   }
+
+  async function tryAcquireLease(name: string, holder: string, ttlMs: number): Promise<Lease | undefined> {
+    const claim: LeaseClaim = { name, holder, token: newToken(), owner, ttlMs };
+    // one atomic step: insert, or take over only an expired lease
+    if ((await backend.claim([claim])).has(name)) return makeLease(name, holder, claim.token, (await backend.now()) + ttlMs);
+    const row = await backend.get(name);
+    if (row && deadOwner(row.owner, owner)) {
+      // its holder ran on this host, in our pid namespace, and is gone: take over only the lease we saw (same
+      // token), so two processes racing for a dead holder's lease cannot both win
+      if (await backend.replace(name, row.token, claim)) return makeLease(name, holder, claim.token, (await backend.now()) + ttlMs);
+    }
+    return undefined;
+  }
+
+  async function leaseInfo(name: string): Promise<LeaseInfo | undefined> {
+    const row = await backend.get(name);
+    if (!row || row.expiresAt <= (await backend.now())) return undefined;
+    return { name, holder: row.holder, ...(row.owner ? { owner: row.owner } : {}), expiresAt: new Date(row.expiresAt).toISOString() };
+  }
+
+  const groupLease = (group: string): string => `group:${group}`;
+  const resPrefix = (cluster: string): string => `res:${enc(cluster)}/`;
+  const resName = (cluster: string, kind: string, id: string | number): string => `${resPrefix(cluster)}${kind}/${enc(id)}`;
+  const resHolder = (group: string): string => `group:${group}`;
 
   async function tryAcquireGroupLock(group: string, holder: string, ttlMs: number): Promise<GroupLock | undefined> {
-    const token = randomBytes(12).toString('hex');
-    const t = now();
-    // One statement = atomic in SQLite: insert, or take over only an expired row. Then re-read who won.
-    await query(
-      `INSERT INTO ${LOCK_TABLE} (grp, holder, token, expires_at, owner) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT(grp) DO UPDATE SET holder = excluded.holder, token = excluded.token, expires_at = excluded.expires_at,
-         owner = excluded.owner
-       WHERE ${LOCK_TABLE}.expires_at <= ?`,
+    const lease = await tryAcquireLease(groupLease(group), holder, ttlMs);
+    if (!lease) return undefined;
+    return {
       group,
       holder,
-      token,
-      t + ttlMs,
-      OWNER,
-      t,
-    );
-    let row = await lockRow(group);
-    if (row && row.token !== token && deadOwner(row.owner)) {
-      // Take over only the row we saw (same token): two processes racing for a dead holder's lock cannot both win.
-      await query(
-        `UPDATE ${LOCK_TABLE} SET holder = ?, token = ?, expires_at = ?, owner = ? WHERE grp = ? AND token = ?`,
-        holder,
-        token,
-        t + ttlMs,
-        OWNER,
-        group,
-        row.token,
-      );
-      row = await lockRow(group);
-    }
-    if (row?.token !== token) return undefined;
-    return makeLock(group, holder, token, t + ttlMs);
+      token: lease.token,
+      get expiresAt() {
+        return lease.expiresAt;
+      },
+      set expiresAt(v: string) {
+        lease.expiresAt = v;
+      },
+      renew: (ttl) => lease.renew(ttl),
+      release: () => lease.release(),
+    };
   }
 
+  const reservations: Store['reservations'] = {
+    list: async (cluster) => {
+      const rows = await backend.list(resPrefix(cluster));
+      const out: Reservation[] = [];
+      for (const r of rows) {
+        const [kind, id] = r.name.slice(resPrefix(cluster).length).split('/') as [string, string | undefined];
+        if ((kind !== 'vm' && kind !== 'bridge' && kind !== 'vnet') || id === undefined) continue;
+        out.push({ cluster, kind, id: decodeURIComponent(id), group: r.holder.replace(/^group:/, ''), expiresAt: new Date(r.expiresAt).toISOString() });
+      }
+      return out;
+    },
+    claim: async (cluster, group, items, ttlMs) => {
+      const holder = resHolder(group);
+      // one row per id (PostgreSQL refuses an upsert that touches the same row twice in one statement), in name
+      // order: two claims of overlapping ids then lock their rows in the same order and cannot deadlock
+      const unique = [...new Map(items.map((it) => [resName(cluster, it.kind, it.id), it])).entries()]
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([, it]) => it);
+      items = unique;
+      const claims = unique.map((it) => ({ name: resName(cluster, it.kind, it.id), holder, token: newToken(), owner, ttlMs }));
+      const won = await backend.claim(claims, { reentrant: true });
+      const refused: { kind: Reservation['kind']; id: string; holder: string }[] = [];
+      for (const [i, c] of claims.entries()) {
+        if (won.has(c.name)) continue;
+        const row = await backend.get(c.name);
+        const it = items[i]!;
+        refused.push({ kind: it.kind, id: String(it.id), holder: row?.holder.replace(/^group:/, '') ?? 'another group' });
+      }
+      return refused;
+    },
+    release: async (cluster, group) => {
+      const holder = resHolder(group);
+      for (const r of await backend.list(resPrefix(cluster))) if (r.holder === holder) await backend.release(r.name, r.token);
+    },
+  };
+
   return {
-    file: path,
+    file: backend.location,
+    kind: backend.kind,
+    backend,
     groups: {
       get: (name) => read(GroupRecord, `group:${enc(name)}`),
       put: (record) => write(GroupRecord, `group:${enc(record.name)}`, record),
@@ -527,17 +557,21 @@ export async function openStore(file: string, options: OpenStoreOptions = {}): P
     acquireGroupLock: async (group, holder, ttlMs) => {
       const lock = await tryAcquireGroupLock(group, holder, ttlMs);
       if (lock) return lock;
-      const row = await lockRow(group);
-      throw new GroupBusyError(group, row?.holder ?? 'another job', new Date(row?.expires_at ?? now()).toISOString());
+      const info = await leaseInfo(groupLease(group));
+      throw new GroupBusyError(group, info?.holder ?? 'another job', info?.expiresAt ?? new Date(await backend.now()).toISOString());
     },
     lockInfo: async (group) => {
-      const row = await lockRow(group);
-      if (!row || row.expires_at <= now()) return undefined;
-      return { group, holder: row.holder, expiresAt: new Date(row.expires_at).toISOString() };
+      const info = await leaseInfo(groupLease(group));
+      return info ? { group, holder: info.holder, expiresAt: info.expiresAt } : undefined;
     },
+    tryAcquireLease,
+    leaseInfo,
+    claimOnce: async (name, holder, ttlMs) =>
+      (await backend.claim([{ name: `once:${name}`, holder, token: newToken(), owner, ttlMs }])).has(`once:${name}`),
+    reservations,
     close: async () => {
       await Promise.allSettled([...chains.values()]);
-      await adapter.disconnect();
+      await backend.close();
     },
   };
 }

@@ -73,7 +73,7 @@ describe('killing `stands deploy` with SIGKILL at 10 different moments', () => {
       }
       else expect(run.code, run.stderr).toBe(0); // the deploy finished before that line: nothing left to kill
       // A killed process cannot release its group lock: the next run takes it over at once, because the
-      // holder's pid on this host is gone (src/store/store.ts deadOwner) — no waiting out the 30 s TTL here.
+      // holder's process on this host is gone (src/store/instance.ts deadOwner: pid and start time) — no waiting out the 30 s TTL here.
     }
     expect(killed.length).toBeGreaterThanOrEqual(5);
     // the kills really landed mid-deploy: some left a partly built class behind

@@ -1,4 +1,5 @@
 /** The deploy run's shared shapes: options and results, a stand's state in a run, and small helpers. */
+import { lockTtlFromEnv } from '../locks.js';
 import { aclId } from '../ownership.js';
 import type { JobRecord, StandRecord } from '../../store/schemas.js';
 import type { AppContext } from '../context.js';
@@ -6,8 +7,8 @@ import type { StandCredential } from '../credentials.js';
 import type { ExecLimits } from '../executor.js';
 import type { EngineEventHandler, StandPlan } from '../types.js';
 
-/** The group lock lives this long without renewal: a crashed job's lock frees itself after it. */
-export const GROUP_LOCK_TTL_MS = 30_000;
+/** The group lock lives this long without renewal: a crashed job's lock frees itself after it (STANDS_LOCK_TTL_MS). */
+export const GROUP_LOCK_TTL_MS = lockTtlFromEnv();
 
 export interface DeployOptions {
   onEvent?: EngineEventHandler;

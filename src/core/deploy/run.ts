@@ -4,6 +4,7 @@
  * and every step first looks at the cluster (the truth) so a re-run completes what is missing and touches nothing
  * that is done.
  */
+import { holdReservations } from '../locks.js';
 import { setMaxListeners } from 'node:events';
 import { defaultTimingModel, expectedTaskMs, type TimingModel } from '../timing-model.js';
 import type { Logger } from '../../log.js';
@@ -47,15 +48,26 @@ import { recordStands, recordChange, flush } from './records.js';
 export async function runDeploy(ctx: AppContext, plan: DeployPlan, options: DeployOptions = {}): Promise<DeployResult> {
   const job = options.jobId ?? newJobId('deploy');
   const lock = await ctx.store.acquireGroupLock(plan.group, `job:${job}`, GROUP_LOCK_TTL_MS);
+  // the plan's VMIDs, bridges and VNets stay this group's while it runs (other groups' planners skip them)
+  const reserved = await holdReservations(ctx.store, plan).catch(async (err: unknown) => {
+    await lock.release().catch(() => undefined);
+    throw err;
+  });
   const renew = setInterval(() => {
     void lock.renew(GROUP_LOCK_TTL_MS).catch(() => undefined);
+    void reserved.renew().catch(() => undefined);
   }, GROUP_LOCK_TTL_MS / 3);
   renew.unref();
+  let finished = false;
   try {
     const run = new DeployRun(ctx, plan, job, options);
-    return await run.execute();
+    const result = await run.execute();
+    finished = result.status !== 'cancelled';
+    return result;
   } finally {
     clearInterval(renew);
+    // finished: the journal and the stand records now hold every id; a cancelled job keeps them for its resume
+    if (finished) await reserved.release().catch(() => undefined);
     await lock.release().catch(() => undefined);
   }
 }
