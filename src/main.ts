@@ -23,7 +23,7 @@ import { createRouter } from './discord/router.js';
 import { fromBotSettings, type DiscordSettings } from './discord/settings.js';
 import type { Bot, BotCommand } from './discord/types.js';
 import { commands as allCommands } from '../commands/index.js';
-import { startHeartbeat } from './discord/heartbeat.js';
+import { startHeartbeat, startStandbyHeartbeat } from './discord/heartbeat.js';
 
 export interface RunBotOptions {
   configDir?: string;
@@ -75,7 +75,10 @@ export async function runBot(o: RunBotOptions = {}): Promise<RunningBot> {
     process.once('SIGINT', onWaitSignal);
   }
   const leaderTtlMs = o.leaderTtlMs ?? env.STANDS_LEADER_TTL_MS ?? DEFAULT_LEADER_TTL_MS;
-  const lease = await waitForLeadership(app.store, { guildId: settings.guildId, ttlMs: leaderTtlMs, logger, signal: waitAbort.signal });
+  const stopStandbyBeat = env.STANDS_HEALTH_FILE ? startStandbyHeartbeat(env.STANDS_HEALTH_FILE, { logger }) : undefined;
+  const lease = await waitForLeadership(app.store, { guildId: settings.guildId, ttlMs: leaderTtlMs, logger, signal: waitAbort.signal }).finally(
+    () => stopStandbyBeat?.(),
+  );
   process.removeListener('SIGTERM', onWaitSignal);
   process.removeListener('SIGINT', onWaitSignal);
   if (!lease) {

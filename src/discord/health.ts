@@ -13,6 +13,8 @@ export const heartbeatSchema = z.object({
   /** Epoch ms of the last write that saw the gateway connected (null: not yet). */
   lastConnectedAt: z.number().nullable(),
   pid: z.number().int(),
+  /** A standby bot (another instance is active on the shared state): healthy while it keeps writing. */
+  standby: z.boolean().optional(),
 });
 export type Heartbeat = z.infer<typeof heartbeatSchema>;
 
@@ -22,6 +24,8 @@ export const HEARTBEAT_MAX_AGE_MS = 60_000;
 export function heartbeatProblem(beat: Heartbeat, now: number, maxAgeMs = HEARTBEAT_MAX_AGE_MS): string | undefined {
   const ago = (t: number) => `${Math.round((now - t) / 1000)} s ago`;
   if (now - beat.writtenAt > maxAgeMs) return `the bot has not written its health file since ${ago(beat.writtenAt)} (not running or hung)`;
+  // a standby is not logged in on purpose (README, "Running more than one instance"): alive is all it must be
+  if (beat.standby) return undefined;
   if (beat.lastConnectedAt === null) {
     return beat.connected ? undefined : 'the bot has not connected to the Discord gateway yet';
   }

@@ -16,6 +16,34 @@ function gatewayConnected(client: Client): boolean {
   return shards.length > 0 && shards.every((s) => s.status === Status.Ready);
 }
 
+/** Write-then-rename: `stands health` never reads half a file. */
+function writeBeat(file: string, beat: Heartbeat): void {
+  writeFileSync(`${file}.tmp`, JSON.stringify(beat));
+  renameSync(`${file}.tmp`, file);
+}
+
+/**
+ * A standby bot's heartbeat (not logged in while another instance is active): it says "standby" and that this
+ * process is alive, so a container HEALTHCHECK does not restart a healthy standby. Returns the stop function.
+ */
+export function startStandbyHeartbeat(file: string, o: { logger?: Logger; intervalMs?: number; now?: () => number } = {}): () => void {
+  const now = o.now ?? Date.now;
+  let warned = false;
+  const write = (): void => {
+    try {
+      writeBeat(file, { writtenAt: now(), connected: false, lastConnectedAt: null, pid: process.pid, standby: true });
+      warned = false;
+    } catch (err) {
+      if (!warned) o.logger?.warn({ err, file }, 'cannot write the health file');
+      warned = true;
+    }
+  };
+  const timer = setInterval(write, o.intervalMs ?? HEARTBEAT_INTERVAL_MS);
+  timer.unref();
+  write();
+  return () => clearInterval(timer);
+}
+
 /** Starts writing the heartbeat file; returns the function that stops it. */
 export function startHeartbeat(
   client: Client,
@@ -31,9 +59,7 @@ export function startHeartbeat(
     if (connected) lastConnectedAt = t;
     const beat: Heartbeat = { writtenAt: t, connected, lastConnectedAt, pid: process.pid };
     try {
-      // write-then-rename: `stands health` never reads half a file
-      writeFileSync(`${file}.tmp`, JSON.stringify(beat));
-      renameSync(`${file}.tmp`, file);
+      writeBeat(file, beat);
       warned = false;
     } catch (err) {
       if (!warned) o.logger?.warn({ err, file }, 'cannot write the health file');

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Client, Events, GatewayIntentBits } from 'discord.js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { heartbeatProblem, readHeartbeat } from '../../src/discord/health.js';
-import { startHeartbeat } from '../../src/discord/heartbeat.js';
+import { startHeartbeat, startStandbyHeartbeat } from '../../src/discord/heartbeat.js';
 import { runCli } from '../cli/run-cli.js';
 import { BOT_TOKEN, startFakeDiscord, type FakeDiscord } from '../support/fake-discord.js';
 import { startStack } from './stack.js';
@@ -69,6 +69,21 @@ describe('bot health file and `stands health`', () => {
     const r = await runCli(['health', '--file', file, '--max-age', '0.2']);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/^unhealthy: the Discord gateway connection was lost \d+ s ago/);
+  });
+
+  it('a standby bot (not logged in while another instance is active) is healthy while it keeps writing', async () => {
+    const standbyFile = join(dir, 'standby.json');
+    const stopStandby = startStandbyHeartbeat(standbyFile, { intervalMs: 100 });
+    try {
+      const beat = readHeartbeat(standbyFile);
+      expect([beat.standby, beat.connected]).toEqual([true, false]);
+      const r = await runCli(['health', '--file', standbyFile]);
+      expect([r.code, r.stdout.trim()]).toEqual([0, 'healthy: standing by (another instance of the bot is active)']);
+      // a standby that stopped writing (hung, killed) fails like an active bot
+      expect(heartbeatProblem(beat, beat.writtenAt + 61_000)).toMatch(/has not written its health file since 61 s ago/);
+    } finally {
+      stopStandby();
+    }
   });
 
   it('fails without a health file, naming it', async () => {

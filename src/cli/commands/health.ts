@@ -20,8 +20,11 @@ export async function healthCommand(opts: HealthOptions, env: CommandEnv): Promi
   const maxAgeMs = opts.maxAge === undefined ? HEARTBEAT_MAX_AGE_MS : Number(opts.maxAge) * 1000;
   if (!Number.isFinite(maxAgeMs) || maxAgeMs <= 0) throw new UserError(`--max-age: expected a positive number of seconds, got "${opts.maxAge}"`);
   let problem: string | undefined;
+  let standby = false;
   try {
-    problem = heartbeatProblem(readHeartbeat(file), Date.now(), maxAgeMs);
+    const beat = readHeartbeat(file);
+    standby = beat.standby === true;
+    problem = heartbeatProblem(beat, Date.now(), maxAgeMs);
   } catch (err) {
     problem = (err as Error).message;
   }
@@ -29,6 +32,6 @@ export async function healthCommand(opts: HealthOptions, env: CommandEnv): Promi
     print(env.io, `unhealthy: ${problem}`);
     return EXIT_PARTIAL;
   }
-  print(env.io, 'healthy: connected to the Discord gateway');
+  print(env.io, standby ? 'healthy: standing by (another instance of the bot is active)' : 'healthy: connected to the Discord gateway');
   return EXIT_OK;
 }
