@@ -25,7 +25,6 @@ export const SIMULATED_ENDPOINTS = [
   'PUT /access/users/{userid}',
   'DELETE /access/users/{userid}',
   'GET /access/permissions',
-  'GET /access/domains',
   'GET /access/acl',
   'PUT /access/acl',
   'GET /access/roles',

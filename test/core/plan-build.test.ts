@@ -217,7 +217,9 @@ describe('templates with CD-ROM and cloud-init drives (every volume counts)', ()
   });
 
   it('a node-local cloud-init drive needs a replica (no target= clone); a shared ISO and cloud-init drive do not', async () => {
-    const ci = await plan({ inv: withIsoStorages(inventory({ shared: true, configs: tpl({ ide0: 'local-lvm:vm-9000-cloudinit,media=cdrom' }) })) });
+    // spread by load only (time-aware placement would keep every stand on the template's node: no replica to see)
+    const spread = { ...defaultSettings(), placement: { ...defaultSettings().placement, timeAware: false } };
+    const ci = await plan({ settings: spread, inv: withIsoStorages(inventory({ shared: true, configs: tpl({ ide0: 'local-lvm:vm-9000-cloudinit,media=cdrom' }) })) });
     expect(ci.replicas).toEqual([
       { sourceVmid: 9000, sourceNode: 'pve1', targetNode: 'pve2', vmid: 100000, name: 'tpl-9000-pve2', storage: 'local-lvm', exists: false },
     ]);

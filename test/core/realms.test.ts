@@ -31,7 +31,8 @@ describe('directory realms', () => {
     const warning =
       '1 user(s) of realm school (ldap) sign in with their directory password: they are created without a password and none is shown (teacher01@school)';
     expect(plan.warnings).toContain(warning);
-    const text = renderPlan(plan);
+    // wide enough that the warning is not wrapped (the table fits the terminal: tables.test.ts)
+    const text = renderPlan(plan, { width: 300 });
     expect(text.slice(text.indexOf('\nWarnings:\n'))).toContain(`\n  ${warning}`);
     const embed = deployPlanEmbed(plan, messages('en'), 60);
     expect(embed.fields?.find((f) => f.name === messages('en').planWarnings)?.value).toContain(warning);
