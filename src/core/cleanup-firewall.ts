@@ -1,9 +1,14 @@
 /**
- * Cleanup's isolation step (the model: src/core/isolation.ts). A VM's own firewall config goes with the VM
- * (PVE's destroy removes `<vmid>.fw`), and its journal entry with the stand's records. What is left are the
- * cluster objects shared by every isolated stand: security group stands-isolation and the IPSets stands-deny and
- * stands-allow-in. They are removed once no isolated stand remains on the cluster, and only when the journal
- * says we created them AND they still carry our comment; anything else is reported as kept, never modified.
+ * Cleanup's isolation step (the model: src/core/isolation.ts). Everything the product creates for isolation now
+ * lives in the stand VMs' own firewall configs: PVE's destroy removes `<vmid>.fw` with the VM, and the VM's journal
+ * entry goes with the stand's records, so nothing is left at cluster level.
+ *
+ * What this step still does is take back the cluster objects an older version created and journaled (security
+ * group stands-isolation, cluster IPSets stands-deny and stands-allow-in, journal ids `group/…`, `ipset/…`): once
+ * no isolated stand is left on the cluster (VMs deployed by that version named the group until re-deployed), and
+ * only when the journal says we created them AND they still carry our comment; anything else is reported as
+ * kept, never modified. Removing them takes Sys.Modify on `/`, which the README's grants do not give: without it
+ * the step ends in a warning (the cleanup plan names the objects), for an admin to remove them.
  */
 import type { Logger } from '../log.js';
 import type { ProxmoxClient } from '../proxmox/client.js';
@@ -12,7 +17,7 @@ import type { AppContext } from './context.js';
 import { FW_MARK } from './isolation.js';
 
 export interface IsolationCleanupResult {
-  /** `security group stands-isolation`, `IPSet stands-deny`… */
+  /** Legacy cluster objects: `security group stands-isolation`, `IPSet stands-deny`… */
   removed: string[];
   kept: { what: string; reason: string }[];
 }
@@ -20,7 +25,7 @@ export interface IsolationCleanupResult {
 const MAX_ROUNDS = 50;
 
 /**
- * The cluster objects of ours that are left when nothing isolated uses them any more; reads only. `removing`:
+ * The legacy cluster objects of ours that are left when nothing isolated uses them any more; reads only. `removing`:
  * stands (`group/userid`) about to be removed, counted as gone (the cleanup plan's preview).
  */
 export async function isolationLeftovers(
@@ -30,15 +35,17 @@ export async function isolationLeftovers(
 ): Promise<{ kind: 'group' | 'ipset'; name: string }[]> {
   const gone = (group?: string, user?: string): boolean => removing.has(`${group}/${user}`);
   const journal = await ctx.store.journal.list({ cluster, kind: 'firewall' });
-  // a VM's entry outlives its stand only when its cleanup failed: its rules still name the group
-  if (journal.some((e) => e.id.startsWith('vm/') && !gone(e.group, e.user))) return [];
-  const stands = await ctx.store.stands.list({ cluster });
-  if (stands.some((r) => r.isolation === 'stand' && !gone(r.group, r.userid))) return [];
-  return journal
+  const legacy = journal
     .map((e) => /^(group|ipset)\/(.+)$/.exec(e.id))
     .filter((m): m is RegExpExecArray => m !== null)
     .map((m) => ({ kind: m[1] as 'group' | 'ipset', name: m[2]! }))
     .sort((a, b) => (a.kind === b.kind ? 0 : a.kind === 'group' ? -1 : 1));
+  if (!legacy.length) return [];
+  // a VM's entry outlives its stand only when its cleanup failed: its rules may still name the group
+  if (journal.some((e) => e.id.startsWith('vm/') && !gone(e.group, e.user))) return [];
+  const stands = await ctx.store.stands.list({ cluster });
+  if (stands.some((r) => r.isolation === 'stand' && !gone(r.group, r.userid))) return [];
+  return legacy;
 }
 
 /** Run after the stands' records are settled (removed stands no longer count as isolated). */

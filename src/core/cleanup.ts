@@ -55,7 +55,7 @@ export interface CleanupPlan {
   kept: CleanupKept[];
   /** Journal entries whose object is already gone: forgotten without any request. */
   gone: JournalEntry[];
-  /** Isolation firewall objects removed at the end, because no isolated stand is left (cleanup-firewall.ts). */
+  /** Legacy cluster firewall objects (an older version's isolation) removed at the end, no isolated stand being left (cleanup-firewall.ts). */
   firewall?: string[];
   createdAt: string;
 }
@@ -379,7 +379,7 @@ class CleanupRun {
       // 4-5. ACLs, pools, users (serialised: user.cfg)
       await Promise.all(cplan.stands.map((s) => this.removeAccess(s)));
       await this.settleRecords();
-      // 6. the isolation firewall objects, once no isolated stand is left on the cluster
+      // 6. cluster firewall objects an older version created for isolation, once no isolated stand is left
       await this.removeIsolation();
     } catch (err) {
       if (!isAbort(err)) throw err;

@@ -1,14 +1,20 @@
 /**
  * Stand isolation with the Proxmox VE firewall (profiles with `isolation: stand`). The model, kept small so a
- * re-run converges and cleanup can take it all back:
+ * re-run converges and cleanup can take it all back. Every object lives in the stand VM's own firewall config
+ * (`<vmid>.fw`), written with VM.Config.Network on /vms/<vmid>; nothing is created at cluster level (cluster
+ * IPSets and security groups need Sys.Modify on `/`, which would also let the token change the datacenter
+ * firewall options), and the VM's config goes with the VM. On every VM of an isolated stand:
  *
- * - cluster IPSet `stands-deny`: stands.yml `isolation.deny` plus every cluster node's own addresses (read from
+ * - `firewall=1` on every NIC; VM options `enable=1 policy_in=DROP policy_out=ACCEPT dhcp=1`;
+ * - VM IPSet `stands-deny`: stands.yml `isolation.deny` plus every cluster node's own addresses (read from
  *   `/cluster/status` and the nodes' interfaces at plan time, never configured);
- * - cluster IPSet `stands-allow-in`: `isolation.allow_in`;
- * - cluster security group `stands-isolation`: `out DROP → +stands-deny`, `in ACCEPT ← +stands-allow-in`;
- * - on every VM of an isolated stand: `firewall=1` on every NIC, VM options `enable=1 policy_in=DROP
- *   policy_out=ACCEPT dhcp=1`, and exactly these rules: `group stands-isolation`, plus `in ACCEPT iface netK` for
- *   each NIC on one of the stand's private segments (those bridges/VNets carry this stand only).
+ * - VM IPSet `stands-allow-in`: `isolation.allow_in`;
+ * - exactly these rules: `out DROP → +guest/stands-deny`, `in ACCEPT ← +guest/stands-allow-in`, and
+ *   `in ACCEPT iface netK` for each NIC on one of the stand's private segments (those carry this stand only).
+ *
+ * The rules name the sets with the `guest/` scope, so they resolve to the VM's own IPSet and never to a cluster
+ * IPSet of the same name (pve-firewall src/PVE/Firewall.pm `ipt_gen_src_or_dst_match`: an unscoped `+name`
+ * also tries the VM's set first, then the cluster's; `guest/` tries only the VM's).
  *
  * What that enforces: nothing the stand's VMs send reaches a node address or a deny CIDR; nothing reaches a stand
  * VM's shared-bridge NIC unless it comes from allow_in (so another stand's VM, isolated or not, cannot open a
@@ -17,19 +23,22 @@
  * segments), and a stand VM may open connections to shared-LAN hosts that are not isolated stands unless their
  * addresses are in `isolation.deny`.
  *
+ * Reading the datacenter firewall state (GET /cluster/firewall/options) takes Sys.Audit on `/` (granted without
+ * propagation, src/proxmox/check.ts deployerGrants).
+ *
  * Sources: pve-firewall src/PVE/Firewall.pm (`ruleset_generate_vm_rules`, `generate_tap_rules_direction`,
- * `ruleset_create_vm_chain` for dhcp); the simulator's evaluator (src/sim/firewall-eval.ts) follows them.
+ * `ruleset_create_vm_chain` for dhcp, `ipt_gen_src_or_dst_match` for IPSet scopes); the simulator's evaluator
+ * (src/sim/firewall-eval.ts) follows them.
  */
 import { z } from 'zod';
 import { hostAddress } from '../config/cidr.js';
 import type { Settings } from '../config/settings.js';
-import type { FwIpset, FwGroup, FwRule, FwRuleInput } from '../proxmox/firewall.js';
+import type { FwRule, FwRuleInput } from '../proxmox/firewall.js';
 import { FirewallApi } from '../proxmox/firewall.js';
 import type { ProxmoxClient } from '../proxmox/client.js';
 import { reasonOf } from './executor.js';
 import type { RefusalRow } from './types.js';
 
-export const ISOLATION_GROUP = 'stands-isolation';
 export const DENY_IPSET = 'stands-deny';
 export const ALLOW_IN_IPSET = 'stands-allow-in';
 /** The comment that marks a firewall object or rule as ours (the journal is the other half of the proof). */
@@ -54,35 +63,28 @@ export interface IsolationFacts {
   error?: string;
   /** Each node's own addresses (cluster/status `ip` and its interfaces' addresses), normalised. */
   nodeAddresses: { node: string; address: string }[];
-  groups: FwGroup[];
-  ipsets: FwIpset[];
 }
 
 export interface IsolationPlan {
-  group: string;
+  /** The IPSet names in each stand VM's own firewall config. */
   denyIpset: string;
   allowInIpset: string;
-  /** IPSet stands-deny: the deny CIDRs, then the node addresses (deduplicated). */
+  /** VM IPSet stands-deny: the deny CIDRs, then the node addresses (deduplicated). */
   deny: string[];
   denyFromSettings: string[];
   nodeAddresses: { node: string; address: string }[];
   allowIn: string[];
-  /** Human lines: the firewall objects the deploy will create or converge. */
+  /** Human lines: the firewall objects the deploy will create or converge on each stand VM. */
   objects: string[];
 }
 
 const ClusterStatusEntry = z.looseObject({ type: z.string(), name: z.string().optional(), ip: z.string().optional(), online: z.unknown().optional() });
 
-/** Reads only: datacenter firewall options, node addresses, existing groups and IPSets. */
+/** Reads only: the datacenter firewall options (Sys.Audit on `/`) and the node addresses. */
 export async function loadIsolationFacts(client: ProxmoxClient): Promise<IsolationFacts> {
   const fw = new FirewallApi(client);
   try {
-    const [options, status, groups, ipsets] = await Promise.all([
-      fw.clusterOptions(),
-      client.get('/cluster/status', z.array(ClusterStatusEntry)),
-      fw.groups(),
-      fw.ipsets({ kind: 'cluster' }),
-    ]);
+    const [options, status] = await Promise.all([fw.clusterOptions(), client.get('/cluster/status', z.array(ClusterStatusEntry))]);
     const nodeAddresses: { node: string; address: string }[] = [];
     const add = (node: string, a: string | undefined): void => {
       const h = hostAddress(a);
@@ -103,9 +105,9 @@ export async function loadIsolationFacts(client: ProxmoxClient): Promise<Isolati
         }),
     );
     nodeAddresses.sort((a, b) => a.node.localeCompare(b.node, 'en', { numeric: true }) || a.address.localeCompare(b.address, 'en', { numeric: true }));
-    return { enabled: options.enable === 1, nodeAddresses, groups, ipsets };
+    return { enabled: options.enable === 1, nodeAddresses };
   } catch (err) {
-    return { enabled: false, error: reasonOf(err), nodeAddresses: [], groups: [], ipsets: [] };
+    return { enabled: false, error: reasonOf(err), nodeAddresses: [] };
   }
 }
 
@@ -124,29 +126,19 @@ export function planIsolation(facts: IsolationFacts | undefined, settings: Setti
     };
   }
   const rows: RefusalRow[] = [];
-  for (const name of [ISOLATION_GROUP]) {
-    const g = facts.groups.find((x) => x.group === name);
-    if (g && g.comment !== FW_MARK) rows.push({ subject: `security group ${name}`, problem: `exists and is not ours (comment: ${g.comment ?? 'none'}); rename it or remove it` });
-  }
-  for (const name of [DENY_IPSET, ALLOW_IN_IPSET]) {
-    const s = facts.ipsets.find((x) => x.name === name);
-    if (s && s.comment !== FW_MARK) rows.push({ subject: `IPSet ${name}`, problem: `exists and is not ours (comment: ${s.comment ?? 'none'}); rename it or remove it` });
-  }
   if (facts.nodeAddresses.length === 0) rows.push({ subject: 'node addresses', problem: 'no node address could be read from /cluster/status or the nodes\' networks' });
   if (rows.length) return { summary: 'stand isolation cannot be set up', rows };
   const deny = [...new Set([...settings.isolation.deny, ...facts.nodeAddresses.map((n) => n.address)])];
   const allowIn = [...settings.isolation.allowIn];
-  const exists = (kind: 'group' | 'ipset', name: string): string =>
-    (kind === 'group' ? facts.groups.some((g) => g.group === name) : facts.ipsets.some((s) => s.name === name)) ? 'converge' : 'create';
   const objects = [
-    `${exists('ipset', DENY_IPSET)} cluster IPSet ${DENY_IPSET}: ${deny.join(', ')}`,
-    `${exists('ipset', ALLOW_IN_IPSET)} cluster IPSet ${ALLOW_IN_IPSET}: ${allowIn.join(', ') || '(empty: nothing outside a stand may connect in)'}`,
-    `${exists('group', ISOLATION_GROUP)} security group ${ISOLATION_GROUP}: out DROP to +${DENY_IPSET}; in ACCEPT from +${ALLOW_IN_IPSET}`,
-    `every stand VM: firewall=1 on each NIC; firewall on, policy in DROP, out ACCEPT, DHCP allowed; rules: group ${ISOLATION_GROUP}, in ACCEPT on each private-segment NIC`,
+    `every stand VM: firewall=1 on each NIC; firewall on, policy in DROP, out ACCEPT, DHCP allowed`,
+    `every stand VM: IPSet ${DENY_IPSET}: ${deny.join(', ')}`,
+    `every stand VM: IPSet ${ALLOW_IN_IPSET}: ${allowIn.join(', ') || '(empty: nothing outside a stand may connect in)'}`,
+    `every stand VM: rules out DROP to +guest/${DENY_IPSET}; in ACCEPT from +guest/${ALLOW_IN_IPSET}; in ACCEPT on each private-segment NIC`,
+    'nothing at cluster level (no security group, no cluster IPSet)',
   ];
   return {
     plan: {
-      group: ISOLATION_GROUP,
       denyIpset: DENY_IPSET,
       allowInIpset: ALLOW_IN_IPSET,
       deny,
@@ -158,18 +150,14 @@ export function planIsolation(facts: IsolationFacts | undefined, settings: Setti
   };
 }
 
-/** The security group's rules (order does not matter: an out DROP and an in ACCEPT never compete). */
-export function groupRules(): FwRuleInput[] {
-  return [
-    { type: 'out', action: 'DROP', dest: `+${DENY_IPSET}`, enable: true, comment: FW_MARK },
-    { type: 'in', action: 'ACCEPT', source: `+${ALLOW_IN_IPSET}`, enable: true, comment: FW_MARK },
-  ];
-}
-
-/** A VM's rules: the group, and an in ACCEPT on each NIC of a private segment (`privateNics`: the K of netK). */
+/**
+ * A VM's rules: out DROP to its deny set, in ACCEPT from its allow-in set, and an in ACCEPT on each NIC of a
+ * private segment (`privateNics`: the K of netK). Order does not matter: an out DROP and in ACCEPTs never compete.
+ */
 export function vmRules(privateNics: readonly number[]): FwRuleInput[] {
   return [
-    { type: 'group', action: ISOLATION_GROUP, enable: true, comment: FW_MARK },
+    { type: 'out', action: 'DROP', dest: `+guest/${DENY_IPSET}`, enable: true, comment: FW_MARK },
+    { type: 'in', action: 'ACCEPT', source: `+guest/${ALLOW_IN_IPSET}`, enable: true, comment: FW_MARK },
     ...[...privateNics].sort((a, b) => a - b).map((k): FwRuleInput => ({ type: 'in', action: 'ACCEPT', iface: `net${k}`, enable: true, comment: FW_MARK })),
   ];
 }

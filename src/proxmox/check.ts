@@ -8,8 +8,8 @@ import { studentRoleDecision } from './roles.js';
 import { z } from 'zod';
 
 /**
- * What the deployer's token needs, path by path (least privilege: nothing on `/`, no Permissions.Modify, no
- * User.Modify beyond /access/groups). Each privilege is one the engine uses; the API call and PVE's check are
+ * What the deployer's token needs, path by path (least privilege: on `/` only Sys.Audit, not propagated, no
+ * Permissions.Modify, no User.Modify beyond /access/groups). Each privilege is one the engine uses; the API call and PVE's check are
  * named in `why`. `propagate`: the engine acts below the path on objects it creates later (stand VMs and pools,
  * private bridges), so the grant must propagate.
  */
@@ -40,6 +40,7 @@ export const DEPLOYER_ROLES: Readonly<Record<string, readonly string[]>> = {
   StandsVMs: ['VM.Allocate', 'VM.Audit', 'VM.Clone', 'VM.Config.CPU', 'VM.Config.Memory', 'VM.Config.Network', 'VM.Config.Options', 'VM.Migrate', 'VM.PowerMgmt', 'VM.Snapshot', 'VM.Snapshot.Rollback'],
   StandsNodes: ['Sys.Audit', 'Sys.Modify'],
   StandsUsers: ['Realm.AllocateUser', 'User.Modify'],
+  StandsAudit: ['Sys.Audit'],
 };
 
 /** Privileges of the built-in roles the README grants (pve-access-control AccessControl.pm, PVE 8.4 and 9.x). */
@@ -76,10 +77,19 @@ export function deployerGrants(scope: CheckScope = DEFAULT_CHECK_SCOPE): Deploye
     grants.push({ path: `/access/realm/${realm}`, roles: ['StandsUsers'], privs: ['Realm.AllocateUser'], propagate: false, why: `create and remove student users in realm ${realm}` });
   }
   grants.push({ path: '/access/groups', roles: ['StandsUsers'], privs: ['User.Modify'], propagate: false, why: 'create and remove users (userid-group check on /access/groups)' });
+  // `/` itself only: propagated, Sys.Audit would reach every path below. Isolation writes only VM firewall
+  // configs (VM.Config.Network on /vms); cluster IPSets and groups would need Sys.Modify on `/`, never granted.
+  grants.push({
+    path: '/', roles: ['StandsAudit'], privs: DEPLOYER_ROLES.StandsAudit!, propagate: false,
+    why: 'read the datacenter firewall state (GET /cluster/firewall/options) for isolation: stand and stands check',
+  });
   return grants;
 }
 
-/** The README's set-up lines: a user and token, three custom roles, and one grant per path. */
+/**
+ * The README's set-up lines: a user and token, the custom roles, and one grant per path. The grant on `/` says
+ * `--propagate 0` (pveum's default is 1); the other unpropagated grants sit on leaves where the default is harmless.
+ */
 export function deployerSetupCommands(scope: CheckScope = DEFAULT_CHECK_SCOPE, tokenId = 'stands@pve!bot'): string[] {
   const [user, name] = tokenId.split('!') as [string, string];
   const lines = [`pveum user add ${user} --comment "pve-stands deployer"`, `pveum user token add ${user} ${name} --privsep 0`];
@@ -90,7 +100,9 @@ export function deployerSetupCommands(scope: CheckScope = DEFAULT_CHECK_SCOPE, t
     for (const r of g.roles) set.add(r);
     byPath.set(g.path, set);
   }
-  for (const [path, roles] of byPath) lines.push(`pveum acl modify ${path} --users ${user} --roles ${[...roles].join(',')}`);
+  for (const [path, roles] of byPath) {
+    lines.push(`pveum acl modify ${path} --users ${user} --roles ${[...roles].join(',')}${path === '/' ? ' --propagate 0' : ''}`);
+  }
   return lines;
 }
 

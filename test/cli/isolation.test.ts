@@ -57,8 +57,9 @@ describe('stands deploy with isolation: stand', () => {
     const r = await runCli([...env.globals, 'deploy', '--profile', 'isolab', '--users', users, '--dry-run']);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('Isolation (Proxmox firewall, objects marked ours):');
-    expect(r.stdout).toContain('create cluster IPSet stands-deny: 192.168.100.0/24, 10.0.0.11, 10.0.0.12, 10.0.0.13');
-    expect(r.stdout).toContain('create cluster IPSet stands-allow-in: 172.16.9.0/24');
+    expect(r.stdout).toContain('every stand VM: IPSet stands-deny: 192.168.100.0/24, 10.0.0.11, 10.0.0.12, 10.0.0.13');
+    expect(r.stdout).toContain('every stand VM: IPSet stands-allow-in: 172.16.9.0/24');
+    expect(r.stdout).toContain('nothing at cluster level (no security group, no cluster IPSet)');
     expect(r.stdout).not.toContain('shared LAN');
   });
 

@@ -11,7 +11,7 @@ const readme = readFileSync(path.join(REPO, 'README.md'), 'utf8');
 
 /** The README is part of the product: these keep it true to the code. */
 describe('README.md and .env.example stay true to the code', () => {
-  it('the set-up block is the per-path grants `stands check` tests for (deployerSetupCommands), nothing on /', () => {
+  it('the set-up block is the per-path grants `stands check` tests for (deployerSetupCommands), on / only Sys.Audit, not propagated', () => {
     const start = readme.indexOf('pveum user add stands@pve');
     const block = readme.slice(start, readme.indexOf('```', start));
     const lines = block.split('\n').map((l) => l.replace(/\s+#.*$/, '').trim()).filter((l) => l.startsWith('pveum '));

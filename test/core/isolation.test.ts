@@ -2,13 +2,14 @@
  * Stand isolation end to end on the simulator over HTTPS: deploy an isolated class with the datacenter firewall
  * on, ask the evaluator (pve-firewall's decision) about each stand VM's shared-bridge NIC, re-deploy after hand
  * edits, clean up, and compare the firewall configuration with what it was before (foreign objects untouched).
+ * Every object lives in the stand VMs' own firewall configs: nothing is written at cluster level.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseProfile } from '../../src/config/profile.js';
 import { defaultSettings } from '../../src/config/settings.js';
 import { planCleanup, runCleanup, describeCleanupPlan } from '../../src/core/cleanup.js';
 import { runDeploy } from '../../src/core/deploy.js';
-import { ALLOW_IN_IPSET, DENY_IPSET, ISOLATION_GROUP } from '../../src/core/isolation.js';
+import { ALLOW_IN_IPSET, DENY_IPSET, FW_MARK } from '../../src/core/isolation.js';
 import { planDeploy } from '../../src/core/plan.js';
 import { renderPlan } from '../../src/core/plan-table.js';
 import { PlanRefusedError, type DeployPlan } from '../../src/core/types.js';
@@ -39,6 +40,7 @@ describe('isolation: stand', () => {
   let plan: DeployPlan;
   let fw: FirewallApi;
   let before: unknown;
+  let clusterFwWrites: string[] = [];
   const web = (i: number) => plan.stands[i]!.vms.find((v) => v.machine === 'web')!;
   const pc = (i: number) => plan.stands[i]!.vms.find((v) => v.machine === 'pc')!;
   const verdict = (p: Omit<FirewallPacket, 'proto'> & { proto?: string }): string => {
@@ -63,8 +65,10 @@ describe('isolation: stand', () => {
     before = snapshotFirewall(env.sim.state.firewall);
     const profile = parseProfile(PROFILE, 'isolab.yml');
     plan = await planDeploy(env.ctx, { profile, users: users(2), group: 'iso' });
+    env.sim.stats.reset();
     const r = await runDeploy(env.ctx, plan);
     expect(r.status, JSON.stringify(r.stands.map((s) => s.error))).toBe('succeeded');
+    clusterFwWrites = Object.keys(env.sim.stats.byRoute).filter((k) => !k.startsWith('GET') && k.includes('/cluster/firewall'));
   });
   afterAll(async () => env?.close());
 
@@ -72,8 +76,10 @@ describe('isolation: stand', () => {
     expect(plan.isolation?.nodeAddresses.map((n) => n.address)).toEqual(['10.0.0.11', '10.0.0.12', '10.0.0.13']);
     expect(plan.isolation?.deny).toEqual([...DENY, '10.0.0.11', '10.0.0.12', '10.0.0.13']);
     const text = renderPlan(plan);
-    expect(text).toContain(`create security group ${ISOLATION_GROUP}`);
-    expect(text).toContain(`create cluster IPSet ${DENY_IPSET}: 192.168.100.0/24, 10.20.0.0/16, 10.0.0.11, 10.0.0.12, 10.0.0.13`);
+    expect(text).toContain(`every stand VM: IPSet ${DENY_IPSET}: 192.168.100.0/24, 10.20.0.0/16, 10.0.0.11, 10.0.0.12, 10.0.0.13`);
+    expect(text).toContain(`every stand VM: IPSet ${ALLOW_IN_IPSET}: 172.16.9.0/24`);
+    expect(text).toContain('nothing at cluster level (no security group, no cluster IPSet)');
+    expect(text).not.toMatch(/security group stands|cluster IPSet stands/);
     expect(plan.stands.every((s) => s.isolated)).toBe(true);
     // the shared-LAN warning is replaced by the isolation
     expect(plan.warnings.filter((w) => /shared LAN/.test(w))).toEqual([]);
@@ -88,6 +94,24 @@ describe('isolation: stand', () => {
     expect(rec?.isolation).toBe('stand');
     expect(standIsolationLine(rec!, messages('en'))).toBe('Isolated (Proxmox firewall)');
     expect(standIsolationLine({}, messages('ru'))).toBe('Не изолирован');
+  });
+
+  it('nothing is written at cluster level: the IPSets and rules are each stand VM\'s own', async () => {
+    expect(clusterFwWrites).toEqual([]);
+    const cluster = (x: unknown): unknown => (x as { cluster: unknown }).cluster;
+    expect(cluster(snapshotFirewall(env.sim.state.firewall))).toEqual(cluster(before));
+    for (const s of plan.stands) {
+      for (const vm of s.vms) {
+        const scope = { kind: 'vm', node: vm.node, vmid: vm.vmid } as const;
+        expect((await fw.ipsets(scope)).map((x) => `${x.name}:${x.comment}`).sort()).toEqual([`${ALLOW_IN_IPSET}:${FW_MARK}`, `${DENY_IPSET}:${FW_MARK}`]);
+        expect((await fw.ipsetEntries(scope, DENY_IPSET)).map((e) => e.cidr).sort()).toEqual(['10.0.0.11', '10.0.0.12', '10.0.0.13', '10.20.0.0/16', '192.168.100.0/24']);
+        expect((await fw.ipsetEntries(scope, ALLOW_IN_IPSET)).map((e) => e.cidr)).toEqual(['172.16.9.0/24']);
+        const rules = (await fw.rules(scope)).map((r) => `${r.type} ${r.action} ${r.source ?? r.dest ?? r.iface}`).sort();
+        expect(rules).toEqual(
+          [`in ACCEPT +guest/${ALLOW_IN_IPSET}`, `out DROP +guest/${DENY_IPSET}`, ...(vm.machine === 'web' ? ['in ACCEPT net1'] : ['in ACCEPT net0'])].sort(),
+        );
+      }
+    }
   });
 
   it('every NIC has firewall=1, the VM firewall is on with inbound DROP, DHCP allowed', () => {
@@ -142,43 +166,40 @@ describe('isolation: stand', () => {
   it('a re-run converges: nothing written when nothing changed; a rule deleted by hand is back, no duplicates', async () => {
     env.sim.stats.reset();
     const again = await planDeploy(env.ctx, { profile: parseProfile(PROFILE, 'isolab.yml'), users: users(2), group: 'iso' });
-    expect(again.isolation?.objects[0]).toMatch(/^converge cluster IPSet/);
     expect((await runDeploy(env.ctx, again)).status).toBe('succeeded');
     const fwWrites = Object.entries(env.sim.stats.byRoute).filter(([r]) => !r.startsWith('GET') && r.includes('firewall'));
     expect(fwWrites).toEqual([]);
 
-    // hand edits: a VM rule and a group rule deleted, a group rule duplicated, an IPSet entry removed, a NIC flag dropped
+    // hand edits: a VM rule deleted, another duplicated, an IPSet entry removed and a foreign one added, a NIC flag dropped
     const vm = web(1);
     const vmT = { kind: 'vm', node: vm.node, vmid: vm.vmid } as const;
-    const vmRulesBefore = (await fw.rules(vmT)).map((r) => [r.type, r.action, r.iface ?? '']);
-    const r0 = (await fw.rules(vmT))[0]!;
-    await fw.deleteRule(vmT, r0.pos, r0.digest);
-    const g = { kind: 'group', group: ISOLATION_GROUP } as const;
-    const gr = await fw.rules(g);
-    await fw.addRule(g, { type: 'in', action: 'ACCEPT', source: `+${ALLOW_IN_IPSET}`, enable: true });
-    await fw.deleteRule(g, gr.find((r) => r.type === 'out')!.pos + 1, (await fw.rules(g))[0]!.digest);
-    const e = (await fw.ipsetEntries({ kind: 'cluster' }, DENY_IPSET)).find((x) => x.cidr === '10.0.0.12')!;
-    await fw.removeIpsetEntry({ kind: 'cluster' }, DENY_IPSET, e.cidr, e.digest);
+    const vmRulesBefore = (await fw.rules(vmT)).map((r) => `${r.type} ${r.action} ${r.source ?? r.dest ?? r.iface}`).sort();
+    const out = (await fw.rules(vmT)).find((r) => r.type === 'out')!;
+    await fw.deleteRule(vmT, out.pos, out.digest);
+    await fw.addRule(vmT, { type: 'in', action: 'ACCEPT', source: `+guest/${ALLOW_IN_IPSET}`, enable: true });
+    const e = (await fw.ipsetEntries(vmT, DENY_IPSET)).find((x) => x.cidr === '10.0.0.12')!;
+    await fw.removeIpsetEntry(vmT, DENY_IPSET, e.cidr, e.digest);
+    await fw.addIpsetEntry(vmT, ALLOW_IN_IPSET, '10.0.0.0/8');
     const cfg = env.sim.state.vms.get(vm.vmid)!.config;
     await env.ctx.client('sim').updateVmConfig(vm.node, vm.vmid, { net0: String(cfg.net0).replace(',firewall=1', '') });
     expect(verdict({ vmid: vm.vmid, direction: 'out', source: IP[1]!, dest: '10.0.0.12', dport: 22 })).toBe('ACCEPT/nic-firewall-off');
 
+    env.sim.stats.reset();
     const third = await planDeploy(env.ctx, { profile: parseProfile(PROFILE, 'isolab.yml'), users: users(2), group: 'iso' });
     expect((await runDeploy(env.ctx, third)).status).toBe('succeeded');
-    expect((await fw.rules(vmT)).map((r) => [r.type, r.action, r.iface ?? ''])).toEqual(vmRulesBefore);
-    expect((await fw.rules(g)).map((r) => `${r.type} ${r.action} ${r.source ?? r.dest}`).sort()).toEqual([
-      `in ACCEPT +${ALLOW_IN_IPSET}`,
-      `out DROP +${DENY_IPSET}`,
-    ]);
-    expect((await fw.ipsetEntries({ kind: 'cluster' }, DENY_IPSET)).map((x) => x.cidr).sort()).toEqual(
+    expect(Object.keys(env.sim.stats.byRoute).filter((k) => !k.startsWith('GET') && k.includes('/cluster/firewall'))).toEqual([]);
+    expect((await fw.rules(vmT)).map((r) => `${r.type} ${r.action} ${r.source ?? r.dest ?? r.iface}`).sort()).toEqual(vmRulesBefore);
+    expect((await fw.ipsetEntries(vmT, DENY_IPSET)).map((x) => x.cidr).sort()).toEqual(
       ['10.0.0.11', '10.0.0.12', '10.0.0.13', '10.20.0.0/16', '192.168.100.0/24'].sort(),
     );
+    expect((await fw.ipsetEntries(vmT, ALLOW_IN_IPSET)).map((x) => x.cidr)).toEqual(['172.16.9.0/24']);
     expect(verdict({ vmid: vm.vmid, direction: 'out', source: IP[1]!, dest: '10.0.0.12', dport: 22 })).toBe('DROP/rule');
+    expect(verdict({ vmid: vm.vmid, direction: 'in', source: IP[0]!, dest: IP[1]!, dport: 22 })).toBe('DROP/policy');
   });
 
   it('cleanup leaves the firewall configuration as it was before the deploy; foreign objects untouched', async () => {
     const cplan = await planCleanup(env.ctx, { group: 'iso' });
-    expect(describeCleanupPlan(cplan).at(-1)).toBe(`firewall (no isolated stand left): security group ${ISOLATION_GROUP}, IPSet ${ALLOW_IN_IPSET}, IPSet ${DENY_IPSET}`);
+    expect(cplan.firewall).toBeUndefined();
     const res = await runCleanup(env.ctx, cplan);
     expect(res.status).toBe('succeeded');
     expect(res.warnings).toEqual([]);
@@ -212,19 +233,72 @@ describe('isolation: stand refused', () => {
     expect(Object.keys(env.sim.stats.byRoute).filter((r) => !r.startsWith('GET'))).toEqual([]);
   });
 
-  it('a security group or IPSet of the same name that is not ours: refused, and left alone', async () => {
+  it('a foreign cluster IPSet named like ours: left alone, and the VM rules use the VM\'s own set', async () => {
     const fw = new FirewallApi(env.ctx.client('sim'));
     await fw.setClusterOptions({ enable: 1 });
     await fw.createIpset({ kind: 'cluster' }, DENY_IPSET, 'the network team');
+    await fw.addIpsetEntry({ kind: 'cluster' }, DENY_IPSET, '8.8.8.0/24');
+    await fw.createIpset({ kind: 'cluster' }, ALLOW_IN_IPSET, 'the network team');
+    await fw.addIpsetEntry({ kind: 'cluster' }, ALLOW_IN_IPSET, '203.0.113.0/24');
+    // and the template's own firewall config, which the clone copies: an IPSet of our name and a rule
+    const tpl = env.sim.state.vms.get(9000)!;
+    const tplScope = { kind: 'vm', node: tpl.node, vmid: 9000 } as const;
+    await fw.createIpset(tplScope, DENY_IPSET, 'from the template');
+    await fw.addIpsetEntry(tplScope, DENY_IPSET, '8.8.8.0/24');
+    await fw.addRule(tplScope, { type: 'out', action: 'DROP', dest: `+${DENY_IPSET}`, enable: true });
     const before = snapshotFirewall(env.sim.state.firewall);
-    const err = await refusal();
-    expect(err.rows).toEqual([{ subject: `IPSet ${DENY_IPSET}`, problem: 'exists and is not ours (comment: the network team); rename it or remove it' }]);
+    const plan = await planDeploy(env.ctx, { profile: parseProfile(PROFILE, 'isolab.yml'), users: users(1), group: 'isoforeign' });
+    const r = await runDeploy(env.ctx, plan);
+    expect(r.status, JSON.stringify(r.stands.map((s) => s.error))).toBe('succeeded');
+    const web = plan.stands[0]!.vms.find((v) => v.machine === 'web')!;
+    const st = env.sim.state;
+    // the cluster sets (and the template's copy) would allow 203.0.113.x in and block 8.8.8.x out: the VM's own sets decide
+    const own = { kind: 'vm', node: web.node, vmid: web.vmid } as const;
+    expect((await fw.ipsets(own)).map((x) => `${x.name}:${x.comment}`).sort()).toEqual([`${ALLOW_IN_IPSET}:${FW_MARK}`, `${DENY_IPSET}:${FW_MARK}`]);
+    expect((await fw.ipsetEntries(own, DENY_IPSET)).map((e) => e.cidr)).not.toContain('8.8.8.0/24');
+    expect((await fw.rules(own)).every((r) => r.comment === FW_MARK)).toBe(true);
+    expect(evaluateFirewall(st, { vmid: web.vmid, direction: 'out', source: '10.0.0.150', dest: '8.8.8.8', proto: 'tcp', dport: 443 }).action).toBe('ACCEPT');
+    expect(evaluateFirewall(st, { vmid: web.vmid, direction: 'out', source: '10.0.0.150', dest: '10.0.0.11', proto: 'tcp', dport: 8006 }).action).toBe('DROP');
+    expect(evaluateFirewall(st, { vmid: web.vmid, direction: 'in', source: '203.0.113.5', dest: '10.0.0.150', proto: 'tcp', dport: 22 }).action).toBe('DROP');
+    const res = await runCleanup(env.ctx, await planCleanup(env.ctx, { group: 'isoforeign' }));
+    expect(res.status).toBe('succeeded');
+    expect(snapshotFirewall(env.sim.state.firewall)).toEqual(before);
+    await fw.deleteIpset({ kind: 'cluster' }, DENY_IPSET, true);
+    await fw.deleteIpset({ kind: 'cluster' }, ALLOW_IN_IPSET, true);
+    const r0 = (await fw.rules(tplScope))[0]!;
+    await fw.deleteRule(tplScope, r0.pos, r0.digest);
+    await fw.deleteIpset(tplScope, DENY_IPSET, true);
+  });
+
+  it('cluster objects an older version created and journaled: removed by cleanup once no isolated stand is left', async () => {
+    const fw = new FirewallApi(env.ctx.client('sim'));
+    const before = snapshotFirewall(env.sim.state.firewall);
+    await fw.createGroup('stands-isolation', FW_MARK);
+    await fw.createIpset({ kind: 'cluster' }, DENY_IPSET, FW_MARK);
+    await fw.addIpsetEntry({ kind: 'cluster' }, DENY_IPSET, '10.0.0.11');
+    await fw.addRule({ kind: 'group', group: 'stands-isolation' }, { type: 'out', action: 'DROP', dest: `+${DENY_IPSET}`, enable: true, comment: FW_MARK });
+    await fw.createIpset({ kind: 'cluster' }, 'stands-allow-in', 'not ours any more');
+    for (const id of ['group/stands-isolation', `ipset/${DENY_IPSET}`, 'ipset/stands-allow-in']) {
+      await env.ctx.store.journal.intend('firewall', id, { cluster: 'sim', job: 'old' });
+      await env.ctx.store.journal.confirm('firewall', id, 'sim');
+    }
+    const plan = await planDeploy(env.ctx, { profile: parseProfile(PROFILE, 'isolab.yml'), users: users(1), group: 'isolegacy' });
+    expect((await runDeploy(env.ctx, plan)).status).toBe('succeeded');
+    const cplan = await planCleanup(env.ctx, { group: 'isolegacy' });
+    expect(describeCleanupPlan(cplan).at(-1)).toBe(`firewall (no isolated stand left): security group stands-isolation, IPSet stands-allow-in, IPSet ${DENY_IPSET}`);
+    const res = await runCleanup(env.ctx, cplan);
+    expect(res.status).toBe('succeeded');
+    expect(res.kept).toEqual([{ what: 'IPSet stands-allow-in', reason: 'journaled as ours, but it no longer carries our comment' }]);
+    const left = env.sim.state.firewall.cluster;
+    expect(left.groups.has('stands-isolation')).toBe(false);
+    expect(left.ipsets.has(DENY_IPSET)).toBe(false);
+    expect(left.ipsets.get('stands-allow-in')?.comment).toBe('not ours any more');
+    expect(await env.ctx.store.journal.list({ kind: 'firewall' })).toEqual([]);
+    await fw.deleteIpset({ kind: 'cluster' }, 'stands-allow-in', true);
     expect(snapshotFirewall(env.sim.state.firewall)).toEqual(before);
   });
 
   it('sdn mode: the private segments are VNets, they work inside the stand; cleanup restores the firewall', async () => {
-    const fw = new FirewallApi(env.ctx.client('sim'));
-    await fw.deleteIpset({ kind: 'cluster' }, DENY_IPSET);
     env.sim.state.applyNetwork('pve3');
     const before = snapshotFirewall(env.sim.state.firewall);
     const plan = await planDeploy(env.ctx, { profile: parseProfile(PROFILE, 'isolab.yml'), users: users(1), group: 'isosdn', mode: 'sdn' });

@@ -144,13 +144,15 @@ describe('stands check: the connection test verdict', () => {
 });
 
 describe('the deployer grants', () => {
-  it('name only privileges that exist in PVE 9, each once per path, nothing on / and no Permissions.Modify', () => {
+  it('name only privileges that exist in PVE 9, each once per path, on / only Sys.Audit unpropagated, no Permissions.Modify', () => {
     for (const g of deployerGrants()) {
       expect(g.privs.filter((p) => !ALL_PRIVS.has(p)), g.path).toEqual([]);
       expect(new Set(g.privs).size).toBe(g.privs.length);
-      expect(g.path).not.toBe('/');
+      if (g.path === '/') expect({ privs: g.privs, propagate: g.propagate }).toEqual({ privs: ['Sys.Audit'], propagate: false });
       expect(g.privs).not.toContain('Permissions.Modify');
     }
+    expect(deployerGrants().filter((g) => g.path === '/').flatMap((g) => g.roles)).toEqual(['StandsAudit']);
+    expect(DEPLOYER_ROLES.StandsAudit).toEqual(['Sys.Audit']);
     for (const privs of Object.values(DEPLOYER_ROLES)) expect(privs.filter((p) => !ALL_PRIVS.has(p))).toEqual([]);
     // privileges the engine never uses
     const all = deployerGrants().flatMap((g) => g.privs);

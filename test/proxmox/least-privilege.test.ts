@@ -28,7 +28,7 @@ afterEach(async () => {
   sim = undefined;
 });
 
-async function simWithReadmeGrants(o: { skip?: (line: string) => boolean; seed?: Partial<SimSeedInput>; propagate?: (path: string) => boolean } = {}) {
+async function simWithReadmeGrants(o: { skip?: (line: string) => boolean; seed?: Partial<SimSeedInput>; propagate?: (path: string) => boolean | undefined } = {}) {
   sim = await startSim({
     seed: {
       ...DEFAULT_SEED,
@@ -42,9 +42,9 @@ async function simWithReadmeGrants(o: { skip?: (line: string) => boolean; seed?:
   for (const line of readmeLines()) {
     if (o.skip?.(line)) continue;
     const role = /^pveum role add (\S+) --privs "([^"]+)"$/.exec(line);
-    const acl = /^pveum acl modify (\S+) --users (\S+) --roles (\S+)$/.exec(line);
+    const acl = /^pveum acl modify (\S+) --users (\S+) --roles (\S+)(?: --propagate ([01]))?$/.exec(line);
     if (role) await root.createRole(role[1]!, role[2]!.split(','));
-    else if (acl) await root.updateAcl({ path: acl[1]!, users: [acl[2]!], roles: acl[3]!.split(','), propagate: o.propagate?.(acl[1]!) ?? true });
+    else if (acl) await root.updateAcl({ path: acl[1]!, users: [acl[2]!], roles: acl[3]!.split(','), propagate: o.propagate?.(acl[1]!) ?? acl[4] !== '0' });
     else if (!/^pveum user (add|token add) /.test(line)) throw new Error(`unexpected README line: ${line}`);
     applied.push(line);
   }
@@ -55,9 +55,11 @@ async function simWithReadmeGrants(o: { skip?: (line: string) => boolean; seed?:
 describe('stands check with the README grants', () => {
   it('the README block has the role and per-path lines with real pveum option names', () => {
     const lines = readmeLines();
-    expect(lines.filter((l) => l.startsWith('pveum acl modify')).every((l) => / --users \S+ --roles \S+$/.test(l))).toBe(true);
+    expect(lines.filter((l) => l.startsWith('pveum acl modify')).every((l) => / --users \S+ --roles \S+( --propagate 0)?$/.test(l))).toBe(true);
     expect(lines.some((l) => / -user | -role | -privs /.test(l))).toBe(false);
-    expect(lines.some((l) => l.startsWith('pveum acl modify / '))).toBe(false);
+    // on / only Sys.Audit, not propagated (the datacenter firewall state); Sys.Modify on / never
+    expect(lines.filter((l) => l.startsWith('pveum acl modify / '))).toEqual(['pveum acl modify / --users stands@pve --roles StandsAudit --propagate 0']);
+    expect(lines).toContain('pveum role add StandsAudit --privs "Sys.Audit"');
   });
 
   it('says OK for a token holding exactly those grants', async () => {
@@ -80,10 +82,14 @@ describe('stands check with the README grants', () => {
     const roles = await simWithReadmeGrants({ skip: (l) => l.includes('--roles StandsUsers') && l.includes('/access/groups') });
     expect((await runConnectionCheck(roles.client)).missing).toEqual(['User.Modify on /access/groups']);
     await roles.client.close();
+    const audit = await simWithReadmeGrants({ skip: (l) => l.startsWith('pveum acl modify / ') });
+    const ra = await runConnectionCheck(audit.client);
+    expect(ra.missing).toEqual(['Sys.Audit on /']);
+    await audit.client.close();
   });
 
   it('reports a grant made without propagation as such', async () => {
-    const { client } = await simWithReadmeGrants({ propagate: (p) => p !== '/nodes' && p !== '/pool' });
+    const { client } = await simWithReadmeGrants({ propagate: (p) => (p === '/nodes' || p === '/pool' ? false : undefined) });
     const r = await runConnectionCheck(client);
     expect(r.verdict).toBe('missing-privileges');
     expect(r.missing).toEqual(expect.arrayContaining([

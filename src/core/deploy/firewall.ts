@@ -1,27 +1,20 @@
 /**
- * Stage: stand isolation with the Proxmox firewall (the model: src/core/isolation.ts). Once per run the cluster
- * objects (IPSets stands-deny / stands-allow-in, security group stands-isolation) are created or converged; then
- * each VM of an isolated stand gets firewall=1 on every NIC, its firewall options and exactly our rules.
+ * Stage: stand isolation with the Proxmox firewall (the model: src/core/isolation.ts). Each VM of an isolated
+ * stand gets firewall=1 on every NIC, its firewall options, its own IPSets stands-deny / stands-allow-in and
+ * exactly our rules, all in the VM's own firewall config (VM.Config.Network on /vms/<vmid>). Nothing is written
+ * at cluster level; the datacenter firewall options are only read, once per run.
  *
- * Convergent: every step reads first and writes only the difference, so a re-run writes nothing, a rule deleted
- * by hand is put back and a duplicate is removed. Edits that PVE guards with `digest` (rule/IPSet-entry deletes,
- * options, VM config) send the digest of the read they are based on and start over on a conflict. Each object is
- * journaled (kind `firewall`) before it is created; objects that exist without our comment are never touched.
+ * Convergent: every step reads first and writes only the difference, so a re-run writes nothing, a rule or IPSet
+ * entry deleted by hand is put back and a duplicate is removed. Edits that PVE guards with `digest` (rule/IPSet-
+ * entry deletes, options, VM config) send the digest of the read they are based on and start over on a conflict.
+ * The VM is journaled (kind `firewall`, id `vm/<vmid>`) before its firewall config is written. The VM is ours
+ * (proven before this stage), so its firewall config is too: an IPSet of our name copied from a template without
+ * our comment is replaced.
  */
-import { FirewallApi, isDigestConflict, type FwRuleInput, type FwRuleTarget } from '../../proxmox/firewall.js';
+import { FirewallApi, isDigestConflict, type FwRuleInput, type FwRuleTarget, type FwScope } from '../../proxmox/firewall.js';
 import { normalizeCidr } from '../../config/cidr.js';
 import { throwIfAborted } from '../executor.js';
-import {
-  ALLOW_IN_IPSET,
-  DENY_IPSET,
-  FW_MARK,
-  ISOLATION_GROUP,
-  groupRules,
-  privateNicsOf,
-  ruleKey,
-  vmRules,
-  withNicFirewall,
-} from '../isolation.js';
+import { ALLOW_IN_IPSET, DENY_IPSET, FW_MARK, privateNicsOf, ruleKey, vmRules, withNicFirewall } from '../isolation.js';
 import type { VmPlan } from '../types.js';
 import type { StandState } from './context.js';
 import type { DeployRun } from './run.js';
@@ -29,66 +22,65 @@ import type { DeployRun } from './run.js';
 /** Rounds of read-and-fix before giving up (each conflict or hand edit in between costs one). */
 const MAX_ROUNDS = 12;
 
-const clusterWork = new WeakMap<DeployRun, Promise<void>>();
+const clusterCheck = new WeakMap<DeployRun, Promise<void>>();
 
-/** The cluster objects, once per run (every isolated VM waits for them: its group rule names them). */
+/** Once per run: is the datacenter firewall still on (it was at plan time)? Reads only (Sys.Audit on `/`). */
 export function isolationReady(run: DeployRun): Promise<void> {
-  let p = clusterWork.get(run);
+  let p = clusterCheck.get(run);
   if (!p) {
-    p = ensureClusterObjects(run);
+    p = checkDatacenterFirewall(run);
     p.catch(() => undefined);
-    clusterWork.set(run, p);
+    clusterCheck.set(run, p);
   }
   return p;
 }
 
-async function ensureClusterObjects(run: DeployRun): Promise<void> {
-  const iso = run.plan.isolation;
-  if (!iso) throw new Error('internal: an isolated stand in a plan without isolation');
-  const fw = new FirewallApi(run.client);
-  const options = await run.abortable(fw.clusterOptions());
+async function checkDatacenterFirewall(run: DeployRun): Promise<void> {
+  if (!run.plan.isolation) throw new Error('internal: an isolated stand in a plan without isolation');
+  const options = await run.abortable(new FirewallApi(run.client).clusterOptions());
   if (options.enable !== 1) {
     run.warnings.push(
       'the datacenter firewall was turned off after planning: the isolation rules are written but do nothing until an admin turns it back on',
     );
   }
-  await ensureIpset(run, fw, DENY_IPSET, iso.deny);
-  await ensureIpset(run, fw, ALLOW_IN_IPSET, iso.allowIn);
-  const groups = await run.abortable(fw.groups());
-  const g = groups.find((x) => x.group === ISOLATION_GROUP);
-  if (g && g.comment !== FW_MARK) throw new Error(`security group ${ISOLATION_GROUP} exists and is not ours; isolation not set up`);
-  const id = `group/${ISOLATION_GROUP}`;
-  // journaled before it is created; one that carries our comment is (re)journaled as ours, as bridges are
-  await run.ctx.store.journal.intend('firewall', id, { cluster: run.cluster, job: run.job });
-  if (!g) {
-    throwIfAborted(run.signal);
-    await run.abortable(fw.createGroup(ISOLATION_GROUP, FW_MARK));
-  }
-  await run.ctx.store.journal.confirm('firewall', id, run.cluster);
-  await convergeRules(run, fw, { kind: 'group', group: ISOLATION_GROUP }, groupRules());
 }
 
-async function ensureIpset(run: DeployRun, fw: FirewallApi, name: string, want: readonly string[]): Promise<void> {
-  const scope = { kind: 'cluster' } as const;
-  const existing = (await run.abortable(fw.ipsets(scope))).find((s) => s.name === name);
-  if (existing && existing.comment !== FW_MARK) throw new Error(`IPSet ${name} exists and is not ours; isolation not set up`);
-  const id = `ipset/${name}`;
-  await run.ctx.store.journal.intend('firewall', id, { cluster: run.cluster, job: run.job });
-  if (!existing) {
+/** Make the VM IPSet `name` exist with our comment and exactly the entries `want`. Returns the number of writes. */
+async function ensureIpset(
+  run: DeployRun,
+  fw: FirewallApi,
+  scope: FwScope,
+  name: string,
+  want: readonly string[],
+  lane: <T>(f: () => Promise<T>) => Promise<T>,
+): Promise<number> {
+  let writes = 0;
+  const existing = (await run.abortable(lane(() => fw.ipsets(scope)))).find((s) => s.name === name);
+  if (existing && existing.comment !== FW_MARK) {
+    // copied from the template by the clone: the VM is ours, so is its config; replaced, not merged
     throwIfAborted(run.signal);
-    await run.abortable(fw.createIpset(scope, name, FW_MARK));
+    await run.abortable(lane(() => fw.deleteIpset(scope, name, true)));
+    writes++;
   }
-  await run.ctx.store.journal.confirm('firewall', id, run.cluster);
+  if (!existing || existing.comment !== FW_MARK) {
+    throwIfAborted(run.signal);
+    await run.abortable(lane(() => fw.createIpset(scope, name, FW_MARK)));
+    writes++;
+  }
   const wanted = new Set(want.map((c) => normalizeCidr(c) ?? c));
+  // one entry removed or a batch added per round: room for every entry there is and every one wanted
+  let limit = MAX_ROUNDS + wanted.size;
   for (let round = 0; ; round++) {
-    if (round >= MAX_ROUNDS) throw new Error(`IPSet ${name} did not settle after ${MAX_ROUNDS} rounds (someone keeps editing it)`);
-    const entries = await run.abortable(fw.ipsetEntries(scope, name));
+    if (round >= limit) throw new Error(`IPSet ${name} did not settle after ${round} rounds (someone keeps editing it)`);
+    const entries = await run.abortable(lane(() => fw.ipsetEntries(scope, name)));
+    if (round === 0) limit += entries.length;
     // ours entirely: anything not wanted (or a nomatch entry) goes
     const extra = entries.find((e) => !wanted.has(e.cidr) || e.nomatch);
     if (extra) {
       throwIfAborted(run.signal);
       try {
-        await run.abortable(fw.removeIpsetEntry(scope, name, extra.cidr, extra.digest));
+        await run.abortable(lane(() => fw.removeIpsetEntry(scope, name, extra.cidr, extra.digest)));
+        writes++;
       } catch (err) {
         if (!isDigestConflict(err)) throw err;
       }
@@ -96,10 +88,11 @@ async function ensureIpset(run: DeployRun, fw: FirewallApi, name: string, want: 
     }
     const have = new Set(entries.map((e) => e.cidr));
     const missing = [...wanted].filter((c) => !have.has(c));
-    if (!missing.length) return;
+    if (!missing.length) return writes;
     for (const c of missing) {
       throwIfAborted(run.signal);
-      await run.abortable(fw.addIpsetEntry(scope, name, c, { comment: FW_MARK }));
+      await run.abortable(lane(() => fw.addIpsetEntry(scope, name, c, { comment: FW_MARK })));
+      writes++;
     }
   }
 }
@@ -198,6 +191,12 @@ export async function isolateVm(run: DeployRun, st: StandState, vm: VmPlan): Pro
       if (!isDigestConflict(err)) throw err;
     }
   }
+
+  // the IPSets before the rules that name them (PVE refuses a rule naming an unknown IPSet)
+  const iso = run.plan.isolation!;
+  const scope = { kind: 'vm', node, vmid: vm.vmid } as const;
+  writes += await ensureIpset(run, fw, scope, DENY_IPSET, iso.deny, lane);
+  writes += await ensureIpset(run, fw, scope, ALLOW_IN_IPSET, iso.allowIn, lane);
 
   const segments = new Set(s.segments.map((g) => g.iface));
   writes += await convergeRules(run, fw, { kind: 'vm', node, vmid: vm.vmid }, vmRules(privateNicsOf(vm.nets, segments)), lane);
