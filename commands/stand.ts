@@ -9,10 +9,10 @@ import { slugify } from '../src/config/slug.js';
 import { loadProfile } from '../src/config/profile.js';
 import type { UserList } from '../src/config/user-list.js';
 import { planCleanup, runCleanup } from '../src/core/cleanup.js';
-import { runDeploy } from '../src/core/deploy.js';
+import { deployStepCounts, runDeploy } from '../src/core/deploy.js';
 import { planDeploy } from '../src/core/plan.js';
 import { resetStands, startStands, stopStands } from '../src/core/power.js';
-import { getStatus } from '../src/core/status.js';
+import { liveStandVms } from '../src/core/status.js';
 import { UserError } from '../src/errors.js';
 import { applyEvent, newProgress, renderProgress, ThrottledEditor } from '../src/discord/progress.js';
 import type { DiscordSettings } from '../src/discord/settings.js';
@@ -82,7 +82,7 @@ async function request(cx: CommandContext): Promise<void> {
       ...(ss.lease ? { lease: ss.lease } : {}),
       start: true,
     });
-    const state = newProgress('deploy', group, '…', [userid]);
+    const state = newProgress('deploy', group, '…', [userid], deployStepCounts(plan));
     const editor = new ThrottledEditor({
       intervalMs: bot.settings.progressIntervalMs,
       send: async () => void (await i.editReply({ content: m.standRequested(group), embeds: [renderProgress(state, m)] })),
@@ -121,10 +121,11 @@ async function info(cx: CommandContext): Promise<void> {
   const stands = await ownStands(cx, userid);
   if (!stands.length) throw new UserError(m.noStand);
   const embeds = [];
-  for (const s of stands.slice(0, 10)) {
-    const report = await getStatus(app, { cluster: s.cluster, group: s.group });
-    const mine = report.stands.find((r) => r.userid.toLowerCase() === userid.toLowerCase());
-    const vms = (mine?.vms ?? []).map((v) => `${v.name} (${v.vmid}) — ${v.state} · ${v.consoleUrl}`);
+  const shown = stands.slice(0, 10);
+  // the member's own VMs, read from their nodes (one request per node): cluster resources lag a fresh stand
+  const live = await liveStandVms(app, shown);
+  for (const s of shown) {
+    const vms = (live.get(s) ?? []).map((v) => `${v.name} (${v.vmid}) — ${v.state} · ${v.consoleUrl}`);
     embeds.push({
       title: m.standInfo(s.group, s.node, s.status),
       description: [vms.join('\n'), s.leaseExpiresAt ? m.leaseUntil(`<t:${Math.floor(Date.parse(s.leaseExpiresAt) / 1000)}:R>`) : '']
