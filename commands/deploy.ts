@@ -9,6 +9,7 @@ import { parseUserList } from '../src/config/user-list.js';
 import { userListRules } from '../src/config/settings.js';
 import { listProfiles, loadProfile } from '../src/config/profile.js';
 import { planDeploy } from '../src/core/plan.js';
+import { markPasswordsShown } from '../src/core/credentials.js';
 import { deployStepCounts, runDeploy } from '../src/core/deploy.js';
 import { newJobId } from '../src/core/executor.js';
 import { PlanRefusedError, isPlacementStrategy, type DeployPlan } from '../src/core/types.js';
@@ -79,6 +80,7 @@ async function confirm(cx: ButtonContext, id: string): Promise<void> {
         tokenSwitchMs: bot.settings.tokenSwitchMs,
         discordOf: (userid) => discordIdOf(cx.app, plan, userid),
         logger: cx.logger,
+        shown: (creds, how) => markPasswordsShown(cx.app, creds, how),
       });
     },
   });

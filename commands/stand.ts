@@ -9,6 +9,7 @@ import { slugify } from '../src/config/slug.js';
 import { loadProfile } from '../src/config/profile.js';
 import type { UserList } from '../src/config/user-list.js';
 import { planCleanup, runCleanup } from '../src/core/cleanup.js';
+import { markPasswordsShown } from '../src/core/credentials.js';
 import { deployStepCounts, runDeploy } from '../src/core/deploy.js';
 import { planDeploy } from '../src/core/plan.js';
 import { resetStands, startStands, stopStands } from '../src/core/power.js';
@@ -113,6 +114,7 @@ async function request(cx: CommandContext): Promise<void> {
   if (cred?.password) lines.push(`${m.password}: ||${cred.password}||`);
   if (stand.consoleUrl) lines.push(`${m.console}: ${stand.consoleUrl}`);
   await i.editReply({ content: lines.join('\n'), embeds: [], allowedMentions: { parse: [] } });
+  if (cred?.password) await markPasswordsShown(app, [cred], 'Discord: /stand request reply');
 }
 
 async function info(cx: CommandContext): Promise<void> {

@@ -4,6 +4,7 @@
  * channel message if the old one is gone). Interaction tokens are not stored, so credentials of a resumed job
  * go to the teacher by DM.
  */
+import { markPasswordsShown } from '../core/credentials.js';
 import { deployStepCounts, resume } from '../core/deploy.js';
 import type { DeployPlan } from '../core/types.js';
 import { GroupBusyError } from '../store/index.js';
@@ -66,6 +67,7 @@ export async function resumeJobs(bot: Bot): Promise<string[]> {
             tokenSwitchMs: settings.tokenSwitchMs,
             discordOf: (userid) => discordIdOf(app, plan, userid),
             logger,
+            shown: (creds, how) => markPasswordsShown(app, creds, how),
           });
         },
       });
