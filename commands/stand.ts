@@ -1,5 +1,5 @@
 /**
- * /stand request [profile] | info | reset | start | stop | delete — students, on their own stand only. Identity
+ * /stand request [profile] | info | rollback (alias reset) | start | stop | delete — students, on their own stand only. Identity
  * comes from /link, from a roster's `discord` column (recorded on the stand), or is created when bot.yml allows
  * it; no option ever names another user, so nobody can act on someone else's stand. Replies are ephemeral, and
  * a password is shown only to its owner.
@@ -139,12 +139,13 @@ async function info(cx: CommandContext): Promise<void> {
   await i.editReply({ embeds, allowedMentions: { parse: [] } });
 }
 
-async function power(cx: CommandContext, action: 'reset' | 'start' | 'stop'): Promise<void> {
+/** `rollback` is Proxmox's word for a return to a snapshot; `reset` is its old name, kept as an alias. */
+async function power(cx: CommandContext, action: 'rollback' | 'reset' | 'start' | 'stop'): Promise<void> {
   const { bot, app, m, interaction: i } = cx;
   const userid = await identity(cx, false);
   const stand = await pickStand(cx, userid);
   const requestedBy = { via: 'discord' as const, id: i.user.id, name: i.user.username };
-  const fn = action === 'reset' ? resetStands : action === 'start' ? startStands : stopStands;
+  const fn = action === 'reset' || action === 'rollback' ? resetStands : action === 'start' ? startStands : stopStands;
   const r = await bot.jobs.serial(`group:${stand.group}`, () => fn(app, { group: stand.group, user: stand.userid }, { requestedBy }));
   const failed = r.stands.find((s) => s.status === 'failed');
   await cx.audit(`stand ${action}`, failed ? 'failed' : 'ok', { group: stand.group, user: stand.userid, job: r.job });
@@ -183,7 +184,8 @@ export const stand: BotCommand = {
         .addStringOption((o) => o.setName('profile').setDescription('Profile').setDescriptionLocalizations({ ru: 'Профиль' })),
     )
     .addSubcommand((s) => s.setName('info').setDescription('Your stands').setDescriptionLocalizations({ ru: 'Ваши стенды' }))
-    .addSubcommand((s) => withGroup(s.setName('reset').setDescription('Back to the start snapshot').setDescriptionLocalizations({ ru: 'Вернуть к снимку start' })))
+    .addSubcommand((s) => withGroup(s.setName('rollback').setDescription('Roll back to the start snapshot').setDescriptionLocalizations({ ru: 'Откатить к снимку start' })))
+    .addSubcommand((s) => withGroup(s.setName('reset').setDescription('Same as rollback (old name)').setDescriptionLocalizations({ ru: 'То же, что rollback (старое имя)' })))
     .addSubcommand((s) => withGroup(s.setName('start').setDescription('Start the VMs').setDescriptionLocalizations({ ru: 'Запустить ВМ' })))
     .addSubcommand((s) => withGroup(s.setName('stop').setDescription('Stop the VMs').setDescriptionLocalizations({ ru: 'Остановить ВМ' })))
     .addSubcommand((s) => withGroup(s.setName('delete').setDescription('Remove your stand').setDescriptionLocalizations({ ru: 'Удалить ваш стенд' })))
@@ -195,7 +197,7 @@ export const stand: BotCommand = {
     if (sub === 'request') return request(cx);
     if (sub === 'info') return info(cx);
     if (sub === 'delete') return remove(cx);
-    if (sub === 'reset' || sub === 'start' || sub === 'stop') return power(cx, sub);
+    if (sub === 'rollback' || sub === 'reset' || sub === 'start' || sub === 'stop') return power(cx, sub);
     throw new UserError(cx.m.unknownCommand);
   },
 };

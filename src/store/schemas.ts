@@ -115,7 +115,7 @@ export interface JournalMeta {
   extra?: Record<string, string | number | boolean>;
 }
 
-export const JobKind = z.enum(['deploy', 'cleanup', 'reset', 'start', 'stop', 'expire', 'recover', 'templates']);
+export const JobKind = z.enum(['deploy', 'cleanup', 'reset', 'start', 'stop', 'shutdown', 'expire', 'recover', 'templates']);
 export type JobKind = z.infer<typeof JobKind>;
 export const JobStatus = z.enum(['queued', 'running', 'succeeded', 'partial', 'failed', 'cancelled']);
 export type JobStatus = z.infer<typeof JobStatus>;

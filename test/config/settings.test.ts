@@ -32,7 +32,7 @@ describe('stands.yml', () => {
       vmids: { range: [10000, 99999] },
       acl: { role: 'PVEVMUser' },
       templates: { replicate: true },
-      leases: { action: 'stop', warnBeforeMs: 3_600_000 },
+      leases: { action: 'shutdown', warnBeforeMs: 3_600_000, shutdownTimeoutMs: 60_000 },
       concurrency: { perNode: 3, fullClonesPerStorage: 2, linkedClonesPerStorage: 8 },
       passwords: { length: 16 },
     });
@@ -70,7 +70,7 @@ describe('stands.yml', () => {
       vmids: { range: [20000, 29999] },
       acl: { role: 'PVEVMUser', customRole: { name: 'StandsStudent', privs: ['VM.Audit', 'VM.Snapshot.Rollback'] } },
       templates: { replicate: false, replicaVmidRange: [9100, 9199] },
-      leases: { default: '2d', defaultMs: 2 * 86_400_000, action: 'destroy', warnBefore: '30m', warnBeforeMs: 1_800_000 },
+      leases: { default: '2d', defaultMs: 2 * 86_400_000, action: 'destroy', warnBefore: '30m', warnBeforeMs: 1_800_000, shutdownTimeout: '1m', shutdownTimeoutMs: 60_000 },
       consoleUrl: { lab: 'https://pve.example.org' },
       concurrency: { perNode: 2, fullClonesPerStorage: 2, linkedClonesPerStorage: 8 },
       passwords: { length: 20 },
@@ -115,7 +115,7 @@ describe('stands.yml', () => {
       `${f}:7: network.sdn.tag_rnage: unknown key (did you mean "tag_range"?)`,
       `${f}:9: vmids.range: expected [first, last], e.g. [100, 999999999]`,
       `${f}:11: leases.default: expected a duration such as "45m", "4h", "1h30m", "2d" or "1w"; got "4x"`,
-      `${f}:12: leases.action: expected one of stop, destroy; got "delete"`,
+      `${f}:12: leases.action: expected one of shutdown, stop, destroy; got "delete"`,
       `${f}:14: console_url.lab: expected an http(s) URL`,
       `${f}:15: passwords.length: must be at least 12`,
     ]);

@@ -73,7 +73,8 @@ describe('/stand and /link', () => {
     expect(r.body.embeds[0].description).toContain(`ivanov-vm (${vm.vmid}) — running · `);
     expect(delta('GET /nodes/{node}/qemu')).toBe(1);
     expect(delta('GET /cluster/resources')).toBe(0);
-    expect(await run('student', 'stand', 'reset')).toBe('Done: reset to the start snapshot.');
+    expect(await run('student', 'stand', 'rollback')).toBe('Done: rolled back to the start snapshot.');
+    expect(await run('student', 'stand', 'reset')).toBe('Done: reset to the start snapshot.'); // the old name, an alias
     // student2 is linked to someone else: none of the /stand actions reach ivanov's stand
     await run('teacher', 'link', undefined, { member: fake.members.student2.user.id, user: 'petrov@pve' });
     for (const sub of ['delete', 'reset', 'stop']) {
