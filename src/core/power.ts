@@ -163,6 +163,7 @@ async function powerStand(
       }
       const node = r.node;
       o.emit({ type: 'step-started', job: o.job, stand: s.userid, vm: vm.vmid, step: action });
+      o.progress.start(action);
       const t0 = Date.now();
       try {
         throwIfAborted(o.signal);

@@ -368,6 +368,7 @@ export class DeployRun {
     throwIfAborted(this.signal);
     const t0 = Date.now();
     this.emit({ type: 'step-started', job: this.job, stand: st.plan.userid, ...(vm === undefined ? {} : { vm }), step: kind });
+    this.progress.start(kind);
     try {
       const r = await fn();
       const ms = r === 'skipped' ? 0 : Date.now() - t0;
