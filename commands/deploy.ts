@@ -9,7 +9,8 @@ import { parseUserList } from '../src/config/user-list.js';
 import { userListRules } from '../src/config/settings.js';
 import { listProfiles, loadProfile } from '../src/config/profile.js';
 import { planDeploy } from '../src/core/plan.js';
-import { runDeploy } from '../src/core/deploy.js';
+import { markPasswordsShown } from '../src/core/credentials.js';
+import { deployStepCounts, runDeploy } from '../src/core/deploy.js';
 import { newJobId } from '../src/core/executor.js';
 import { PlanRefusedError, isPlacementStrategy, type DeployPlan } from '../src/core/types.js';
 import { downloadAttachment } from '../src/discord/attachments.js';
@@ -56,6 +57,7 @@ async function confirm(cx: ButtonContext, id: string): Promise<void> {
     lang: cx.lang,
     channelId: p.payload.channelId,
     stands: plan.stands.map((s) => s.userid),
+    standSteps: deployStepCounts(plan),
     interaction: handle,
     jobId,
     run: async (onEvent, signal) =>
@@ -78,6 +80,7 @@ async function confirm(cx: ButtonContext, id: string): Promise<void> {
         tokenSwitchMs: bot.settings.tokenSwitchMs,
         discordOf: (userid) => discordIdOf(cx.app, plan, userid),
         logger: cx.logger,
+        shown: (creds, how) => markPasswordsShown(cx.app, creds, how),
       });
     },
   });

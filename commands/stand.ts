@@ -1,5 +1,5 @@
 /**
- * /stand request [profile] | info | reset | start | stop | delete — students, on their own stand only. Identity
+ * /stand request [profile] | info | rollback (alias reset) | start | stop | delete — students, on their own stand only. Identity
  * comes from /link, from a roster's `discord` column (recorded on the stand), or is created when bot.yml allows
  * it; no option ever names another user, so nobody can act on someone else's stand. Replies are ephemeral, and
  * a password is shown only to its owner.
@@ -11,10 +11,11 @@ import { userListRules } from '../src/config/settings.js';
 import { checkUserId } from '../src/config/userid.js';
 import type { UserList } from '../src/config/user-list.js';
 import { planCleanup, runCleanup } from '../src/core/cleanup.js';
-import { runDeploy } from '../src/core/deploy.js';
+import { markPasswordsShown } from '../src/core/credentials.js';
+import { deployStepCounts, runDeploy } from '../src/core/deploy.js';
 import { planDeploy } from '../src/core/plan.js';
 import { resetStands, startStands, stopStands } from '../src/core/power.js';
-import { getStatus } from '../src/core/status.js';
+import { liveStandVms } from '../src/core/status.js';
 import { UserError } from '../src/errors.js';
 import { standIsolationLine } from '../src/discord/plan-view.js';
 import { applyEvent, newProgress, renderProgress, ThrottledEditor } from '../src/discord/progress.js';
@@ -121,7 +122,7 @@ async function request(cx: CommandContext): Promise<void> {
       ...(ss.lease ? { lease: ss.lease } : {}),
       start: true,
     });
-    const state = newProgress('deploy', group, '…', [userid]);
+    const state = newProgress('deploy', group, '…', [userid], deployStepCounts(plan));
     const editor = new ThrottledEditor({
       intervalMs: bot.settings.progressIntervalMs,
       send: async () => void (await i.editReply({ content: m.standRequested(group), embeds: [renderProgress(state, m)] })),
@@ -152,6 +153,7 @@ async function request(cx: CommandContext): Promise<void> {
   if (cred?.password) lines.push(`${m.password}: ||${cred.password}||`);
   if (stand.consoleUrl) lines.push(`${m.console}: ${stand.consoleUrl}`);
   await i.editReply({ content: lines.join('\n'), embeds: [], allowedMentions: { parse: [] } });
+  if (cred?.password) await markPasswordsShown(app, [cred], 'Discord: /stand request reply');
 }
 
 async function info(cx: CommandContext): Promise<void> {
@@ -160,10 +162,11 @@ async function info(cx: CommandContext): Promise<void> {
   const stands = await ownStands(cx, userid);
   if (!stands.length) throw new UserError(m.noStand);
   const embeds = [];
-  for (const s of stands.slice(0, 10)) {
-    const report = await getStatus(app, { cluster: s.cluster, group: s.group });
-    const mine = report.stands.find((r) => r.userid.toLowerCase() === userid.toLowerCase());
-    const vms = (mine?.vms ?? []).map((v) => `${v.name} (${v.vmid}) — ${v.state} · ${v.consoleUrl}`);
+  const shown = stands.slice(0, 10);
+  // the member's own VMs, read from their nodes (one request per node): cluster resources lag a fresh stand
+  const live = await liveStandVms(app, shown);
+  for (const s of shown) {
+    const vms = (live.get(s) ?? []).map((v) => `${v.name} (${v.vmid}) — ${v.state} · ${v.consoleUrl}`);
     embeds.push({
       title: m.standInfo(s.group, s.node, s.status),
       description: [
@@ -179,12 +182,13 @@ async function info(cx: CommandContext): Promise<void> {
   await i.editReply({ embeds, allowedMentions: { parse: [] } });
 }
 
-async function power(cx: CommandContext, action: 'reset' | 'start' | 'stop'): Promise<void> {
+/** `rollback` is Proxmox's word for a return to a snapshot; `reset` is its old name, kept as an alias. */
+async function power(cx: CommandContext, action: 'rollback' | 'reset' | 'start' | 'stop'): Promise<void> {
   const { bot, app, m, interaction: i } = cx;
   const { userid } = await identity(cx, false);
   const stand = await pickStand(cx, userid);
   const requestedBy = { via: 'discord' as const, id: i.user.id, name: i.user.username };
-  const fn = action === 'reset' ? resetStands : action === 'start' ? startStands : stopStands;
+  const fn = action === 'reset' || action === 'rollback' ? resetStands : action === 'start' ? startStands : stopStands;
   const r = await bot.jobs.serial(`group:${stand.group}`, () => fn(app, { group: stand.group, user: stand.userid }, { requestedBy }));
   const failed = r.stands.find((s) => s.status === 'failed');
   await cx.audit(`stand ${action}`, failed ? 'failed' : 'ok', { group: stand.group, user: stand.userid, job: r.job });
@@ -223,7 +227,8 @@ export const stand: BotCommand = {
         .addStringOption((o) => o.setName('profile').setDescription('Profile').setDescriptionLocalizations({ ru: 'Профиль' })),
     )
     .addSubcommand((s) => s.setName('info').setDescription('Your stands').setDescriptionLocalizations({ ru: 'Ваши стенды' }))
-    .addSubcommand((s) => withGroup(s.setName('reset').setDescription('Back to the start snapshot').setDescriptionLocalizations({ ru: 'Вернуть к снимку start' })))
+    .addSubcommand((s) => withGroup(s.setName('rollback').setDescription('Roll back to the start snapshot').setDescriptionLocalizations({ ru: 'Откатить к снимку start' })))
+    .addSubcommand((s) => withGroup(s.setName('reset').setDescription('Same as rollback (old name)').setDescriptionLocalizations({ ru: 'То же, что rollback (старое имя)' })))
     .addSubcommand((s) => withGroup(s.setName('start').setDescription('Start the VMs').setDescriptionLocalizations({ ru: 'Запустить ВМ' })))
     .addSubcommand((s) => withGroup(s.setName('stop').setDescription('Stop the VMs').setDescriptionLocalizations({ ru: 'Остановить ВМ' })))
     .addSubcommand((s) => withGroup(s.setName('delete').setDescription('Remove your stand').setDescriptionLocalizations({ ru: 'Удалить ваш стенд' })))
@@ -235,7 +240,7 @@ export const stand: BotCommand = {
     if (sub === 'request') return request(cx);
     if (sub === 'info') return info(cx);
     if (sub === 'delete') return remove(cx);
-    if (sub === 'reset' || sub === 'start' || sub === 'stop') return power(cx, sub);
+    if (sub === 'rollback' || sub === 'reset' || sub === 'start' || sub === 'stop') return power(cx, sub);
     throw new UserError(cx.m.unknownCommand);
   },
 };

@@ -131,24 +131,25 @@ export function buildProgram(io: CliIo, state: ProgramState): Command {
       .addOption(json()),
     async () => (await import('./commands/cleanup.js')).cleanupCommand,
   );
-  for (const [name, what] of [
-    ['reset', 'roll the stands back to their `start` snapshot'],
-    ['start', 'start the stands\' VMs'],
-    ['stop', 'stop the stands\' VMs'],
+  // Proxmox's words: a rollback returns to a snapshot (`qm rollback`); `qm reset` is a hard reset, so `reset`
+  // stays only as an alias of `rollback`
+  for (const [name, action, what] of [
+    ['rollback', 'reset', 'roll the stands back to their `start` snapshot (alias: reset, its old name)'],
+    ['start', 'start', 'start the stands\' VMs'],
+    ['shutdown', 'shutdown', 'shut the stands\' VMs down: ACPI power button, stopped if still running after --timeout'],
+    ['stop', 'stop', 'stop the stands\' VMs at once (like pulling the plug)'],
   ] as const) {
-    run(
-      program
-        .command(name)
-        .description(what)
-        .requiredOption('--group <name>', 'group')
-        .option('--user <userid>', 'only this user\'s stand')
-        .addOption(yes())
-        .addOption(json()),
-      async () => (await import('./commands/power.js')).powerCommand(name),
-    );
+    const cmd = program
+      .command(name)
+      .description(what)
+      .requiredOption('--group <name>', 'group')
+      .option('--user <userid>', 'only this user\'s stand');
+    if (name === 'rollback') cmd.alias('reset');
+    if (name === 'shutdown') cmd.option('--timeout <duration>', 'time for the guest to power off before it is stopped (default leases.shutdown_timeout, 1m)');
+    run(cmd.addOption(yes()).addOption(json()), async () => (await import('./commands/power.js')).powerCommand(action));
   }
   run(
-    program.command('expire').description('stop or remove stands whose lease has ended').addOption(json()),
+    program.command('expire').description('shut down, stop or remove stands whose lease has ended (stands.yml leases.action)').addOption(json()),
     async () => (await import('./commands/expire.js')).expireCommand,
   );
   const stateCmd = program.command('state').description('move the state between a SQLite file and a PostgreSQL or Redis server');

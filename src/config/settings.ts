@@ -15,7 +15,7 @@ export const SETTINGS_FILE = 'stands.yml';
 
 export type PlacementStrategy = 'balanced' | 'round-robin' | 'pack' | `node:${string}`;
 export type NetworkMode = 'bridges' | 'sdn';
-export type LeaseAction = 'stop' | 'destroy';
+export type LeaseAction = 'shutdown' | 'stop' | 'destroy';
 export type Range = readonly [number, number];
 
 export interface Settings {
@@ -39,9 +39,13 @@ export interface Settings {
     /** undefined = stands have no lease unless the profile or the command sets one. */
     default?: string;
     defaultMs?: number;
+    /** `shutdown`: ACPI shutdown, stopped after `shutdownTimeout`; `stop`: at once; `destroy`: removed. */
     action: LeaseAction;
     warnBefore: string;
     warnBeforeMs: number;
+    /** How long a guest gets to power off after the ACPI button before it is stopped. */
+    shutdownTimeout: string;
+    shutdownTimeoutMs: number;
   };
   /** Console link base per cluster name (falls back to the cluster's console_url, then its url). */
   consoleUrl: Record<string, string>;
@@ -105,8 +109,9 @@ export const SettingsFile = strictObject({
   templates: strictObject({ replicate: z.boolean().optional(), replica_vmid_range: rangeOf(100, 999_999_999).optional() }).optional(),
   leases: strictObject({
     default: z.union([z.literal('none'), duration]).optional(),
-    action: z.enum(['stop', 'destroy']).optional(),
+    action: z.enum(['shutdown', 'stop', 'destroy']).optional(),
     warn_before: duration.optional(),
+    shutdown_timeout: duration.optional(),
   }).optional(),
   console_url: z.record(z.string(), z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' })).optional(),
   concurrency: strictObject({
@@ -134,7 +139,7 @@ export function defaultSettings(): Settings {
     vmids: { range: [10000, 99999] },
     acl: { role: 'PVEVMUser' },
     templates: { replicate: true, replicaVmidRange: [100000, 100999] },
-    leases: { action: 'stop', warnBefore: '1h', warnBeforeMs: 3_600_000 },
+    leases: { action: 'shutdown', warnBefore: '1h', warnBeforeMs: 3_600_000, shutdownTimeout: '1m', shutdownTimeoutMs: 60_000 },
     consoleUrl: {},
     // pvedaemon has 3 workers per node; the storage lock times out after 10 s (why 2 and 8: src/core/executor.ts)
     concurrency: { perNode: 3, fullClonesPerStorage: 2, linkedClonesPerStorage: 8 },
@@ -198,6 +203,10 @@ export function settingsFromFile(d: SettingsFile, source: YamlSource | undefined
     if (d.leases.warn_before !== undefined) {
       s.leases.warnBefore = d.leases.warn_before;
       s.leases.warnBeforeMs = parseDuration(d.leases.warn_before)!;
+    }
+    if (d.leases.shutdown_timeout !== undefined) {
+      s.leases.shutdownTimeout = d.leases.shutdown_timeout;
+      s.leases.shutdownTimeoutMs = parseDuration(d.leases.shutdown_timeout)!;
     }
   }
   if (d.console_url) for (const [k, v] of Object.entries(d.console_url)) s.consoleUrl[k] = v.replace(/\/+$/, '');

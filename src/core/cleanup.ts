@@ -339,6 +339,7 @@ class CleanupRun {
   private async step(userid: string, kind: string, vm: number | undefined, fn: () => Promise<void>): Promise<void> {
     throwIfAborted(this.options.signal);
     this.emit({ type: 'step-started', job: this.job, stand: userid, ...(vm === undefined ? {} : { vm }), step: kind });
+    this.progress.start(kind);
     const t0 = Date.now();
     await fn();
     this.emit({ type: 'step-finished', job: this.job, stand: userid, ...(vm === undefined ? {} : { vm }), step: kind });

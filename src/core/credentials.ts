@@ -48,6 +48,39 @@ export interface StandCredential {
   pool: string;
 }
 
+/**
+ * Records that these passwords were shown to a person just now (printed, written to a credentials file, sent by
+ * Discord), on the stand records: a later run that finds the user it created then knows somebody has the
+ * password, even when the run that created it was interrupted. Best effort per stand: the password is out
+ * already, a failed write must not hide it. Call it right after showing, also for interrupted or partial runs.
+ */
+export async function markPasswordsShown(
+  ctx: AppContext,
+  creds: Pick<StandCredential, 'group' | 'userid' | 'password'>[],
+  how: string,
+): Promise<void> {
+  const at = new Date().toISOString();
+  for (const c of creds) {
+    if (!c.password) continue;
+    const rec = await ctx.store.stands.get(c.group, c.userid).catch(() => undefined);
+    if (!rec) continue;
+    await ctx.store.stands
+      .update(c.group, c.userid, (r) => ({
+        ...r,
+        passwordShownAt: at,
+        history: [...r.history, { at, event: 'password-shown', message: how }].slice(-100),
+      }))
+      .catch((err: unknown) => ctx.logger.warn({ err, user: c.userid }, 'could not record that a password was shown'));
+  }
+}
+
+/** `stands password` showed a new password of `userid`: every stand of it on `cluster` records that. */
+export async function markUserPasswordShown(ctx: AppContext, cluster: string, userid: string, how: string): Promise<void> {
+  const u = userid.toLowerCase();
+  const recs = (await ctx.store.stands.list({ cluster })).filter((r) => r.userid.toLowerCase() === u && r.createdUser);
+  await markPasswordsShown(ctx, recs.map((r) => ({ group: r.group, userid: r.userid, password: 'new' })), how);
+}
+
 /** noVNC console link as the PVE GUI builds it: `<base>/#v1:0:=qemu%2F<vmid>:4:::::::`. */
 export function consoleUrl(base: string, vmid: number): string {
   return `${base.replace(/\/+$/, '')}/#v1:0:=qemu%2F${vmid}:4:::::::`;

@@ -18,6 +18,7 @@
 import { randomBytes } from 'node:crypto';
 import PQueue from 'p-queue';
 import { ProxmoxApiError, TaskFailedError, isLockError, isNoWorker } from '../proxmox/errors.js';
+import { EtaEstimator } from './eta.js';
 import type { EngineEvent, EngineEventHandler } from './types.js';
 
 export interface ExecLimits {
@@ -172,48 +173,45 @@ export function reasonOf(err: unknown): string {
 }
 
 /**
- * Counts steps and estimates the time left from the durations observed so far: remaining work × the mean
- * duration of a finished step of each kind ÷ the parallelism observed (busy time over wall time).
+ * Counts steps and estimates the time left (eta.ts: each step weighted by its kind, measured in this run or a
+ * default before, done at the rate the work so far was done).
  */
 export class Progress {
   private done = 0;
   private total = 0;
-  private readonly started = Date.now();
-  private readonly durations = new Map<string, { sum: number; n: number }>();
-  private readonly pendingKinds = new Map<string, number>();
-  private busyMs = 0;
+  private readonly eta: EtaEstimator;
   private lastEmit = 0;
 
   constructor(
     private readonly job: string,
     private readonly emit: (e: EngineEvent) => void,
     private readonly minIntervalMs = 250,
-  ) {}
+    private readonly now: () => number = Date.now,
+  ) {
+    this.eta = new EtaEstimator(this.now());
+  }
 
   plan(kind: string, n = 1): void {
     this.total += n;
-    this.pendingKinds.set(kind, (this.pendingKinds.get(kind) ?? 0) + n);
+    this.eta.plan(kind, n);
+  }
+
+  /** A planned step started (it counts as partly done while it works). */
+  start(kind: string): void {
+    this.eta.start(kind, this.now());
   }
 
   /** A planned step finished (or turned out to be done already: `ms` 0). */
   finish(kind: string, ms: number, force = false): void {
     this.done++;
-    const left = (this.pendingKinds.get(kind) ?? 1) - 1;
-    this.pendingKinds.set(kind, Math.max(0, left));
-    if (ms > 0) {
-      const d = this.durations.get(kind) ?? { sum: 0, n: 0 };
-      d.sum += ms;
-      d.n++;
-      this.durations.set(kind, d);
-      this.busyMs += ms;
-    }
+    this.eta.finish(kind, ms);
     this.tick(force);
   }
 
   /** Steps that will not run (their stand failed). */
   drop(kind: string, n = 1): void {
     this.total -= n;
-    this.pendingKinds.set(kind, Math.max(0, (this.pendingKinds.get(kind) ?? n) - n));
+    this.eta.drop(kind, n);
     this.tick();
   }
 
@@ -222,26 +220,11 @@ export class Progress {
   }
 
   etaMs(): number | undefined {
-    const wall = Date.now() - this.started;
-    if (this.busyMs <= 0 || wall <= 0) return undefined;
-    const parallelism = Math.max(1, this.busyMs / wall);
-    let all = 0;
-    let sum = 0;
-    let n = 0;
-    for (const d of this.durations.values()) {
-      sum += d.sum;
-      n += d.n;
-    }
-    const fallback = n ? sum / n : 0;
-    for (const [kind, left] of this.pendingKinds) {
-      const d = this.durations.get(kind);
-      all += left * (d && d.n ? d.sum / d.n : fallback);
-    }
-    return Math.round(all / parallelism);
+    return this.eta.etaMs(this.now());
   }
 
   tick(force = false): void {
-    const now = Date.now();
+    const now = this.now();
     if (!force && now - this.lastEmit < this.minIntervalMs && this.done < this.total) return;
     this.lastEmit = now;
     const eta = this.etaMs();

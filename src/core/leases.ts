@@ -1,6 +1,7 @@
 /**
  * Leases: a stand may carry an expiry (`--lease 4h`, the profile's lease, or stands.yml leases.default). When it
- * ends, `expireLeases` stops the stand or removes it (stands.yml leases.action); the bot runs it on a schedule
+ * ends, `expireLeases` shuts the stand down (ACPI, stopped after leases.shutdown_timeout), stops it or removes it
+ * (stands.yml leases.action, default shutdown); the bot runs it on a schedule
  * and warns students beforehand with `leasesExpiringWithin`.
  */
 import { parseDuration } from '../config/duration.js';
@@ -10,9 +11,10 @@ import type { StandRecord } from '../store/schemas.js';
 import type { AppContext } from './context.js';
 import { planCleanup, runCleanup } from './cleanup.js';
 import { reasonOf } from './executor.js';
-import { stopStands } from './power.js';
+import { shutdownStands, stopStands } from './power.js';
 
-export type LeaseAction = 'stop' | 'destroy';
+export type { LeaseAction } from '../config/settings.js';
+import type { LeaseAction } from '../config/settings.js';
 
 export interface ExpiredStand {
   group: string;
@@ -101,11 +103,12 @@ export async function expireLeases(
     }
     const before = out.length;
     try {
-      if (action === 'stop') {
-        const r = await stopStands(ctx, { group: s.group, user: s.userid }, { requestedBy: { via: 'schedule', name: 'lease expiry' } });
+      if (action === 'stop' || action === 'shutdown') {
+        const power = action === 'stop' ? stopStands : shutdownStands;
+        const r = await power(ctx, { group: s.group, user: s.userid }, { requestedBy: { via: 'schedule', name: 'lease expiry' } });
         const ok = r.status === 'succeeded';
         out.push({ ...base, outcome: ok ? 'stopped' : 'failed', ...(ok ? {} : { message: r.stands[0]?.error }) });
-        if (ok) await ctx.store.stands.addHistory(s.group, s.userid, { event: LEASE_EXPIRED, message: 'stopped', at: new Date(Math.max(now, Date.now())).toISOString() });
+        if (ok) await ctx.store.stands.addHistory(s.group, s.userid, { event: LEASE_EXPIRED, message: action === 'stop' ? 'stopped' : 'shut down', at: new Date(Math.max(now, Date.now())).toISOString() });
       } else {
         const r = await runCleanup(ctx, await planCleanup(ctx, { group: s.group, user: s.userid }), {
           requestedBy: { via: 'schedule', name: 'lease expiry' },

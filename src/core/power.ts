@@ -1,6 +1,7 @@
 /**
- * reset (roll back to the `start` snapshot), start and stop, for a group or one user's stand. Only VMs the store
- * records for the stand AND that are still the VMs we created (ownership.ts vmOwnership) are touched. Holds the group lock like any job.
+ * reset (roll back to the `start` snapshot: the CLI's `rollback`), start, stop and shutdown (ACPI, then stop
+ * after a timeout), for a group or one user's stand. Only VMs the store records for the stand AND that are still
+ * the VMs we created (ownership.ts vmOwnership) are touched. Holds the group lock like any job.
  */
 import type { Logger } from '../log.js';
 import { ProxmoxApiError, TaskFailedError, isNotFound } from '../proxmox/errors.js';
@@ -13,7 +14,7 @@ import { Lanes, Progress, newJobId, reasonOf, safeEmitter, throwIfAborted } from
 import { vmOwnership } from './ownership.js';
 import type { EngineEvent, EngineEventHandler } from './types.js';
 
-export type PowerAction = 'reset' | 'start' | 'stop';
+export type PowerAction = 'reset' | 'start' | 'stop' | 'shutdown';
 
 export interface PowerTarget {
   group: string;
@@ -27,6 +28,8 @@ export interface PowerOptions {
   requestedBy?: JobRecord['requestedBy'];
   /** The caller holds the group lock already (lease expiry inside another job). */
   lockHeld?: boolean;
+  /** shutdown: how long a guest gets after the ACPI button before it is stopped (default leases.shutdown_timeout). */
+  shutdownTimeoutMs?: number;
 }
 
 export interface PowerVmResult {
@@ -59,6 +62,10 @@ export function startStands(ctx: AppContext, target: PowerTarget, options: Power
 }
 export function stopStands(ctx: AppContext, target: PowerTarget, options: PowerOptions = {}): Promise<PowerResult> {
   return runPower(ctx, 'stop', target, options);
+}
+/** ACPI shutdown; a guest still running after the timeout is stopped (PVE `forceStop`, then a stop if need be). */
+export function shutdownStands(ctx: AppContext, target: PowerTarget, options: PowerOptions = {}): Promise<PowerResult> {
+  return runPower(ctx, 'shutdown', target, options);
 }
 
 async function runPower(ctx: AppContext, action: PowerAction, target: PowerTarget, options: PowerOptions): Promise<PowerResult> {
@@ -99,8 +106,9 @@ async function runPower(ctx: AppContext, action: PowerAction, target: PowerTarge
       const vms = new Map<number, ClusterResource>();
       for (const r of await client.clusterResources('vm')) if (r.vmid !== undefined) vms.set(r.vmid, r);
       const lanes = new Lanes();
+      const shutdownTimeoutMs = options.shutdownTimeoutMs ?? ctx.settings?.leases?.shutdownTimeoutMs ?? 60_000;
       results.push(
-        ...(await Promise.all(list.map((s) => powerStand(ctx, action, s, vms, lanes, { job, emit, progress, log, signal: options.signal })))),
+        ...(await Promise.all(list.map((s) => powerStand(ctx, action, s, vms, lanes, { job, emit, progress, log, signal: options.signal, shutdownTimeoutMs })))),
       );
     }
     const failed = results.filter((r) => r.status === 'failed').length;
@@ -144,7 +152,7 @@ async function powerStand(
   s: StandRecord,
   live: Map<number, ClusterResource>,
   lanes: Lanes,
-  o: { job: string; emit: (e: EngineEvent) => void; progress: Progress; log: Logger; signal: AbortSignal | undefined },
+  o: { job: string; emit: (e: EngineEvent) => void; progress: Progress; log: Logger; signal: AbortSignal | undefined; shutdownTimeoutMs: number },
 ): Promise<PowerStandResult> {
   const client = ctx.client(s.cluster);
   const vms: PowerVmResult[] = [];
@@ -171,6 +179,7 @@ async function powerStand(
         return;
       }
       o.emit({ type: 'step-started', job: o.job, stand: s.userid, vm: vm.vmid, step: action });
+      o.progress.start(action);
       const t0 = Date.now();
       try {
         throwIfAborted(o.signal);
@@ -180,7 +189,10 @@ async function powerStand(
           // a snapshot, rollback or migration still running (e.g. of an interrupted reset): wait for its task
           ({ node, status } = await client.waitOwnLock(node, vm.vmid));
         }
-        if (action === 'start' || action === 'stop') {
+        if (action === 'shutdown') {
+          if (status.status !== 'running') res.outcome = 'already';
+          else await shutdownVm(client, lanes, node, vm.vmid, o.shutdownTimeoutMs, o.log);
+        } else if (action === 'start' || action === 'stop') {
           const want = action === 'start' ? 'running' : 'stopped';
           if (status.status === want) res.outcome = 'already';
           else {
@@ -229,4 +241,24 @@ async function powerStand(
   );
   await ctx.store.stands.addHistory(s.group, s.userid, { event: action, job: o.job, ...(result.error ? { message: result.error } : {}) }).catch(() => undefined);
   return result;
+}
+
+/**
+ * ACPI shutdown with `timeoutMs` for the guest, PVE's `forceStop` past it (qemu-server `_do_vm_stop`: SIGTERM,
+ * SIGKILL 10 s later). Should the task still fail (a paused VM without forceStop support, a lost task) and the
+ * VM run on, it is stopped.
+ */
+async function shutdownVm(client: ReturnType<AppContext['client']>, lanes: Lanes, node: string, vmid: number, timeoutMs: number, log: Logger): Promise<void> {
+  try {
+    const t = await lanes.node(node, () => client.shutdownVm(node, vmid, { timeoutS: Math.max(0, Math.round(timeoutMs / 1000)), forceStop: true }));
+    await client.waitTask(t);
+    return;
+  } catch (err) {
+    if (!(err instanceof TaskFailedError)) throw err;
+    const now = await client.vmStatus(node, vmid);
+    if (now.status !== 'running') return;
+    log.warn({ vmid, err: err.exitstatus }, 'shutdown did not power the VM off: stopping it');
+  }
+  const t = await lanes.node(node, () => client.stopVm(node, vmid));
+  await client.waitTask(t);
 }

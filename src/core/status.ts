@@ -258,3 +258,49 @@ export async function listGroups(ctx: AppContext, o: { cluster?: string } = {}):
   }
   return out.sort((a, b) => a.name.localeCompare(b.name));
 }
+
+/**
+ * The VMs of a few stands as their nodes see them right now: `GET /nodes/{node}/qemu` once per node (qemu-server
+ * API2/Qemu.pm `vmlist` → QemuServer.pm `vmstatus`, which checks the VM's process on the spot), not
+ * `/cluster/resources`, which shows pvestatd's last broadcast and lags a fresh clone or start by up to its 10 s
+ * interval (sim/timing.ts `pvestatdIntervalMs`). For a member's own stand right after it was made. A VM not on its recorded node is `missing`; a node that does not answer leaves its VMs `unknown`.
+ */
+export async function liveStandVms(ctx: AppContext, stands: StandRecord[]): Promise<Map<StandRecord, StandVmReport[]>> {
+  const byNode = new Map<string, Promise<Map<number, { status: string; lock?: string }> | undefined>>();
+  const list = (cluster: string, node: string) => {
+    const key = `${cluster}\u0000${node}`;
+    let p = byNode.get(key);
+    if (!p) {
+      p = ctx
+        .client(cluster)
+        .vmList(node)
+        .then((vms) => new Map(vms.map((v) => [v.vmid, { status: v.status, ...(v.lock ? { lock: v.lock } : {}) }])))
+        .catch(() => undefined);
+      byNode.set(key, p);
+    }
+    return p;
+  };
+  const out = new Map<StandRecord, StandVmReport[]>();
+  for (const s of stands) {
+    const base = consoleBaseFor(ctx, s.cluster);
+    out.set(
+      s,
+      await Promise.all(
+        s.vms.map(async (v): Promise<StandVmReport> => {
+          const seen = await list(s.cluster, v.node);
+          const live = seen?.get(v.vmid);
+          return {
+            vmid: v.vmid,
+            name: v.name,
+            node: v.node,
+            machine: v.machine,
+            state: seen ? (live?.status ?? 'missing') : 'unknown',
+            ...(live?.lock ? { lock: live.lock } : {}),
+            consoleUrl: consoleUrl(base, v.vmid),
+          };
+        }),
+      ),
+    );
+  }
+  return out;
+}

@@ -35,6 +35,8 @@ export async function deliverCredentials(o: {
   discordOf: (userid: string) => Promise<string | undefined>;
   logger: Logger;
   now?: () => number;
+  /** Called with the credentials a person received, right after they did (markPasswordsShown). */
+  shown?: (creds: StandCredential[], how: string) => Promise<void>;
 }): Promise<{ teacher: 'ephemeral' | 'dm' | 'none'; students: number }> {
   let teacher: 'ephemeral' | 'dm' | 'none' = 'none';
   if (o.creds.length) {
@@ -61,6 +63,7 @@ export async function deliverCredentials(o: {
         o.logger.error({ err }, 'credentials DM to the teacher failed');
       }
     }
+    if (teacher !== 'none') await o.shown?.(o.creds, teacher === 'ephemeral' ? 'Discord: CSV to the teacher' : 'Discord: CSV by DM to the teacher');
   }
   let students = 0;
   for (const c of o.creds) {
@@ -72,6 +75,7 @@ export async function deliverCredentials(o: {
     try {
       await sendDm(o.client, id, { content: lines.join('\n') });
       students++;
+      if (teacher === 'none') await o.shown?.([c], 'Discord: DM to the student');
     } catch (err) {
       o.logger.warn({ err, user: c.userid }, 'credentials DM to a student failed');
     }

@@ -112,7 +112,7 @@ const en = {
   pickGroup: (groups: string) => `You have stands in several groups; name one: ${groups}.`,
   notSelfService: (group: string) => `The stand in ${group} was set up by a teacher; ask them to remove it.`,
   standFailed: (reason: string) => `The stand could not be created: ${reason}`,
-  standActions: { reset: 'reset to the start snapshot', start: 'started', stop: 'stopped', delete: 'deleted' } as Record<string, string>,
+  standActions: { reset: 'reset to the start snapshot', rollback: 'rolled back to the start snapshot', start: 'started', stop: 'stopped', delete: 'deleted' } as Record<string, string>,
   leaseWarning: (group: string, at: string) => `Your stand in ${group} expires ${at}. Save your work.`,
   // link
   linked: (member: string, userid: string) => `<@${member}> is now linked to ${userid}.`,
@@ -218,7 +218,7 @@ const ru: Messages = {
   pickGroup: (groups) => `У вас стенды в нескольких группах; укажите одну: ${groups}.`,
   notSelfService: (group) => `Стенд в ${group} создан преподавателем; попросите его удалить стенд.`,
   standFailed: (reason) => `Не удалось создать стенд: ${reason}`,
-  standActions: { reset: 'сброшен к снимку start', start: 'запущен', stop: 'остановлен', delete: 'удалён' },
+  standActions: { reset: 'сброшен к снимку start', rollback: 'возвращён к снимку start', start: 'запущен', stop: 'остановлен', delete: 'удалён' },
   leaseWarning: (group, at) => `Ваш стенд в ${group} истекает ${at}. Сохраните работу.`,
   linked: (member, userid) => `<@${member}> теперь привязан к ${userid}.`,
   unlinked: (member) => `<@${member}> больше не привязан.`,

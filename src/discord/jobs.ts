@@ -162,6 +162,8 @@ export interface StartJobOptions<R extends JobResult> {
   channelId: string;
   /** Stand names known before the start (shown as waiting). */
   stands?: string[];
+  /** Steps per stand (a deploy's `deployStepCounts(plan)`): a stand counts as done when its last step finishes. */
+  standSteps?: Record<string, number>;
   interaction?: InteractionHandle;
   /** Reattach to a progress message that exists (after a restart). */
   existingMessageId?: string;
@@ -223,7 +225,7 @@ export class JobManager {
     const held = this.active.get(o.group);
     if (held) throw new UserError(m.groupBusy(o.group, held.actor.name));
     const logger = this.o.logger.child({ kind: o.kind, group: o.group });
-    const state = newProgress(o.kind, o.group, o.jobId ?? '…', o.stands ?? []);
+    const state = newProgress(o.kind, o.group, o.jobId ?? '…', o.stands ?? [], o.standSteps);
     if (o.note) state.note = o.note;
     let jobId: string | undefined = o.jobId;
     const persist = async (messageId: string): Promise<boolean> => {
@@ -251,7 +253,9 @@ export class JobManager {
     const render = () => ({ embeds: [renderProgress(state, m)], components: [] });
     if (ahead > 0) state.note = [o.note, m.queued(ahead)].filter(Boolean).join('\n');
     try {
-      await message.send(render());
+      const first = render();
+      await message.send(first);
+      editor.shownNow(first);
     } catch (err) {
       this.active.delete(o.group);
       throw err;

@@ -17,7 +17,7 @@ export interface ProgressState {
   job: string;
   total: number;
   done: number;
-  stands: Map<string, { state: StandState; step?: string; message?: string }>;
+  stands: Map<string, StandProgress>;
   retries: number;
   failures: number;
   etaMs?: number;
@@ -26,14 +26,27 @@ export interface ProgressState {
   note?: string;
 }
 
-export function newProgress(kind: string, group: string, job: string, stands: string[] = []): ProgressState {
+export interface StandProgress {
+  state: StandState;
+  step?: string;
+  message?: string;
+  /** Steps the job runs for this stand, when known (a deploy's plan): the stand counts as done after the last. */
+  steps?: number;
+  finished: number;
+}
+
+/**
+ * `steps`: steps per stand (a deploy's `deployStepCounts(plan)`); with it a stand is done when its last step
+ * finishes, not only at its `stand-done` event (which waits for the node's network apply and the record write).
+ */
+export function newProgress(kind: string, group: string, job: string, stands: string[] = [], steps?: Record<string, number>): ProgressState {
   return {
     kind,
     group,
     job,
     total: stands.length,
     done: 0,
-    stands: new Map(stands.map((s) => [s, { state: 'pending' as StandState }])),
+    stands: new Map(stands.map((s) => [s, { state: 'pending' as StandState, finished: 0, ...(steps?.[s] ? { steps: steps[s] } : {}) }])),
     retries: 0,
     failures: 0,
   };
@@ -41,7 +54,7 @@ export function newProgress(kind: string, group: string, job: string, stands: st
 
 /** Folds one engine event into the state (mutates and returns it). */
 export function applyEvent(s: ProgressState, e: EngineEvent): ProgressState {
-  const stand = e.stand ? (s.stands.get(e.stand) ?? { state: 'pending' as StandState }) : undefined;
+  const stand = e.stand ? (s.stands.get(e.stand) ?? { state: 'pending' as StandState, finished: 0 }) : undefined;
   if (e.stand && stand) s.stands.set(e.stand, stand);
   switch (e.type) {
     case 'step-started':
@@ -50,6 +63,13 @@ export function applyEvent(s: ProgressState, e: EngineEvent): ProgressState {
       break;
     case 'step-finished':
       if (stand && e.step) stand.step = e.step;
+      if (stand) {
+        stand.finished++;
+        if (stand.steps !== undefined && stand.finished >= stand.steps && stand.state !== 'failed') {
+          stand.state = 'done';
+          delete stand.step;
+        }
+      }
       break;
     case 'retry':
       s.retries++;
@@ -132,6 +152,10 @@ export function clip(text: string, max: number): string {
 export interface ThrottledEditorOptions<T> {
   intervalMs: number;
   send: (payload: T) => Promise<void>;
+  /** What the message already shows when the editor starts (it was just created with it); see `shownNow`. */
+  initial?: T;
+  /** Equality of payloads (default: same JSON). */
+  same?: (a: T, b: T) => boolean;
   onError?: (error: unknown) => void;
   now?: () => number;
 }
@@ -147,9 +171,30 @@ export class ThrottledEditor<T> {
   private timer: NodeJS.Timeout | null = null;
   private lastSentAt = -Infinity;
   private closed = false;
+  /** What the message shows now (the last payload sent, or the initial one). */
+  private shown: { payload: T } | undefined;
   sent = 0;
+  /** Edits left out because the message already showed that payload. */
+  skipped = 0;
 
-  constructor(private readonly o: ThrottledEditorOptions<T>) {}
+  constructor(private readonly o: ThrottledEditorOptions<T>) {
+    if (o.initial !== undefined) this.shownNow(o.initial);
+  }
+
+  /**
+   * The message shows `payload` now (it was created with it, outside this editor): the interval counts from
+   * now, and an edit that would show the same again is not sent.
+   */
+  shownNow(payload: T): void {
+    this.shown = { payload };
+    this.lastSentAt = this.now();
+  }
+
+  private isShown(payload: T): boolean {
+    if (!this.shown) return false;
+    const same = this.o.same ?? ((a: T, b: T) => JSON.stringify(a) === JSON.stringify(b));
+    return same(this.shown.payload, payload);
+  }
 
   private now(): number {
     return (this.o.now ?? Date.now)();
@@ -175,11 +220,22 @@ export class ThrottledEditor<T> {
     if (!this.pending || this.inFlight) return;
     const payload = this.latest as T;
     this.pending = false;
+    if (this.isShown(payload)) {
+      this.skipped++;
+      return;
+    }
     this.lastSentAt = this.now();
     this.sent++;
     this.inFlight = this.o
       .send(payload)
-      .catch((err: unknown) => this.o.onError?.(err))
+      .then(() => {
+        this.shown = { payload };
+      })
+      .catch((err: unknown) => {
+        // what the message shows is unknown now: the next payload goes out whatever it is
+        this.shown = undefined;
+        this.o.onError?.(err);
+      })
       .finally(() => {
         this.inFlight = null;
       });

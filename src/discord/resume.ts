@@ -4,7 +4,8 @@
  * channel message if the old one is gone). Interaction tokens are not stored, so credentials of a resumed job
  * go to the teacher by DM.
  */
-import { resume } from '../core/deploy.js';
+import { markPasswordsShown } from '../core/credentials.js';
+import { deployStepCounts, resume } from '../core/deploy.js';
 import type { DeployPlan } from '../core/types.js';
 import { GroupBusyError } from '../store/index.js';
 import { deliverCredentials } from './credentials.js';
@@ -33,6 +34,7 @@ export async function resumeJobs(bot: Bot): Promise<string[]> {
         channelId: job.discord.channelId,
         ...(job.discord.messageId ? { existingMessageId: job.discord.messageId } : {}),
         stands: plan?.stands.map((s) => s.userid) ?? [],
+        ...(plan ? { standSteps: deployStepCounts(plan) } : {}),
         note: m.resumedAfterRestart,
         jobId: job.id,
         run: async (onEvent, signal) => {
@@ -65,6 +67,7 @@ export async function resumeJobs(bot: Bot): Promise<string[]> {
             tokenSwitchMs: settings.tokenSwitchMs,
             discordOf: (userid) => discordIdOf(app, plan, userid),
             logger,
+            shown: (creds, how) => markPasswordsShown(app, creds, how),
           });
         },
       });

@@ -63,6 +63,8 @@ export interface SimVm {
   config: VmConfig;
   status: 'running' | 'stopped';
   startedAtMs?: number;
+  /** The guest does not react to the ACPI power button (hung, or no OS): a shutdown runs into its timeout. */
+  ignoresAcpi?: boolean;
   pool?: string;
   snapshots: SimSnapshot[];
   /** the last pvestatd broadcast about this VM (cluster/resources lags behind by up to 10 s) */

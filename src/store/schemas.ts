@@ -58,6 +58,11 @@ export const StandRecord = z.strictObject({
   segments: z.array(StandSegment),
   vlans: z.array(z.number().int()),
   createdUser: z.boolean(),
+  /**
+   * When the password of the user we created (createdUser) was last shown to a person: printed, written to a
+   * credentials file, sent by Discord. Never the password itself. Cleared when a run creates the user anew.
+   */
+  passwordShownAt: isoTime.optional(),
   poolCreated: z.boolean(),
   aclCreated: z.boolean().default(false),
   status: StandStatus,
@@ -114,7 +119,7 @@ export interface JournalMeta {
   extra?: Record<string, string | number | boolean>;
 }
 
-export const JobKind = z.enum(['deploy', 'cleanup', 'reset', 'start', 'stop', 'expire', 'recover', 'templates']);
+export const JobKind = z.enum(['deploy', 'cleanup', 'reset', 'start', 'stop', 'shutdown', 'expire', 'recover', 'templates']);
 export type JobKind = z.infer<typeof JobKind>;
 export const JobStatus = z.enum(['queued', 'running', 'succeeded', 'partial', 'failed', 'cancelled']);
 export type JobStatus = z.infer<typeof JobStatus>;

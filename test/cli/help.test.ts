@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { runCli } from './run-cli.js';
 
-const COMMANDS = ['deploy', 'resume', 'status', 'list', 'cleanup', 'reset', 'start', 'stop', 'expire', 'recover',
+const COMMANDS = ['deploy', 'resume', 'status', 'list', 'cleanup', 'rollback', 'start', 'shutdown', 'stop', 'expire', 'recover',
   'templates', 'password', 'check', 'sim', 'demo', 'bot', 'register', 'health'];
 
 describe('stands --help', () => {
@@ -12,6 +12,8 @@ describe('stands --help', () => {
     for (const c of COMMANDS) expect(r.stdout).toMatch(new RegExp(`^  ${c}\\b`, 'm'));
     expect(r.stdout).toContain('--config <dir>');
     expect(r.stdout).toContain('--state <file>');
+    // Proxmox's word first; the old name stays as an alias, and says so
+    expect(r.stdout).toMatch(/^ {2}rollback\|reset \[options\] +roll the stands back to their `start` snapshot \(alias: reset, its old\s+name\)/m);
     expect(r.stderr).toBe('');
   });
 

@@ -20,7 +20,7 @@ interface ChildRun {
  * `node bin/stands.js deploy … --yes --json` as a real child process talking HTTPS to the simulator in this
  * process; SIGKILLed (no cleanup, no finally blocks) right after its `killAt`-th progress line.
  */
-function runChild(argv: string[], killAt?: number, signal: NodeJS.Signals = 'SIGKILL'): Promise<ChildRun> {
+function runChild(argv: string[], killAt?: number | ((line: string) => boolean), signal: NodeJS.Signals = 'SIGKILL'): Promise<ChildRun> {
   const child = spawn(process.execPath, [path.join(REPO, 'bin/stands.js'), ...argv], {
     cwd: REPO,
     env: { ...process.env, STANDS_LOG_LEVEL: 'warn' },
@@ -30,6 +30,7 @@ function runChild(argv: string[], killAt?: number, signal: NodeJS.Signals = 'SIG
   let stderr = '';
   let pending = '';
   let progressLines = 0;
+  let killed = false;
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr.on('data', (d: Buffer) => {
     stderr += d.toString();
@@ -39,7 +40,11 @@ function runChild(argv: string[], killAt?: number, signal: NodeJS.Signals = 'SIG
     for (const line of lines) {
       if (!PROGRESS.test(line)) continue;
       progressLines++;
-      if (killAt !== undefined && progressLines === killAt) child.kill(signal);
+      const hit = typeof killAt === 'function' ? killAt(line) : progressLines === killAt;
+      if (hit && !killed) {
+        killed = true;
+        child.kill(signal);
+      }
     }
   });
   return new Promise((resolve) =>
@@ -132,5 +137,42 @@ describe('killing `stands deploy` with SIGKILL at 10 different moments', () => {
     const cleanup = await runCli([...env.globals, 'cleanup', '--group', 'int', '--yes']);
     expect(cleanup.code, cleanup.stderr).toBe(0);
     expect(oursOnCluster(env.sim)).toEqual({ vms: [], bridges: [] });
+  }, 120_000);
+
+  it('Ctrl+C after users were created: the passwords printed then are not called "never shown" by resume', async () => {
+    const list = path.join(env.dir, 'shown.txt');
+    await writeFile(list, 's1\ns2\ns3\n');
+    const argv = [...env.globals, 'deploy', '--profile', 'basic', '--users', list, '--group', 'shown', '--yes'];
+    // interrupt as soon as the first user exists (its access step finished)
+    const run = await runChild(argv, (line) => /@pve: access done/.test(line), 'SIGINT');
+    expect(run.code, run.stderr).toBe(130);
+    const printed = ['s1@pve', 's2@pve', 's3@pve'].filter((u) => new RegExp(`^\\W*${u.replace('.', '\\.')}\\W+[A-Za-z][^\\s│|]{11,}`, 'm').test(run.stdout));
+    expect(run.stdout).toContain('New users (passwords are shown only now');
+    expect(printed.length, run.stdout).toBeGreaterThanOrEqual(1);
+
+    const resumed = await runCli([...env.globals, 'resume', '--group', 'shown']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stdout + resumed.stderr).not.toContain('never shown');
+    // users the interrupted run created without printing them (none here, all were printed) would be named
+    expect(resumed.stdout).toMatch(/succeeded: 3 ready, 0 failed/);
+
+    const cleanup = await runCli([...env.globals, 'cleanup', '--group', 'shown', '--yes']);
+    expect(cleanup.code, cleanup.stderr).toBe(0);
+  }, 120_000);
+
+  it('a user created by a run killed before it printed anything keeps the message with the exact command', async () => {
+    const list = path.join(env.dir, 'lost.txt');
+    await writeFile(list, 'l1\n');
+    const argv = [...env.globals, 'deploy', '--profile', 'basic', '--users', list, '--group', 'lost', '--yes'];
+    const run = await runChild(argv, (line) => /l1@pve: access done/.test(line), 'SIGKILL');
+    expect(run.signal).toBe('SIGKILL');
+    expect(run.stdout).not.toContain('New users');
+    const resumed = await runCli([...env.globals, 'resume', '--group', 'lost']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toContain(
+      'l1@pve was created by an interrupted run, so its password was never shown: set a new one with `stands password --user l1@pve`',
+    );
+    const cleanup = await runCli([...env.globals, 'cleanup', '--group', 'lost', '--yes']);
+    expect(cleanup.code, cleanup.stderr).toBe(0);
   }, 120_000);
 });

@@ -62,9 +62,30 @@ describe('after a deploy: status, reset/stop/start, expire, templates, password,
     expect(lastJson(start.stdout)).toMatchObject({ action: 'start', group: GROUP, status: 'succeeded' });
     expect(vmStates()).toEqual(['running', 'running']);
 
+    // `reset` is the old name of `rollback`: the same command
     const reset = await runCli([...env.globals, 'reset', '--group', GROUP, '--yes']);
     expect(reset.code, reset.stderr).toBe(0);
-    expect(reset.stdout).toContain('reset life: succeeded');
+    expect(reset.stdout).toContain('rollback life: succeeded');
+    const rollback = await runCli([...env.globals, 'rollback', '--group', GROUP, '--user', 'anna@pve', '--json', '--yes']);
+    expect(rollback.code, rollback.stderr).toBe(0);
+    expect(lastJson(rollback.stdout)).toMatchObject({ action: 'reset', group: GROUP, status: 'succeeded' });
+  });
+
+  it('shutdown asks first, checks --timeout, and powers the VMs off through the ACPI shutdown', async () => {
+    expect(vmStates()).toEqual(['running', 'running']);
+    const refused = await runCli([...env.globals, 'shutdown', '--group', GROUP]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('Shut the VMs down (ACPI; stopped if still running after the timeout): every stand of group life: confirmation needed');
+    const bad = await runCli([...env.globals, 'shutdown', '--group', GROUP, '--timeout', 'soon', '--yes']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--timeout soon: expected a duration such as 90s or 2m');
+    const before = env.sim.stats.byRoute['POST /nodes/{node}/qemu/{vmid}/status/shutdown'] ?? 0;
+    const shut = await runCli([...env.globals, 'shutdown', '--group', GROUP, '--timeout', '30s', '--yes']);
+    expect(shut.code, shut.stderr).toBe(0);
+    expect(shut.stdout).toContain('shutdown life: succeeded');
+    expect(vmStates()).toEqual(['stopped', 'stopped']);
+    expect((env.sim.stats.byRoute['POST /nodes/{node}/qemu/{vmid}/status/shutdown'] ?? 0) - before).toBe(2);
+    expect((await runCli([...env.globals, 'start', '--group', GROUP])).code).toBe(0);
   });
 
   it('expire stops the stands whose lease ended, once', async () => {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDeploy } from '../../src/core/deploy.js';
 import { expireLeases, leasesExpiringWithin, setLease } from '../../src/core/leases.js';
 import { planDeploy } from '../../src/core/plan.js';
-import { resetStands, startStands, stopStands } from '../../src/core/power.js';
+import { resetStands, shutdownStands, startStands, stopStands } from '../../src/core/power.js';
 import type { DeployPlan } from '../../src/core/types.js';
 import { netlabProfile, startRunEnv, users, type RunEnv } from './run-harness.js';
 
@@ -67,5 +67,43 @@ describe('power and leases', () => {
     expect(d.stands.map((s) => `${s.userid}:${s.outcome}`)).toEqual([`${b!.userid}:removed`]);
     for (const vm of b!.vms) expect(env.sim.state.vms.has(vm.vmid)).toBe(false);
     expect(await env.ctx.store.stands.get('pw', b!.userid)).toBeUndefined();
+  });
+
+  it('shutdown: ACPI first; a guest that ignores it is stopped after the timeout (forceStop)', async () => {
+    const c = plan.stands[2]!;
+    for (const vm of c.vms) expect(vmState(vm.vmid)).toBe('running');
+    const [deaf, ...rest] = c.vms;
+    env.sim.state.vms.get(deaf!.vmid)!.ignoresAcpi = true;
+    const before = { ...env.sim.stats.byRoute };
+    const r = await shutdownStands(env.ctx, { group: 'pw', user: c.userid }, { shutdownTimeoutMs: 3000 });
+    expect(r.status).toBe('succeeded');
+    for (const vm of c.vms) expect(vmState(vm.vmid)).toBe('stopped');
+    const calls = (route: string) => (env.sim.stats.byRoute[route] ?? 0) - (before[route] ?? 0);
+    // the graceful path for every VM, no separate stop: PVE's forceStop ended the deaf one
+    expect(calls('POST /nodes/{node}/qemu/{vmid}/status/shutdown')).toBe(c.vms.length);
+    expect(calls('POST /nodes/{node}/qemu/{vmid}/status/stop')).toBe(0);
+    const deafTask = [...env.sim.state.tasks.values()].filter((t) => t.type === 'qmshutdown' && t.id === String(deaf!.vmid)).at(-1)!;
+    expect(deafTask.exitstatus).toBe('WARNINGS: 1');
+    for (const vm of rest) {
+      const t = [...env.sim.state.tasks.values()].filter((x) => x.type === 'qmshutdown' && x.id === String(vm.vmid)).at(-1)!;
+      expect(t.exitstatus).toBe('OK');
+    }
+    // already off: nothing to do
+    const again = await shutdownStands(env.ctx, { group: 'pw', user: c.userid });
+    expect(again.stands[0]!.vms.map((v) => v.outcome)).toEqual(c.vms.map(() => 'already'));
+  });
+
+  it('a lease that ends shuts the stand down by default (stands.yml leases.action: shutdown)', async () => {
+    expect(env.ctx.settings.leases.action).toBe('shutdown');
+    const c = plan.stands[2]!;
+    expect((await startStands(env.ctx, { group: 'pw', user: c.userid })).status).toBe('succeeded');
+    const now = Date.now();
+    await setLease(env.ctx, { group: 'pw', user: c.userid }, new Date(now - 1000).toISOString(), now);
+    const before = env.sim.stats.byRoute['POST /nodes/{node}/qemu/{vmid}/status/shutdown'] ?? 0;
+    const r = await expireLeases(env.ctx, { now });
+    expect(r.stands.map((s) => `${s.userid}:${s.action}:${s.outcome}`)).toEqual([`${c.userid}:shutdown:stopped`]);
+    expect((env.sim.stats.byRoute['POST /nodes/{node}/qemu/{vmid}/status/shutdown'] ?? 0) - before).toBe(c.vms.length);
+    for (const vm of c.vms) expect(vmState(vm.vmid)).toBe('stopped');
+    expect((await env.ctx.store.stands.get('pw', c.userid))!.history.at(-1)).toMatchObject({ event: 'lease-expired', message: 'shut down' });
   });
 });

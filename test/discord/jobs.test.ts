@@ -70,4 +70,52 @@ describe('JobManager', () => {
     expect(final.description).not.toContain('Queued');
     expect(jobs.list()).toEqual([]);
   });
+
+  it('counts a stand done at its last step, and never edits the message to what it already shows', async () => {
+    const settings = discordSettings({ guildId: fake.guildId, roles: { admin: [], teacher: [], student: [] }, progressIntervalMs: 50 });
+    const jobs = new JobManager({ client, store, settings, logger: silentLogger() });
+    const g = gate();
+    const { job, finished } = await jobs.start<JobResult>({
+      kind: 'deploy',
+      group: 'g-steps',
+      cluster: 'lab',
+      actor: { id: '1', name: 'alice' },
+      lang: 'en',
+      channelId: fake.channelId,
+      stands: ['a@pve', 'b@pve'],
+      standSteps: { 'a@pve': 2, 'b@pve': 2 },
+      jobId: 'deploy-x',
+      run: async (onEvent) => {
+        // as the engine starts: events that change nothing on screen yet
+        onEvent({ type: 'planned', job: 'deploy-x', total: 2 });
+        onEvent({ type: 'job-started', job: 'deploy-x', total: 2 });
+        await jobs.holder('g-steps')!.editor.flush(); // whatever is pending goes out now (if it is worth sending)
+        const ev = (type: 'step-started' | 'step-finished', stand: string, step: string) => onEvent({ type, job: 'deploy-x', stand, step });
+        ev('step-started', 'a@pve', 'access');
+        ev('step-finished', 'a@pve', 'access');
+        ev('step-started', 'a@pve', 'clone');
+        ev('step-finished', 'a@pve', 'clone');
+        // a's stand-done waits for b (the node's network apply): the counter must not
+        await g.p;
+        ev('step-finished', 'b@pve', 'access');
+        ev('step-finished', 'b@pve', 'clone');
+        onEvent({ type: 'stand-done', job: 'deploy-x', stand: 'a@pve' });
+        onEvent({ type: 'stand-done', job: 'deploy-x', stand: 'b@pve' });
+        return { outcome: 'succeeded' };
+      },
+    });
+    const id = job.message.messageId!;
+    const mid = await fake.waitFor((r) => r.method === 'PATCH' && r.message?.id === id && /1\/2 stands done/.test(r.body?.embeds?.[0]?.description ?? ''), 30_000, 'an edit showing 1/2 stands done');
+    expect(mid.body.embeds[0].description).toContain('✅ a@pve — done');
+    g.open();
+    await finished;
+    const bodies = fake.requests
+      .filter((r) => r.message?.id === id && (r.method === 'POST' || r.method === 'PATCH'))
+      .map((r) => JSON.stringify(r.body.embeds));
+    expect(fake.requests.find((r) => r.message?.id === id)!.method).toBe('POST');
+    expect(bodies.length).toBeGreaterThanOrEqual(3);
+    // the first edit is not the message just created, and no edit repeats the one before it
+    for (let i = 1; i < bodies.length; i++) expect(bodies[i], `request ${i} repeats ${i - 1}`).not.toBe(bodies[i - 1]);
+    expect(JSON.parse(bodies.at(-1)!)[0].description).toContain('2/2 stands done');
+  });
 });

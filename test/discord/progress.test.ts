@@ -32,6 +32,31 @@ describe('progress state and rendering', () => {
     expect(e.footer!.text).toBe('Завершено: частично с ошибками · j2');
   });
 
+  it('counts a stand as done when its last planned step finishes, before its stand-done event', () => {
+    const s = newProgress('deploy', 'net-101', 'j1', ['ivanov@pve', 'petrov@pve'], { 'ivanov@pve': 3, 'petrov@pve': 3 });
+    const line = () => renderProgress(s, messages('en')).description!.split('\n')[0]!;
+    for (const step of ['access', 'clone']) {
+      applyEvent(s, { type: 'step-started', job: 'j1', stand: 'ivanov@pve', step });
+      applyEvent(s, { type: 'step-finished', job: 'j1', stand: 'ivanov@pve', step });
+    }
+    expect(line()).toMatch(/ 0\/2 stands done$/);
+    // a step skipped as already done (a resume) counts like any other
+    applyEvent(s, { type: 'step-finished', job: 'j1', stand: 'ivanov@pve', step: 'config', message: 'already done' });
+    expect(line()).toMatch(/ 1\/2 stands done$/);
+    expect(s.stands.get('ivanov@pve')).toMatchObject({ state: 'done' });
+    applyEvent(s, { type: 'stand-done', job: 'j1', stand: 'ivanov@pve' });
+    expect(line()).toMatch(/ 1\/2 stands done$/);
+    // a stand that fails after its last step is failed, once
+    for (const step of ['access', 'clone', 'config']) applyEvent(s, { type: 'step-finished', job: 'j1', stand: 'petrov@pve', step });
+    applyEvent(s, { type: 'stand-failed', job: 'j1', stand: 'petrov@pve', message: 'network apply failed' });
+    expect(s.failures).toBe(1);
+    expect(s.stands.get('petrov@pve')).toMatchObject({ state: 'failed' });
+    // without step counts (power jobs) only stand-done marks a stand done
+    const p = newProgress('stop', 'net-101', 'j2', ['ivanov@pve']);
+    applyEvent(p, { type: 'step-finished', job: 'j2', stand: 'ivanov@pve', step: 'stop' });
+    expect(p.stands.get('ivanov@pve')!.state).toBe('pending');
+  });
+
   it('draws bars clamped to 0..100 %', () => {
     expect(bar(0, 10)).toBe('░░░░░░░░░░ 0%');
     expect(bar(1.7, 10)).toBe('██████████ 100%');
@@ -55,6 +80,43 @@ describe('ThrottledEditor', () => {
     expect(sent.length).toBeLessThanOrEqual(Math.floor(elapsed / 40) + 2);
     expect(sent.length).toBeLessThan(20);
     expect(sent).toEqual([...sent].sort((a, b) => a - b));
+  });
+
+  it('knows what the message shows already: no edit repeats it, and the interval counts from its creation', async () => {
+    const sent: string[] = [];
+    let now = 1000;
+    const ed = new ThrottledEditor<{ text: string }>({ intervalMs: 50, now: () => now, send: async (p) => void sent.push(p.text) });
+    ed.shownNow({ text: 'created' });
+    ed.push({ text: 'created' });
+    await ed.flush();
+    expect(sent).toEqual([]);
+    expect(ed.skipped).toBe(1);
+    now += 10;
+    ed.push({ text: 'step 1' });
+    await ed.flush();
+    ed.push({ text: 'step 1' });
+    await ed.flush();
+    await ed.finish({ text: 'step 1' });
+    expect(sent).toEqual(['step 1']);
+  });
+
+  it('sends again after a failed edit even when the payload is the same', async () => {
+    const sent: string[] = [];
+    let fail = true;
+    const ed = new ThrottledEditor<string>({
+      intervalMs: 1,
+      send: async (p) => {
+        if (fail) throw new Error('503');
+        sent.push(p);
+      },
+      onError: () => undefined,
+    });
+    ed.shownNow('a');
+    ed.push('b');
+    await ed.flush();
+    fail = false;
+    await ed.finish('b');
+    expect(sent).toEqual(['b']);
   });
 
   it('never has two edits in flight and sends nothing after finish', async () => {

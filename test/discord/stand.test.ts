@@ -63,12 +63,20 @@ describe('/stand and /link', () => {
 
   it('shows info, resets and cannot reach another student’s stand', async () => {
     const { fake } = s;
+    const routes = { ...s.sim.stats.byRoute };
+    const delta = (route: string) => (s.sim.stats.byRoute[route] ?? 0) - (routes[route] ?? 0);
     const { token } = fake.slash({ member: fake.members.student, name: 'stand', subcommand: 'info' });
     const r = await fake.waitFor((x) => x.interactionToken === token && x.method === 'PATCH');
     expect(r.body.embeds[0].title).toMatch(/^Stand in self-basic on pve\d: ready$/);
     // basic.yml says nothing about isolation: the stand is not isolated, and /stand info says so
     expect(r.body.embeds[0].description).toMatch(/\nNot isolated$/);
-    expect(await run('student', 'stand', 'reset')).toBe('Done: reset to the start snapshot.');
+    // the member's own VM, read from its node (one list per node), not from the lagging cluster resources
+    const vm = vmsOf('ivanov')[0]!;
+    expect(r.body.embeds[0].description).toContain(`ivanov-vm (${vm.vmid}) — running · `);
+    expect(delta('GET /nodes/{node}/qemu')).toBe(1);
+    expect(delta('GET /cluster/resources')).toBe(0);
+    expect(await run('student', 'stand', 'rollback')).toBe('Done: rolled back to the start snapshot.');
+    expect(await run('student', 'stand', 'reset')).toBe('Done: reset to the start snapshot.'); // the old name, an alias
     // student2 is linked to someone else: none of the /stand actions reach ivanov's stand
     await run('teacher', 'link', undefined, { member: fake.members.student2.user.id, user: 'petrov@pve' });
     for (const sub of ['delete', 'reset', 'stop']) {

@@ -265,8 +265,39 @@ describe('template, migrate, destroy', () => {
     expect(reboot.reason).toBe('VM 102 not running');
     const snap = await t.waitTask((await t.api('POST', '/nodes/pve1/qemu/9000/snapshot', { snapname: 'pre' })).body.data);
     expect(snap.exitstatus).toBe("you can't take a snapshot if it's a template");
+    // a shutdown of a VM that is not running is no error: _do_vm_stop returns at once (`return if !$pid`)
     const shut = await t.waitTask((await t.api('POST', '/nodes/pve3/qemu/102/status/shutdown')).body.data);
-    expect(shut.exitstatus).toBe('VM 102 not running');
+    expect(shut.exitstatus).toBe('OK');
+  });
+
+  it('shutdown: ACPI within the timeout, else "got timeout" (VM runs on) or, with forceStop, a SIGTERM warning', async () => {
+    // qemu-server QemuServer.pm _do_vm_stop, via API2/Qemu.pm vm_shutdown
+    const start = async (vmid: number) => {
+      expect((await t.waitTask((await t.api('POST', `/nodes/pve1/qemu/${vmid}/status/start`)).body.data)).exitstatus).toBe('OK');
+    };
+    const status = async (vmid: number) => (await t.api('GET', `/nodes/pve1/qemu/${vmid}/status/current`)).body.data.status as string;
+    expect((await clone('pve1', 9000, { newid: 1040, name: 'acpi' })).exitstatus).toBe('OK');
+    await start(1040);
+    // a guest that reacts to the power button: off well within the timeout
+    const ok = await t.waitTask((await t.api('POST', '/nodes/pve1/qemu/1040/status/shutdown', { timeout: 30 })).body.data);
+    expect([ok.exitstatus, await status(1040)]).toEqual(['OK', 'stopped']);
+    // a guest that ignores it: the task fails after the timeout and the VM keeps running
+    await start(1040);
+    t.sim.state.vms.get(1040)!.ignoresAcpi = true;
+    const stuck = await t.waitTask((await t.api('POST', '/nodes/pve1/qemu/1040/status/shutdown', { timeout: 5 })).body.data);
+    expect([stuck.exitstatus, await status(1040)]).toEqual(['VM quit/powerdown failed - got timeout', 'running']);
+    // forceStop: after the timeout PVE terminates it, and says so as a warning
+    const forced = await t.waitTask((await t.api('POST', '/nodes/pve1/qemu/1040/status/shutdown', { timeout: 5, forceStop: 1 })).body.data);
+    expect([forced.exitstatus, await status(1040)]).toEqual(['WARNINGS: 1', 'stopped']);
+    expect(forced.log).toContain('WARN: VM still running - terminating now with SIGTERM');
+    // ACPI off in the config: the same as a guest that ignores the button
+    t.sim.state.vms.get(1040)!.ignoresAcpi = false;
+    await t.api('PUT', '/nodes/pve1/qemu/1040/config', { acpi: 0 });
+    await start(1040);
+    const noAcpi = await t.waitTask((await t.api('POST', '/nodes/pve1/qemu/1040/status/shutdown', { timeout: 1 })).body.data);
+    expect(noAcpi.exitstatus).toBe('VM quit/powerdown failed - got timeout');
+    await t.waitTask((await t.api('POST', '/nodes/pve1/qemu/1040/status/stop')).body.data);
+    expect((await t.waitTask((await t.api('DELETE', '/nodes/pve1/qemu/1040')).body.data)).exitstatus).toBe('OK');
   });
 
   it('refuses to destroy a template that has linked clones, then destroys it once they are gone', async () => {

@@ -4,6 +4,7 @@ import { loadProfile } from '../../config/profile.js';
 import { userListRules } from '../../config/settings.js';
 import { loadUserListFile } from '../../config/user-list.js';
 import { runDeploy, type DeployResult } from '../../core/deploy.js';
+import { markPasswordsShown } from '../../core/credentials.js';
 import { planDeploy } from '../../core/plan.js';
 import { renderPlan } from '../../core/plan-table.js';
 import type { PlanEstimate } from '../../core/types.js';
@@ -121,6 +122,8 @@ export async function deployCommand(opts: DeployOptions, env: CommandEnv): Promi
       }
     }
     printDeployResult(io, result, { json: opts.json, wide: opts.wide, credentialsFile: savedTo, ...(plan.estimate ? { estimate: plan.estimate } : {}) });
+    // shown now, however the run ended (interrupted and partial runs print theirs too)
+    await markPasswordsShown(ctx, result.credentials, savedTo ? `written to ${savedTo}` : opts.json ? 'printed (JSON)' : 'printed');
     return result.status === 'succeeded' ? EXIT_OK : EXIT_PARTIAL;
     });
   } finally {

@@ -1,4 +1,4 @@
-import { setPassword } from '../../core/credentials.js';
+import { markUserPasswordShown, setPassword } from '../../core/credentials.js';
 import { CredentialsFile } from '../credentials-file.js';
 import { withContext } from '../engine.js';
 import { EXIT_OK } from '../errors.js';
@@ -24,6 +24,7 @@ export async function passwordCommand(opts: PasswordOptions, env: CommandEnv): P
   try {
     return await withContext(env, { cluster: opts.cluster }, async (ctx) => {
       const r = await setPassword(ctx, opts.user, opts.cluster ? { cluster: opts.cluster } : {});
+      const shown = (how: string) => markUserPasswordShown(ctx, opts.cluster ?? ctx.defaultCluster, r.userid, how);
       if (file) {
         try {
           await file.write([{ userid: r.userid, password: r.password }]);
@@ -31,14 +32,17 @@ export async function passwordCommand(opts: PasswordOptions, env: CommandEnv): P
         } catch (err) {
           // the new password exists only here now: show it rather than lose it
           print(io, `new password for ${r.userid} (shown only now, not stored): ${r.password}`);
+          await shown('stands password (printed)');
           throw err;
         }
+        await shown(`stands password (written to ${file.file})`);
         if (opts.json) printJson(io, { userid: r.userid, file: file.file });
         else print(io, `new password for ${r.userid} written to ${file.file} (mode 0600; not shown, not stored elsewhere)`);
         return EXIT_OK;
       }
       if (opts.json) printJson(io, r);
       else print(io, `new password for ${r.userid} (shown only now, not stored): ${r.password}`);
+      await shown('stands password (printed)');
       return EXIT_OK;
     });
   } finally {

@@ -1,4 +1,6 @@
-import { resetStands, startStands, stopStands, type PowerAction, type PowerResult } from '../../core/power.js';
+import { parseDuration } from '../../config/duration.js';
+import { resetStands, shutdownStands, startStands, stopStands, type PowerAction, type PowerResult } from '../../core/power.js';
+import { UserError } from '../../errors.js';
 import { cancelled, confirm } from '../confirm.js';
 import { withContext } from '../engine.js';
 import { retryAfterStaleLock } from '../lock-wait.js';
@@ -14,32 +16,43 @@ export interface PowerCommandOptions {
   user?: string;
   yes?: boolean;
   json?: boolean;
+  /** shutdown: the guest's time to power off before it is stopped (a duration). */
+  timeout?: string;
 }
 
-const RUN = { reset: resetStands, start: startStands, stop: stopStands } as const;
+const RUN = { reset: resetStands, start: startStands, stop: stopStands, shutdown: shutdownStands } as const;
 
 /** Questions for what loses work or interrupts students; starting asks nothing. */
 const QUESTION: Partial<Record<PowerAction, string>> = {
   reset: 'Roll back to the `start` snapshot (students lose their changes)',
   stop: 'Stop the VMs',
+  shutdown: 'Shut the VMs down (ACPI; stopped if still running after the timeout)',
 };
 
-/** `stands reset|start|stop --group G [--user U]`. */
+/** `stands rollback (alias reset)|start|stop|shutdown --group G [--user U]`. */
 export function powerCommand(action: PowerAction) {
   return async (opts: PowerCommandOptions, env: CommandEnv): Promise<number> => {
     const { io } = env;
+    const timeoutMs = opts.timeout !== undefined ? parseDuration(opts.timeout) : undefined;
+    if (opts.timeout !== undefined && timeoutMs === undefined) throw new UserError(`--timeout ${opts.timeout}: expected a duration such as 90s or 2m`);
     const question = QUESTION[action];
     const who = opts.user ? `${opts.user}'s stand in group ${opts.group}` : `every stand of group ${opts.group}`;
     if (question && !(await confirm(io, `${question}: ${who}?`, opts.yes))) cancelled();
     return withContext(env, {}, async (ctx) => {
-      const progress = createProgress(io, { label: `${action} ${opts.group}` });
+      const name = action === 'reset' ? 'rollback' : action;
+      const progress = createProgress(io, { label: `${name} ${opts.group}` });
       let result: PowerResult;
       try {
         result = await retryAfterStaleLock(io, () =>
           RUN[action](
             ctx,
             { group: opts.group, ...(opts.user ? { user: opts.user } : {}) },
-            { onEvent: (e) => progress.onEvent(e), ...(io.signal ? { signal: io.signal } : {}), requestedBy: cliRequester(io) },
+            {
+              onEvent: (e) => progress.onEvent(e),
+              ...(io.signal ? { signal: io.signal } : {}),
+              requestedBy: cliRequester(io),
+              ...(timeoutMs !== undefined ? { shutdownTimeoutMs: timeoutMs } : {}),
+            },
           ),
         );
       } finally {
@@ -60,7 +73,7 @@ export function powerCommand(action: PowerAction) {
             ]),
           ),
         );
-        print(io, `${action} ${result.group}: ${result.status}`);
+        print(io, `${name} ${result.group}: ${result.status}`);
       }
       return result.status === 'succeeded' ? EXIT_OK : EXIT_PARTIAL;
     });

@@ -1,3 +1,4 @@
+import { markPasswordsShown } from '../../core/credentials.js';
 import { resume } from '../../core/deploy.js';
 import { withContext } from '../engine.js';
 import { retryAfterStaleLock } from '../lock-wait.js';
@@ -50,13 +51,19 @@ export async function resumeCommand(opts: ResumeOptions, env: CommandEnv): Promi
         );
         progress.stop();
         results.push(result);
-        if (!opts.json) printDeployResult(io, result, { wide: opts.wide });
+        if (!opts.json) {
+          printDeployResult(io, result, { wide: opts.wide });
+          await markPasswordsShown(ctx, result.credentials, 'printed');
+        }
         if (result.status !== 'succeeded') code = EXIT_PARTIAL;
       } finally {
         progress.stop();
       }
     }
-    if (opts.json) print(io, JSON.stringify({ resumed: results }));
+    if (opts.json) {
+      print(io, JSON.stringify({ resumed: results }));
+      for (const r of results) await markPasswordsShown(ctx, r.credentials, 'printed (JSON)');
+    }
     return code;
   });
 }

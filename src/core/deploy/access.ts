@@ -47,10 +47,12 @@ export async function ensureUser(run: DeployRun, st: StandState): Promise<boolea
       if (j.state !== 'confirmed') await run.ctx.store.journal.confirm('user', s.userid, run.cluster);
       // a run killed right after creating the user may not have written its record yet
       if (!st.record?.createdUser) void recordChange(run, st, (r) => ({ ...r, createdUser: true }));
-      // Passwords are shown once, when a job ends, and never stored: a job that never ended (killed, or a bot
-      // that went down) created this user without anyone seeing its password.
-      const creator = j.job ? await run.ctx.store.jobs.get(j.job) : undefined;
-      if (!s.directoryRealm && (!creator || creator.status === 'queued' || creator.status === 'running')) {
+      // Passwords are never stored; the faces record when they show one (markPasswordsShown). Not shown, and
+      // created by a job that never ended (killed, or a bot that went down): nobody saw this user's password.
+      // (A job that ended before that record existed showed its passwords at its end.)
+      const shown = st.record?.passwordShownAt !== undefined;
+      const creator = shown || !j.job ? undefined : await run.ctx.store.jobs.get(j.job);
+      if (!s.directoryRealm && !shown && (!creator || creator.status === 'queued' || creator.status === 'running')) {
         run.warnings.push(
           `${s.userid} was created by an interrupted run, so its password was never shown: ` +
             `set a new one with \`stands password --user ${s.userid}\``,
@@ -81,7 +83,8 @@ export async function ensureUser(run: DeployRun, st: StandState): Promise<boolea
   st.createdUser = true;
   if (password) st.password = password;
   run.counts.users++;
-  void recordChange(run, st, (r) => ({ ...r, createdUser: true }));
+  // a new password: whatever was shown before is not it
+  void recordChange(run, st, ({ passwordShownAt: _shown, ...r }) => ({ ...r, createdUser: true }));
   return true;
 }
 

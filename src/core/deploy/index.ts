@@ -11,3 +11,4 @@ export {
   type DeployCounts,
 } from './context.js';
 export { ROLLBACK_ROLE_EXTRA_PRIVS } from './access.js';
+export { deployStepCounts, standStepKinds } from './steps.js';

@@ -40,6 +40,7 @@ export async function recordStands(run: DeployRun): Promise<void> {
       segments: mergeSegments(prev?.segments ?? [], s.segments),
       vlans: s.vlans,
       createdUser: st.createdUser,
+      ...(prev?.passwordShownAt ? { passwordShownAt: prev.passwordShownAt } : {}),
       poolCreated: prev?.poolCreated ?? false,
       aclCreated: prev?.aclCreated ?? false,
       status: 'deploying',

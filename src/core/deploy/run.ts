@@ -44,6 +44,7 @@ import { sdnNetwork } from './sdn.js';
 import { replicaReady } from './replicas.js';
 import { runVm } from './vm.js';
 import { recordStands, recordChange, flush } from './records.js';
+import { standStepKinds } from './steps.js';
 
 export async function runDeploy(ctx: AppContext, plan: DeployPlan, options: DeployOptions = {}): Promise<DeployResult> {
   const job = options.jobId ?? newJobId('deploy');
@@ -160,15 +161,7 @@ export class DeployRun {
         vmDone: new Set(),
         pending: [],
       });
-      this.progress.plan('access');
-      if (s.segments.length) this.progress.plan('network');
-      for (const _vm of s.vms) {
-        this.progress.plan('clone');
-        this.progress.plan('config');
-        this.progress.plan('snapshot');
-        if (s.isolated) this.progress.plan('firewall');
-        if (plan.start) this.progress.plan('start');
-      }
+      for (const kind of standStepKinds(s, plan.start)) this.progress.plan(kind);
     }
     this.progress.tick(true);
 
@@ -327,11 +320,7 @@ export class DeployRun {
       // nothing is created for a stand whose bridges cannot be applied
       st.error ??= blocked;
       for (const d of [st.pool, st.network, st.networkUp]) d.reject(new StandFailure(blocked));
-      this.progress.drop('access');
-      if (s.segments.length) this.progress.drop('network');
-      for (const _vm of s.vms) {
-        for (const k of ['clone', 'config', 'snapshot', ...(s.isolated ? ['firewall'] : []), ...(this.plan.start ? ['start'] : [])]) this.progress.drop(k);
-      }
+      for (const kind of standStepKinds(s, this.plan.start)) this.progress.drop(kind);
       await recordChange(this, st, (r) => ({ ...r, status: 'failed', error: blocked }), true).catch(() => undefined);
       this.emit({ type: 'stand-failed', job: this.job, stand: s.userid, message: blocked });
       return;
@@ -395,6 +384,7 @@ export class DeployRun {
     throwIfAborted(this.signal);
     const t0 = Date.now();
     this.emit({ type: 'step-started', job: this.job, stand: st.plan.userid, ...(vm === undefined ? {} : { vm }), step: kind });
+    this.progress.start(kind);
     try {
       const r = await fn();
       const ms = r === 'skipped' ? 0 : Date.now() - t0;

@@ -178,8 +178,9 @@ export class NodesClient extends TransportClient {
     });
   }
 
-  protected powerWrite(node: string, vmid: number, action: 'start' | 'stop' | 'shutdown', want: 'running' | 'stopped'): Promise<TaskRef> {
+  protected powerWrite(node: string, vmid: number, action: 'start' | 'stop' | 'shutdown', want: 'running' | 'stopped', body?: Params): Promise<TaskRef> {
     return this.upidWrite('POST', `/nodes/${enc(node)}/qemu/${vmid}/status/${action}`, node, `qm${action}`, {
+      ...(body ? { body } : {}),
       alreadyDone: async () => {
         // Tasks first, then the state: a task that ends between the two reads is then seen in the state.
         const active = await this.activeTasks(node, `qm${action}`).catch(() => [] as TaskListEntry[]);
@@ -200,8 +201,16 @@ export class NodesClient extends TransportClient {
     return this.powerWrite(node, vmid, 'stop', 'stopped');
   }
 
-  shutdownVm(node: string, vmid: number): Promise<TaskRef> {
-    return this.powerWrite(node, vmid, 'shutdown', 'stopped');
+  /**
+   * ACPI shutdown: the guest gets `timeoutS` seconds (PVE's default 60) to power off; then, with `forceStop`,
+   * PVE stops it (SIGTERM, SIGKILL after 10 s more), without it the task fails "got timeout" and the VM runs on
+   * (qemu-server QemuServer.pm `_do_vm_stop`).
+   */
+  shutdownVm(node: string, vmid: number, o: { timeoutS?: number; forceStop?: boolean } = {}): Promise<TaskRef> {
+    return this.powerWrite(node, vmid, 'shutdown', 'stopped', {
+      ...(o.timeoutS !== undefined ? { timeout: o.timeoutS } : {}),
+      ...(o.forceStop ? { forceStop: 1 } : {}),
+    });
   }
 
   listSnapshots(node: string, vmid: number): Promise<Snapshot[]> {

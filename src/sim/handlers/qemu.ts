@@ -160,6 +160,35 @@ async function doStop(r: Req, vm: SimVm, ctx: TaskContext, ms: number, skiplock:
   });
 }
 
+/**
+ * `POST …/status/shutdown` as qemu-server does it (API2/Qemu.pm `vm_shutdown` → QemuServer.pm `vm_stop` →
+ * `_do_vm_stop` with $shutdown = 1): under the config lock, lock checked unless skiplock; a VM that is not
+ * running ends the task OK at once (`return if !$pid`); otherwise the ACPI power button (`system_powerdown`),
+ * then up to `timeout` seconds (default 60) for the guest to power off. Still running then: with `forceStop`,
+ * "VM still running - terminating now with SIGTERM" (a warning: the task ends WARNINGS) and the process goes;
+ * without it the task fails "VM quit/powerdown failed - got timeout" and the VM keeps running. A guest reacts
+ * to the button after `timing.shutdownMs` unless ACPI is off in its config (`acpi: 0`) or it ignores it
+ * (`SimVm.ignoresAcpi`: a hung guest, no OS). Not modelled: the guest agent's `guest-shutdown`, paused VMs.
+ */
+async function doShutdown(r: Req, vm: SimVm, ctx: TaskContext, o: { timeoutS: number | undefined; forceStop: boolean; skiplock: boolean }): Promise<void> {
+  await withConfigLock(r.sim, vm.vmid, async () => {
+    if (!o.skiplock) checkLock(vm);
+    if (vm.status !== 'running') return;
+    const timeoutMs = (o.timeoutS ?? 60) * 1000;
+    const reacts = !vm.ignoresAcpi && String(vm.config.acpi ?? '1') !== '0';
+    if (reacts && r.sim.timing.shutdownMs <= timeoutMs) {
+      await ctx.sleep(r.sim.timing.shutdownMs);
+    } else {
+      await ctx.sleep(timeoutMs);
+      if (!o.forceStop) throw fail('VM quit/powerdown failed - got timeout');
+      ctx.warn('VM still running - terminating now with SIGTERM');
+      await ctx.sleep(r.sim.timing.stopMs);
+    }
+    vm.status = 'stopped';
+    delete vm.startedAtMs;
+  });
+}
+
 export function registerQemu(router: Router): void {
   router.add('GET', '/nodes/{node}/qemu', (r: Req) => {
     const { state } = r.sim;
@@ -254,10 +283,11 @@ export function registerQemu(router: Router): void {
 
   router.add('POST', '/nodes/{node}/qemu/{vmid}/status/shutdown', (r: Req) => {
     const vm = vmOn(r, str(r, 'node')!, int(r, 'vmid')!);
-    return forkTask(r, vm.node, 'qmshutdown', String(vm.vmid), async (ctx) => {
-      if (vm.status !== 'running') throw fail(`VM ${vm.vmid} not running`);
-      await doStop(r, vm, ctx, r.sim.timing.shutdownMs, false);
-    }).upid;
+    const skiplock = bool(r, 'skiplock') ?? false;
+    if (skiplock && r.who.userid !== 'root@pam') throw paramError({ skiplock: 'Only root may use this option.' });
+    const timeoutS = int(r, 'timeout');
+    const forceStop = bool(r, 'forceStop') ?? false;
+    return forkTask(r, vm.node, 'qmshutdown', String(vm.vmid), (ctx) => doShutdown(r, vm, ctx, { timeoutS, forceStop, skiplock })).upid;
   });
 
   router.add('POST', '/nodes/{node}/qemu/{vmid}/status/reboot', (r: Req) => {
