@@ -3,6 +3,7 @@
  * to a terminal, a log file, a test assertion or a Discord code block. Tables fit the given width (text-table.ts):
  * one line per stand by default, every detail with `wide`.
  */
+import { say, text, type Lang } from '../i18n/index.js';
 import { pct } from './placement.js';
 import { compactIds, fitText, renderTable, type Column } from './text-table.js';
 import type { DeployPlan, ExcludedNode, NodeProjection, RefusalRow, StandPlan } from './types.js';
@@ -97,6 +98,8 @@ export interface RenderOptions {
   width?: number;
   /** Every detail (pool, machine names, networks, resources), wrapped to the width. */
   wide?: boolean;
+  /** Language of engine texts (refusals); default English. */
+  lang?: Lang;
 }
 
 function nodesTable(rows: PlanNodeRow[], width: number): string {
@@ -169,19 +172,24 @@ export function renderRefusal(
   o: RenderOptions = {},
 ): string {
   const width = o.width ?? DEFAULT_WIDTH;
+  const lang = o.lang ?? 'en';
   const out: string[] = [];
   if (rows.length > 0) {
     out.push(
-      renderTable([{ head: 'what', shrink: 'wrap', min: 12 }, { head: 'problem', shrink: 'wrap', min: 20 }], rows.map((r) => [r.subject, r.problem]), {
-        width,
-      }),
+      renderTable(
+        [{ head: say(lang, 'refusal.what'), shrink: 'wrap', min: 12 }, { head: say(lang, 'refusal.problem'), shrink: 'wrap', min: 20 }],
+        rows.map((r) => [text(lang, r.subjectMsg, r.subject), text(lang, r.problemMsg, r.problem)]),
+        { width },
+      ),
     );
   }
   // a left-out node's reason is listed below the table in full rather than squeezed into its note
   if (nodes.length > 0) out.push(nodesTable(nodes.map((n) => ({ ...nodeRow(n, 'placed'), ...(n.excluded ? { note: 'left out' } : {}) })), width));
-  const left = [...nodes.filter((n) => n.excluded).map((n) => ({ node: n.node, reason: n.excluded! })), ...excluded];
+  const left = [...nodes.filter((n) => n.excluded).map((n): ExcludedNode => ({ node: n.node, reason: n.excluded! })), ...excluded];
   const seen = new Set<string>();
   const reasons = left.filter((e) => !seen.has(e.node) && seen.add(e.node));
-  if (reasons.length > 0) out.push(['Nodes left out:', ...reasons.map((e) => `  ${e.node}: ${e.reason}`)].join('\n'));
+  if (reasons.length > 0) {
+    out.push([say(lang, 'refusal.nodesLeftOut'), ...reasons.map((e) => `  ${e.node}: ${text(lang, e.reasonMsg, e.reason)}`)].join('\n'));
+  }
   return fitText(out.join('\n\n'), width);
 }

@@ -1,12 +1,13 @@
 /** The plan embeds shown before a Confirm: what will be created (deploy) or removed (cleanup, reset). */
 import type { APIEmbed } from 'discord.js';
 import type { DeployPlan, PlanRefusedError } from '../core/types.js';
-import type { Messages } from './i18n.js';
+import { text } from '../i18n/index.js';
+import type { Lang, Messages } from './i18n.js';
 import { clip } from './progress.js';
 
 const pct = (x: number) => Math.round(x * 100);
 
-export function deployPlanEmbed(plan: DeployPlan, m: Messages, confirmSeconds: number): APIEmbed {
+export function deployPlanEmbed(plan: DeployPlan, m: Messages, confirmSeconds: number, lang: Lang = 'en'): APIEmbed {
   const perNode = new Map<string, number>();
   for (const s of plan.stands) perNode.set(s.node, (perNode.get(s.node) ?? 0) + 1);
   const nodeLines = plan.nodes
@@ -15,7 +16,7 @@ export function deployPlanEmbed(plan: DeployPlan, m: Messages, confirmSeconds: n
   const vms = plan.stands.reduce((a, s) => a + s.vms.length, 0);
   const fields = [{ name: m.planNodes, value: clip(nodeLines.join('\n') || '-', 1024) }];
   if (plan.excluded.length) {
-    fields.push({ name: m.planExcluded, value: clip(plan.excluded.map((e) => `${e.node}: ${e.reason}`).join('\n'), 1024) });
+    fields.push({ name: m.planExcluded, value: clip(plan.excluded.map((e) => `${e.node}: ${text(lang, e.reasonMsg, e.reason)}`).join('\n'), 1024) });
   }
   const warnings = [...plan.warnings, ...plan.stands.flatMap((s) => s.warnings.map((w) => `${s.userid}: ${w}`))];
   if (warnings.length) fields.push({ name: m.planWarnings, value: clip(warnings.join('\n'), 1024) });
@@ -29,10 +30,10 @@ export function deployPlanEmbed(plan: DeployPlan, m: Messages, confirmSeconds: n
   };
 }
 
-export function refusedEmbed(err: PlanRefusedError, m: Messages): APIEmbed {
-  const rows = err.rows.map((r) => `${r.subject}: ${r.problem}`);
+export function refusedEmbed(err: PlanRefusedError, m: Messages, lang: Lang = 'en'): APIEmbed {
+  const rows = err.rows.map((r) => `${text(lang, r.subjectMsg, r.subject)}: ${text(lang, r.problemMsg, r.problem)}`);
   return {
-    title: clip(err.summary || m.planRefused, 256),
+    title: clip(err.summaryText(lang) || m.planRefused, 256),
     description: clip(`${m.planRefused}\n\`\`\`\n${rows.join('\n') || err.table}\n\`\`\``, 4000),
     color: 0xd32f2f,
   };
