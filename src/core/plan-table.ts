@@ -185,7 +185,8 @@ export function renderRefusal(
   }
   // a left-out node's reason is listed below the table in full rather than squeezed into its note
   if (nodes.length > 0) out.push(nodesTable(nodes.map((n) => ({ ...nodeRow(n, 'placed'), ...(n.excluded ? { note: 'left out' } : {}) })), width));
-  const left = [...nodes.filter((n) => n.excluded).map((n): ExcludedNode => ({ node: n.node, reason: n.excluded! })), ...excluded];
+  // the excluded list first: its reasons carry codes (rendered in the user's language)
+  const left = [...excluded, ...nodes.filter((n) => n.excluded).map((n): ExcludedNode => ({ node: n.node, reason: n.excluded! }))];
   const seen = new Set<string>();
   const reasons = left.filter((e) => !seen.has(e.node) && seen.add(e.node));
   if (reasons.length > 0) {

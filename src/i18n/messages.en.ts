@@ -82,6 +82,13 @@ export const en = {
   'row.more': (p: { count: number }) => `… ${p.count} more`,
   'row.likewise': () => 'likewise',
   'node.status': (p: { status: string }) => `node is ${p.status}`,
+  'node.noFigures': () => 'no memory or CPU figures for the node (the API token may lack Sys.Audit on it)',
+  'node.networkUnreadable': (p: { error: string }) => `its network configuration could not be read (${p.error})`,
+  'node.memoryFull': (p: { used: string; limit: string }) => `memory already ${p.used} allocated (limit ${p.limit})`,
+  'node.cpuFull': (p: { used: string; overcommit: number }) => `CPU already ${p.used} of ${p.overcommit}× overcommit allocated`,
+  'node.foreignPending': (p: { list: string }) =>
+    `pending network edits by someone else (${p.list}): applying our bridges would apply them too`,
+  'node.bridgeMissing': (p: { bridge: string; users: string }) => `bridge ${p.bridge} (used by ${p.users}) does not exist there`,
 };
 
 /** Every engine code with the parameters it takes. */

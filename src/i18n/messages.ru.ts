@@ -71,4 +71,10 @@ export const ru: EngineCatalog = {
   'row.more': (p) => `… и ещё ${p.count}`,
   'row.likewise': () => 'то же самое',
   'node.status': (p) => `узел в состоянии ${p.status}`,
+  'node.noFigures': () => 'нет данных о памяти и ЦП узла (возможно, у токена API нет Sys.Audit на нём)',
+  'node.networkUnreadable': (p) => `не удалось прочитать сетевую конфигурацию узла («${p.error}»)`,
+  'node.memoryFull': (p) => `память уже выделена на ${p.used} (предел ${p.limit})`,
+  'node.cpuFull': (p) => `ЦП уже выделен на ${p.used} при переподписке ${p.overcommit}×`,
+  'node.foreignPending': (p) => `чужие неприменённые изменения сети (${p.list}): применение наших мостов применит и их`,
+  'node.bridgeMissing': (p) => `моста ${p.bridge} (нужен ${p.users}) на узле нет`,
 };

@@ -29,6 +29,7 @@ import {
   type JournalMeta,
   type StandRecordInput,
 } from './schemas.js';
+import { msg } from '../i18n/index.js';
 
 const NAMESPACE = 'stands';
 const TABLE = 'keyv';
@@ -73,7 +74,7 @@ export class GroupBusyError extends UserError {
     readonly holder: string,
     readonly expiresAt: string,
   ) {
-    super(`group ${group} is busy: ${holder} is running a job on it (lock held until ${expiresAt})`, { exitCode: 2 });
+    super(msg('group.busy', { group, holder, until: expiresAt }), { exitCode: 2 });
   }
 }
 
