@@ -638,9 +638,9 @@ function takenVnets(inv: Inventory, store: StoreSnapshot, zone: string): { tags:
   return { tags, ids };
 }
 
-function summariseUnplaced(unplaced: readonly { key: string; reason: string }[]): RefusalRow[] {
+function summariseUnplaced(unplaced: readonly { key: string; reason: string; reasonMsg?: Msg }[]): RefusalRow[] {
   const MAX = 8;
-  const rows = unplaced.slice(0, MAX).map((u) => ({ subject: u.key, problem: u.reason }));
+  const rows = unplaced.slice(0, MAX).map((u) => refusalRow(u.key, u.reasonMsg ?? u.reason));
   if (unplaced.length > MAX) rows.push(refusalRow(msg('row.more', { count: unplaced.length - MAX }), msg('row.likewise')));
   return rows;
 }

@@ -81,6 +81,12 @@ export const en = {
   'row.diskNeeds': (p: { need: string; free: string }) => `needs ${p.need} GiB, ${p.free} GiB free`,
   'row.more': (p: { count: number }) => `… ${p.count} more`,
   'row.likewise': () => 'likewise',
+  'unplaced.noNode': () => 'no eligible node',
+  'unplaced.memory': (p: { mib: number; node: string; util: string; limit: string }) =>
+    `needs ${p.mib} MiB: even ${p.node} would reach ${p.util} memory (limit ${p.limit})`,
+  'unplaced.cpu': (p: { cores: number; overcommit: number }) => `needs ${p.cores} cores: every node would exceed ${p.overcommit}× CPU overcommit`,
+  'unplaced.recordedOn': (p: { node: string }) => `recorded on node ${p.node}, which is not eligible`,
+  'unplaced.notEligible': (p: { node: string }) => `node ${p.node} is not eligible`,
   'node.status': (p: { status: string }) => `node is ${p.status}`,
   'node.noFigures': () => 'no memory or CPU figures for the node (the API token may lack Sys.Audit on it)',
   'node.networkUnreadable': (p: { error: string }) => `its network configuration could not be read (${p.error})`,
