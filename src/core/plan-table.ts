@@ -39,14 +39,16 @@ export interface PlanTableData {
   warnings: string[];
 }
 
-function nodeRow(n: NodeProjection, unit: string): PlanNodeRow {
+function nodeRow(n: NodeProjection, unit: string, lang: Lang = 'en'): PlanNodeRow {
   const memUsed = n.baseMemMiB + n.addedMemMiB;
   const coresUsed = n.baseCores + n.addedCores;
   return {
     node: n.node,
     stands: n.stands,
-    memory: n.online ? `${gibNum(memUsed)} / ${gib(n.maxMemMiB)} (${pct(n.memUtil)}), +${gib(n.addedMemMiB)}` : '-',
-    cpu: n.online ? `${coresUsed} vCPU / ${n.maxCpu} cores (${pct(n.cpuUtil)} of limit)` : '-',
+    memory: n.online
+      ? say(lang, 'nodes.memoryCell', { used: gibNum(memUsed), total: gibNum(n.maxMemMiB), util: pct(n.memUtil), added: gibNum(n.addedMemMiB) })
+      : '-',
+    cpu: n.online ? say(lang, 'nodes.cpuCell', { used: coresUsed, max: n.maxCpu, util: pct(n.cpuUtil) }) : '-',
     note: n.excluded ? `left out: ${n.excluded}` : n.stands > 0 ? `${n.stands} ${unit}` : '',
   };
 }
@@ -102,12 +104,12 @@ export interface RenderOptions {
   lang?: Lang;
 }
 
-function nodesTable(rows: PlanNodeRow[], width: number): string {
+function nodesTable(rows: PlanNodeRow[], width: number, lang: Lang = 'en'): string {
   const columns: Column[] = [
-    { head: 'node' },
-    { head: 'memory (allocated / total)', shrink: 'truncate', min: 16 },
-    { head: 'CPU', shrink: 'truncate', min: 12 },
-    { head: 'note', shrink: 'truncate', min: 12, first: true },
+    { head: say(lang, 'nodes.node') },
+    { head: say(lang, 'nodes.memory'), shrink: 'truncate', min: 16 },
+    { head: say(lang, 'nodes.cpu'), shrink: 'truncate', min: 12 },
+    { head: say(lang, 'nodes.note'), shrink: 'truncate', min: 12, first: true },
   ];
   return renderTable(columns, rows.map((n) => [n.node, n.memory, n.cpu, n.note]), { width });
 }
@@ -184,7 +186,13 @@ export function renderRefusal(
     );
   }
   // a left-out node's reason is listed below the table in full rather than squeezed into its note
-  if (nodes.length > 0) out.push(nodesTable(nodes.map((n) => ({ ...nodeRow(n, 'placed'), ...(n.excluded ? { note: 'left out' } : {}) })), width));
+  if (nodes.length > 0) {
+    const rowOf = (n: NodeProjection): PlanNodeRow => ({
+      ...nodeRow(n, '', lang),
+      note: n.excluded ? say(lang, 'nodes.leftOut') : n.stands > 0 ? say(lang, 'nodes.placed', { count: n.stands }) : '',
+    });
+    out.push(nodesTable(nodes.map(rowOf), width, lang));
+  }
   // the excluded list first: its reasons carry codes (rendered in the user's language)
   const left = [...excluded, ...nodes.filter((n) => n.excluded).map((n): ExcludedNode => ({ node: n.node, reason: n.excluded! }))];
   const seen = new Set<string>();

@@ -19,6 +19,14 @@ export const en = {
   'refusal.what': () => 'what',
   'refusal.problem': () => 'problem',
   'refusal.nodesLeftOut': () => 'Nodes left out:',
+  'nodes.node': () => 'node',
+  'nodes.memory': () => 'memory (allocated / total)',
+  'nodes.cpu': () => 'CPU',
+  'nodes.note': () => 'note',
+  'nodes.memoryCell': (p: { used: string; total: string; util: string; added: string }) => `${p.used} / ${p.total} GiB (${p.util}), +${p.added} GiB`,
+  'nodes.cpuCell': (p: { used: number; max: number; util: string }) => `${p.used} vCPU / ${p.max} cores (${p.util} of limit)`,
+  'nodes.placed': (p: { count: number }) => `${p.count} placed`,
+  'nodes.leftOut': () => 'left out',
   'refusal.planRefused': () => 'The plan was refused; nothing was created.',
   // ---- groups, stands, users
   'group.nameInvalid': (p: { input: string }) =>

@@ -33,6 +33,7 @@ export const RU = {
   machine: { one: 'машина', few: 'машины', many: 'машин', other: 'машины' },
   unit: { one: 'единица', few: 'единицы', many: 'единиц', other: 'единицы' },
   network: { one: 'сеть', few: 'сети', many: 'сетей', other: 'сети' },
+  core: { one: 'ядро', few: 'ядра', many: 'ядер', other: 'ядра' },
 } satisfies Record<string, PluralForms>;
 
 export const EN = {
@@ -46,4 +47,5 @@ export const EN = {
   machine: { one: 'machine', other: 'machines' },
   unit: { one: 'unit', other: 'units' },
   network: { one: 'network', other: 'networks' },
+  core: { one: 'core', other: 'cores' },
 } satisfies Record<keyof typeof RU, PluralForms>;

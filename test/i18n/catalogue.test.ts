@@ -20,6 +20,14 @@ const samples: { [C in MsgCode]: MsgParams<C> } = {
   'refusal.problem': {},
   'refusal.nodesLeftOut': {},
   'refusal.planRefused': {},
+  'nodes.node': {},
+  'nodes.memory': {},
+  'nodes.cpu': {},
+  'nodes.note': {},
+  'nodes.memoryCell': { used: '56', total: '64', util: '87.5%', added: '52' },
+  'nodes.cpuCell': { used: 54, max: 16, util: '84.4%' },
+  'nodes.placed': { count: 13 },
+  'nodes.leftOut': {},
   'group.nameInvalid': { input: 'Bad Name' },
   'group.otherCluster': { group: 'net-1', cluster: 'lab' },
   'group.otherProfile': { group: 'net-1', profile: 'netlab', wanted: 'basic' },
@@ -84,7 +92,7 @@ const samples: { [C in MsgCode]: MsgParams<C> } = {
 
 /** Words a Russian text may carry in Latin letters: product names, units, Proxmox's own terms and option names. */
 const ALLOWED = new Set(
-  'Proxmox VE VMID VMIDs SDN TLS API ecorouter net0 vmbrN full true pve-stands group start balanced round-robin pack node'.split(' '),
+  'Proxmox VE VMID VMIDs SDN TLS API vCPU ecorouter net0 vmbrN full true pve-stands group start balanced round-robin pack node'.split(' '),
 );
 
 /** What is left of a rendered Russian text once parameters, quoted parts and allowed terms are taken out. */
