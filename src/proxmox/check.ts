@@ -126,7 +126,7 @@ export async function runConnectionCheck(client: ProxmoxClient): Promise<Connect
         version,
         missing,
         required: REQUIRED_PRIVILEGE_NAMES,
-        message: `${who} lacks ${missing.length} privilege(s) on /: ${missing.join(', ')}`,
+        message: `${who} lacks ${missing.length} ${missing.length === 1 ? 'privilege' : 'privileges'} on /: ${missing.join(', ')}`,
       };
     }
   } catch (err) {

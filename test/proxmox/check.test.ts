@@ -89,7 +89,7 @@ describe('stands check: the connection test verdict', () => {
     expect(r.missing).toEqual(expect.arrayContaining(['VM.Allocate', 'VM.Clone', 'Pool.Allocate', 'User.Modify']));
     expect(r.missing).not.toContain('Sys.Audit');
     expect(r.required).toEqual(REQUIRED_PRIVILEGE_NAMES);
-    expect(r.message).toMatch(/^user auditor@pve lacks \d+ privilege\(s\) on \/: /);
+    expect(r.message).toMatch(/^user auditor@pve lacks \d+ privileges? on \/: /);
     await c.close();
     await admin.close();
   });
@@ -120,7 +120,7 @@ describe('stands check: the connection test verdict', () => {
       const r = await c.check();
       expect(r.verdict).toBe('missing-privileges');
       expect(r.missing).toEqual(REQUIRED_PRIVILEGE_NAMES);
-      expect(r.message).toBe(`token root@pam!readonly lacks ${REQUIRED_PRIVILEGE_NAMES.length} privilege(s) on /: ${REQUIRED_PRIVILEGE_NAMES.join(', ')}`);
+      expect(r.message).toBe(`token root@pam!readonly lacks ${REQUIRED_PRIVILEGE_NAMES.length} privileges on /: ${REQUIRED_PRIVILEGE_NAMES.join(', ')}`);
       await c.close();
     } finally {
       await seeded.stop();
