@@ -137,7 +137,7 @@ export const deploy: BotCommand = {
       });
     } catch (err) {
       if (err instanceof PlanRefusedError) {
-        await i.editReply({ embeds: [refusedEmbed(err, m)] });
+        await i.editReply({ embeds: [refusedEmbed(err, m, cx.lang)] });
         await cx.audit('deploy', 'failed', { ...(group ? { group } : {}), details: { reason: err.summary } });
         return;
       }
@@ -153,7 +153,7 @@ export const deploy: BotCommand = {
       timeoutMs: bot.settings.confirmTimeoutMs,
       onTimeout: () => void i.editReply({ content: m.timedOut, components: [] }).catch(() => undefined),
     });
-    await i.editReply({ embeds: [deployPlanEmbed(plan, m, seconds)], components: [confirmRow('deploy', p.id, m)] });
+    await i.editReply({ embeds: [deployPlanEmbed(plan, m, seconds, cx.lang)], components: [confirmRow('deploy', p.id, m)] });
   },
   buttons: {
     confirm: { access: 'teacher', run: confirm },

@@ -8,6 +8,7 @@ import { buildProgram, type ProgramState } from './cli/program.js';
 import { EXIT_INTERRUPTED, reportError } from './cli/errors.js';
 import path from 'node:path';
 import { loadDotEnv } from './config/env.js';
+import { cliLang, type Lang } from './i18n/index.js';
 import { processIo, writeLine, type CliIo } from './cli/io.js';
 
 export type { CliIo } from './cli/io.js';
@@ -22,7 +23,10 @@ export async function main(argv: string[], io?: CliIo): Promise<number> {
   const state: ProgramState = { exitCode: 0 };
   // `--json` anywhere before `--`: errors are answered with one JSON object on stdout too
   const dashdash = argv.indexOf('--');
-  const json = (dashdash < 0 ? argv : argv.slice(0, dashdash)).includes('--json');
+  const head = dashdash < 0 ? argv : argv.slice(0, dashdash);
+  const json = head.includes('--json');
+  // the language of messages, known before parsing so that a usage or parse error is rendered in it too
+  const lang = langFromArgv(head, io.env);
   try {
     // `.env` in the working directory fills unset variables (tests pass their own environment instead).
     if (io.env === process.env) loadDotEnv(path.resolve(io.cwd, '.env'), io.env);
@@ -35,10 +39,24 @@ export async function main(argv: string[], io?: CliIo): Promise<number> {
     // a command stopped by Ctrl+C has printed what it did (and how to resume); the shell learns it was interrupted
     return io.signal?.aborted && state.exitCode !== 0 ? EXIT_INTERRUPTED : state.exitCode;
   } catch (err) {
-    const code = reportError(err, io, state.logger, { json });
+    const code = reportError(err, io, state.logger, { json, lang });
     return io.signal?.aborted && code !== 0 ? EXIT_INTERRUPTED : code;
   } finally {
     cleanupSignals();
+  }
+}
+
+/** `--lang ru|en` (or `--lang=ru`), else LC_ALL / LC_MESSAGES / LANG, else English; a bad value is commander's to report. */
+function langFromArgv(argv: readonly string[], env: NodeJS.ProcessEnv): Lang {
+  let flag: string | undefined;
+  argv.forEach((a, i) => {
+    if (a === '--lang') flag = argv[i + 1];
+    else if (a.startsWith('--lang=')) flag = a.slice('--lang='.length);
+  });
+  try {
+    return cliLang(flag, env);
+  } catch {
+    return cliLang(undefined, env);
   }
 }
 

@@ -4,16 +4,25 @@
  * - `UserError`: the message is safe to show to whoever asked (CLI user, Discord member).
  * - `ConfigError`: bad input in a file (config, profile, user list); carries file, line and path.
  * - `ProxmoxApiError` lives with the Proxmox client (src/proxmox/errors.ts).
+ * Engine errors carry a code (`msg`, src/i18n) that the CLI and the bot render in the user's language.
  * Anything else is an internal error: shown as "internal error, reference XYZ", details logged.
  */
+import { render, type Lang, type Msg } from './i18n/index.js';
 
 export class UserError extends Error {
   override readonly name: string = 'UserError';
   /** Exit code for the CLI: 2 = bad input / refused plan (nothing done), 1 = a run that failed partly. */
   readonly exitCode: number;
-  constructor(message: string, options?: { cause?: unknown; exitCode?: number }) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+  /** The code and parameters the faces render in the user's language; `message` is its English text (logs). */
+  readonly msg?: Msg;
+  constructor(message: string | Msg, options?: { cause?: unknown; exitCode?: number }) {
+    super(typeof message === 'string' ? message : render('en', message), options?.cause === undefined ? undefined : { cause: options.cause });
     this.exitCode = options?.exitCode ?? 2;
+    if (typeof message !== 'string') this.msg = message;
+  }
+  /** The message in a language (a UserError raised with a plain string keeps its text). */
+  text(lang: Lang): string {
+    return this.msg ? render(lang, this.msg) : this.message;
   }
 }
 

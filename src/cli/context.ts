@@ -8,6 +8,7 @@ export interface GlobalOptions {
   config?: string;
   state?: string;
   logLevel?: string;
+  lang?: 'ru' | 'en';
 }
 
 export interface ResolvedPaths {

@@ -2,6 +2,7 @@ import { CommanderError } from 'commander';
 import { DEFAULT_WIDTH, renderRefusal } from '../core/plan-table.js';
 import type { ExcludedNode, NodeProjection, RefusalRow } from '../core/types.js';
 import { ConfigError, UserError, errorReference, type InputIssue } from '../errors.js';
+import { say, text, type Lang } from '../i18n/index.js';
 import type { Logger } from '../log.js';
 import { terminalWidth, writeLine, type CliIo } from './io.js';
 
@@ -78,7 +79,8 @@ const problemOf = (i: InputIssue): JsonError['problems'][number] => ({
  * ConfigError/UserError → their message (file:line included); Proxmox API errors → their message, exit 3 when the
  * cluster cannot be used; anything else → "internal error, reference XYZ", with the details logged under it.
  */
-export function describeError(err: unknown, o: { width?: number; logger?: Logger | undefined } = {}): ErrorReport {
+export function describeError(err: unknown, o: { width?: number; logger?: Logger | undefined; lang?: Lang } = {}): ErrorReport {
+  const lang = o.lang ?? 'en';
   const fail = (exitCode: number, code: string, message: string, extra: Partial<ErrorReport> & { problems?: JsonError['problems'] } = {}): ErrorReport => ({
     exitCode,
     error: { code, message, problems: extra.problems ?? [] },
@@ -92,14 +94,15 @@ export function describeError(err: unknown, o: { width?: number; logger?: Logger
     return fail(EXIT_INPUT, 'usage', err.message.replace(/^error: /, ''));
   }
   if (err instanceof ConfigError) {
-    const head = err.issues.length > 1 ? `${err.issues.length} problems found:\n` : '';
-    return fail(EXIT_INPUT, 'bad-input', `${head}${err.message}`, { problems: err.issues.map(problemOf) });
+    // the headline is translated; each problem keeps its file:line: path: detail as the validator wrote it
+    const head = say(lang, 'cli.configHeadline', { count: err.issues.length });
+    return fail(EXIT_INPUT, 'bad-input', head ? `${head}\n${err.message}` : err.message, { problems: err.issues.map(problemOf) });
   }
   if (err instanceof Error && err.name === 'PlanRefusedError') {
-    const r = err as Error & { summary?: string; rows?: RefusalRow[]; nodes?: NodeProjection[]; excluded?: ExcludedNode[]; table?: string };
-    const details = r.rows ? renderRefusal(r.rows, r.nodes ?? [], r.excluded ?? [], { width: o.width ?? DEFAULT_WIDTH }) : r.table;
-    return fail(EXIT_INPUT, 'plan-refused', r.summary ?? err.message, {
-      problems: (r.rows ?? []).map((row) => ({ file: row.subject, message: row.problem })),
+    const r = err as Error & { summary?: string; summaryText?: (l: Lang) => string; rows?: RefusalRow[]; nodes?: NodeProjection[]; excluded?: ExcludedNode[]; table?: string };
+    const details = r.rows ? renderRefusal(r.rows, r.nodes ?? [], r.excluded ?? [], { width: o.width ?? DEFAULT_WIDTH, lang }) : r.table;
+    return fail(EXIT_INPUT, 'plan-refused', r.summaryText?.(lang) ?? r.summary ?? err.message, {
+      problems: (r.rows ?? []).map((row) => ({ file: text(lang, row.subjectMsg, row.subject), message: text(lang, row.problemMsg, row.problem) })),
       ...(details ? { details } : {}),
     });
   }
@@ -107,31 +110,32 @@ export function describeError(err: unknown, o: { width?: number; logger?: Logger
     const code =
       err.name === 'GroupBusyError' ? 'group-busy' : /^cancelled\b|confirmation needed/.test(err.message) ? 'not-confirmed' : 'bad-input';
     const table = (err as { table?: unknown }).table;
-    return fail(err.exitCode, code, err.message, typeof table === 'string' && table && !err.message.includes(table) ? { details: table } : {});
+    return fail(err.exitCode, code, err.text(lang), typeof table === 'string' && table && !err.message.includes(table) ? { details: table } : {});
   }
   if (err instanceof Error && err.name === 'JobAbortedError') {
-    return fail(EXIT_INTERRUPTED, 'interrupted', `interrupted (${err.message}); run the same command again to finish`);
+    return fail(EXIT_INTERRUPTED, 'interrupted', say(lang, 'cli.interrupted', { reason: err.message }));
   }
-  if (err instanceof Error && err.name === 'TlsFingerprintMismatchError') return fail(EXIT_CLUSTER, 'tls-mismatch', err.message);
+  if (err instanceof Error && err.name === 'TlsFingerprintMismatchError') return fail(EXIT_CLUSTER, 'tls-mismatch', say(lang, 'cli.tls', { message: err.message }));
   if (isProxmoxApiError(err)) {
     const cluster = clusterErrorCode(err);
-    if (cluster) return fail(EXIT_CLUSTER, cluster, `Proxmox VE: ${err.message}`);
-    return fail(EXIT_PARTIAL, 'proxmox', `Proxmox VE: ${err.message}`);
+    if (cluster) return fail(EXIT_CLUSTER, cluster, say(lang, 'cli.proxmox', { message: err.message }));
+    return fail(EXIT_PARTIAL, 'proxmox', say(lang, 'cli.proxmox', { message: err.message }));
   }
   const ref = errorReference();
   o.logger?.error({ err, reference: ref }, 'internal error');
-  return fail(EXIT_PARTIAL, 'internal', `internal error, reference ${ref}${o.logger ? '' : ` (${String(err)})`}`);
+  return fail(EXIT_PARTIAL, 'internal', `${say(lang, 'cli.internal', { ref })}${o.logger ? '' : ` (${String(err)})`}`);
 }
 
 /**
  * Reports a failure: `error: …` on stderr (commander has printed its own usage errors already) and, with
  * `--json`, the one JSON object on stdout. Returns the exit code, the same with or without `--json`.
  */
-export function reportError(err: unknown, io: CliIo, logger: Logger | undefined, o: { json?: boolean } = {}): number {
-  const r = describeError(err, { width: terminalWidth(io), logger });
+export function reportError(err: unknown, io: CliIo, logger: Logger | undefined, o: { json?: boolean; lang?: Lang } = {}): number {
+  const lang = o.lang ?? 'en';
+  const r = describeError(err, { width: terminalWidth(io), logger, lang });
   if (r.exitCode === EXIT_OK && r.error.code === 'help') return EXIT_OK;
   if (!(err instanceof CommanderError) && !(err instanceof CliExit)) {
-    writeLine(io.stderr, `error: ${r.error.message}`);
+    writeLine(io.stderr, say(lang, 'cli.error', { message: r.error.message }));
     if (r.details) writeLine(io.stderr, r.details);
   }
   if (o.json && !(err instanceof CliExit)) writeLine(io.stdout, JSON.stringify({ error: r.error }));

@@ -49,6 +49,7 @@ export function buildProgram(io: CliIo, state: ProgramState): Command {
     .option('--config <dir>', 'configuration directory (env STANDS_CONFIG, default ./data)')
     .option('--state <file>', 'state: a SQLite file, postgres://… or redis://… (env STANDS_STATE, default <config>/state.sqlite)')
     .addOption(new Option('--log-level <level>', 'log level on stderr (env STANDS_LOG_LEVEL, default warn)'))
+    .addOption(new Option('--lang <lang>', 'language of messages (default: from LC_ALL / LC_MESSAGES / LANG, ru* → ru, else en)').choices(['ru', 'en']))
     .configureHelp({ showGlobalOptions: true, sortSubcommands: false, helpWidth: terminalWidth(io) })
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),

@@ -1,6 +1,7 @@
 import cliProgress from 'cli-progress';
 import type { EngineEvent } from '../core/types.js';
 import { writeLine, type CliIo } from './io.js';
+import { count } from '../i18n/index.js';
 
 /** Turns the engine's events into something a person can follow: a live display on a terminal, lines otherwise. */
 export interface ProgressView {
@@ -107,7 +108,7 @@ class LiveProgress implements ProgressView {
             const size = options.barsize ?? 30;
             const filled = Math.round(Math.min(1, params.progress) * size);
             const bar = '█'.repeat(filled) + '░'.repeat(Math.max(0, size - filled));
-            return `${label} ${bar} ${payload.steps} | ${payload.stands} | ${payload.failed} failed | ${payload.retries} retries | ETA ${payload.eta}`;
+            return `${label} ${bar} ${payload.steps} | ${payload.stands} | ${payload.failed} failed | ${count('en', Number(payload.retries), { one: 'retry', other: 'retries' })} | ETA ${payload.eta}`;
           }
           return `  ${payload.stand}  ${payload.state}  (${payload.steps} steps done)`;
         },
@@ -127,7 +128,7 @@ class LiveProgress implements ProgressView {
     return {
       kind: 'overall',
       steps: `${this.stepsDone}/${this.stepsTotal || '?'} steps`,
-      stands: `${this.ready}/${this.stands || '?'} stands done`,
+      stands: `${this.ready}/${this.stands || '?'} ${this.stands === 1 ? 'stand' : 'stands'} done`,
       failed: this.failed,
       retries: this.retries,
       eta: formatDuration(this.etaMs),
@@ -173,7 +174,7 @@ class LiveProgress implements ProgressView {
         if (stand) {
           const row = this.row(stand);
           const vm = event.vm !== undefined ? ` (vm ${event.vm})` : '';
-          row.bar.update(0, { state: `${event.step ?? ''}${vm}…${row.retries ? ` [${row.retries} retries]` : ''}` });
+          row.bar.update(0, { state: `${event.step ?? ''}${vm}…${row.retries ? ` [${count('en', row.retries, { one: 'retry', other: 'retries' })}]` : ''}` });
         }
         break;
       case 'step-finished':

@@ -18,6 +18,7 @@ import { parseSegmentMarker } from './naming.js';
 import type { EngineEvent, EngineEventHandler } from './types.js';
 import { UserError } from '../errors.js';
 import { cleanupIsolation, isolationLeftovers } from './cleanup-firewall.js';
+import { msg } from '../i18n/index.js';
 
 export interface CleanupVm {
   vmid: number;
@@ -98,8 +99,8 @@ export async function planCleanup(
   const cluster = o.cluster ?? records[0]?.cluster ?? groupRec?.cluster ?? ctx.defaultCluster;
   const journal = (await ctx.store.journal.list({ cluster, group: o.group })).filter((e) => wanted(e.user));
   if (!records.length && !journal.filter((e) => e.kind !== 'replica').length) {
-    if (o.user) throw new UserError(`no stand of ${o.user} in group ${o.group}`);
-    if (!groupRec) throw new UserError(`no group named ${o.group} in the state file`);
+    if (o.user) throw new UserError(msg('stand.notFound', { user: o.user, group: o.group }));
+    if (!groupRec) throw new UserError(msg('group.notFound', { group: o.group }));
   }
   const client = ctx.client(cluster);
   const [vms, pools, acl, userList] = await Promise.all([

@@ -3,6 +3,7 @@ import { UserError } from '../errors.js';
 import { registerSecret } from '../secrets.js';
 import type { AppContext } from './context.js';
 import { isOurUserComment } from './ownership.js';
+import { msg } from '../i18n/index.js';
 
 /**
  * Passwords of PVE users we create: shown once (deploy result / credentials event), never stored or logged.
@@ -99,13 +100,13 @@ export async function setPassword(
   const cluster = o.cluster ?? ctx.defaultCluster;
   const client = ctx.client(cluster);
   if (userid === 'root@pam' || /@pam$/.test(userid)) {
-    throw new UserError(`refusing to change the password of ${userid}: pve-stands only manages users it created`);
+    throw new UserError(msg('user.passwordNotManaged', { userid }));
   }
   const user = await client.getUser(userid);
-  if (!user) throw new UserError(`user ${userid} does not exist on ${cluster}`);
+  if (!user) throw new UserError(msg('user.notFound', { userid, cluster }));
   const journaled = await ctx.store.journal.get('user', userid, cluster);
   if (!journaled && !isOurUserComment(user.comment)) {
-    throw new UserError(`refusing to change the password of ${userid}: it was not created by pve-stands`);
+    throw new UserError(msg('user.passwordNotOurs', { userid }));
   }
   const password = generatePassword(o.length ?? ctx.settings?.passwords?.length ?? 16);
   await client.changePassword(userid, password);

@@ -30,6 +30,7 @@
  * `ruleset_create_vm_chain` for dhcp, `ipt_gen_src_or_dst_match` for IPSet scopes); the simulator's evaluator
  * (src/sim/firewall-eval.ts) follows them.
  */
+import { msg, type Msg } from '../i18n/index.js';
 import { z } from 'zod';
 import { hostAddress } from '../config/cidr.js';
 import type { Settings } from '../config/settings.js';
@@ -112,22 +113,22 @@ export async function loadIsolationFacts(client: ProxmoxClient): Promise<Isolati
 }
 
 /** The isolation part of a plan, or the rows of a refusal. */
-export function planIsolation(facts: IsolationFacts | undefined, settings: Settings): { plan: IsolationPlan } | { summary: string; rows: RefusalRow[] } {
+export function planIsolation(facts: IsolationFacts | undefined, settings: Settings): { plan: IsolationPlan } | { summary: Msg; rows: RefusalRow[] } {
   if (!facts || facts.error) {
     return {
-      summary: 'isolation: stand needs the datacenter firewall state, and it could not be read',
+      summary: msg('plan.isolationUnread'),
       rows: [{ subject: 'GET /cluster/firewall/options', problem: facts?.error ?? 'not read' }],
     };
   }
   if (!facts.enabled) {
     return {
-      summary: 'the profile asks for isolation: stand, and the datacenter firewall is off (nothing was created)',
+      summary: msg('plan.isolationFirewallOff'),
       rows: [{ subject: 'datacenter firewall', problem: 'off: no VM firewall rule takes effect while it is off' }, ...ENABLE_HOWTO],
     };
   }
   const rows: RefusalRow[] = [];
   if (facts.nodeAddresses.length === 0) rows.push({ subject: 'node addresses', problem: 'no node address could be read from /cluster/status or the nodes\' networks' });
-  if (rows.length) return { summary: 'stand isolation cannot be set up', rows };
+  if (rows.length) return { summary: msg('plan.isolationImpossible'), rows };
   const deny = [...new Set([...settings.isolation.deny, ...facts.nodeAddresses.map((n) => n.address)])];
   const allowIn = [...settings.isolation.allowIn];
   const objects = [

@@ -12,6 +12,7 @@ import type { AppContext } from './context.js';
 import { planCleanup, runCleanup } from './cleanup.js';
 import { reasonOf } from './executor.js';
 import { shutdownStands, stopStands } from './power.js';
+import { msg } from '../i18n/index.js';
 
 export type { LeaseAction } from '../config/settings.js';
 import type { LeaseAction } from '../config/settings.js';
@@ -70,10 +71,10 @@ export async function setLease(
     const abs = Date.parse(lease);
     if (ms !== undefined) at = new Date(now + ms).toISOString();
     else if (Number.isFinite(abs)) at = new Date(abs).toISOString();
-    else throw new UserError(`lease ${JSON.stringify(lease)} is neither a duration (4h, 2d) nor a date`);
+    else throw new UserError(msg('input.leaseOrDate', { lease }));
   }
   const cur = await ctx.store.stands.get(target.group, target.user);
-  if (!cur) throw new UserError(`no stand of ${target.user} in group ${target.group}`);
+  if (!cur) throw new UserError(msg('stand.notFound', { user: target.user, group: target.group }));
   return ctx.store.stands.update(target.group, target.user, (r) => {
     const { leaseExpiresAt: _old, ...rest } = r;
     return { ...rest, ...(at ? { leaseExpiresAt: at } : {}), history: [...r.history, { at: new Date(now).toISOString(), event: 'lease-set', message: at ?? 'none' }].slice(-100) };

@@ -5,6 +5,7 @@
  */
 import { UserError } from '../errors.js';
 import { shortHash, slugify } from '../config/slug.js';
+import { msg } from '../i18n/index.js';
 
 /** PVE `verify_poolname`: letters, digits, `.-_`, must start with a letter (a `/` would make it nested). */
 export const POOL_ID_RE = /^[A-Za-z][A-Za-z0-9.\-_]*$/;
@@ -43,9 +44,7 @@ export function isValidSdnId(id: string): boolean {
 export function normalizeGroupName(input: string): string {
   const name = input.trim().toLowerCase();
   if (!GROUP_RE.test(name)) {
-    throw new UserError(
-      `group name ${JSON.stringify(input)} is not valid: use 1–40 lowercase letters, digits, ".", "_" or "-", starting with a letter or digit`,
-    );
+    throw new UserError(msg('group.nameInvalid', { input }));
   }
   return name;
 }

@@ -12,6 +12,7 @@
  * loaded node) then closes most of that gap for small classes. Runs of identical units use a heap of nodes:
  * O(units × log nodes), no scans over VMs.
  */
+import { msg, render, type Msg } from '../i18n/index.js';
 import type { NodeProjection, PlacementStrategy } from './types.js';
 
 export interface PlacementNode {
@@ -41,7 +42,8 @@ export const DEFAULT_LIMITS: PlacementLimits = { memory: 0.9, cpuOvercommit: 4 }
 export interface PlacementResult {
   /** Index-aligned with the demands: the chosen node, or undefined when the demand did not fit anywhere. */
   assignment: (string | undefined)[];
-  unplaced: { key: string; reason: string }[];
+  /** `reasonMsg`: the reason as a code for the faces (`reason` is its English text). */
+  unplaced: { key: string; reason: string; reasonMsg?: Msg }[];
   nodes: NodeProjection[];
   /** Highest memory utilisation over the nodes after placement. */
   maxMemUtil: number;
@@ -68,15 +70,15 @@ function fits(l: Load, d: Demand, limits: PlacementLimits): boolean {
   return memUtil(l, d.memMiB) <= limits.memory + 1e-9 && cpuUtil(l, limits, d.cores) <= 1 + 1e-9;
 }
 
-function why(loads: Load[], d: Demand, limits: PlacementLimits): string {
-  if (loads.length === 0) return 'no eligible node';
+function why(loads: Load[], d: Demand, limits: PlacementLimits): Msg {
+  if (loads.length === 0) return msg('unplaced.noNode');
   const best = loads.reduce((a, b) => (memUtil(a, d.memMiB) <= memUtil(b, d.memMiB) ? a : b));
   const m = memUtil(best, d.memMiB);
-  if (m > limits.memory) {
-    return `needs ${d.memMiB} MiB: even ${best.node.name} would reach ${pct(m)} memory (limit ${pct(limits.memory)})`;
-  }
-  return `needs ${d.cores} cores: every node would exceed ${limits.cpuOvercommit}× CPU overcommit`;
+  if (m > limits.memory) return msg('unplaced.memory', { mib: d.memMiB, node: best.node.name, util: pct(m), limit: pct(limits.memory) });
+  return msg('unplaced.cpu', { cores: d.cores, overcommit: limits.cpuOvercommit });
 }
+
+const unplacedAs = (key: string, reason: Msg): PlacementResult['unplaced'][number] => ({ key, reason: render('en', reason), reasonMsg: reason });
 
 export const pct = (x: number): string => `${Number((x * 100).toFixed(1))}%`;
 
@@ -90,7 +92,7 @@ export function placeStands(
   const ordered = [...nodes].sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
   for (const n of ordered) loads.set(n.name, { node: n, mem: n.baseMemMiB, cores: n.baseCores, units: 0 });
   const assignment: (string | undefined)[] = new Array<string | undefined>(demands.length).fill(undefined);
-  const unplaced: { key: string; reason: string }[] = [];
+  const unplaced: PlacementResult['unplaced'] = [];
   const all = [...loads.values()];
 
   // demands usually share one `allowed` array: filter once per distinct array
@@ -119,7 +121,7 @@ export function placeStands(
     if (d.pinned !== undefined) {
       const l = loads.get(d.pinned);
       if (l) put(i, l);
-      else unplaced.push({ key: d.key, reason: `recorded on node ${d.pinned}, which is not eligible` });
+      else unplaced.push(unplacedAs(d.key, msg('unplaced.recordedOn', { node: d.pinned })));
     } else free.push(i);
   });
 
@@ -152,7 +154,7 @@ export function placeStands(
     if (pinnedNode !== undefined) {
       const l = cands.find((c) => c.node.name === pinnedNode);
       if (!l) {
-        unplaced.push({ key: d.key, reason: `node ${pinnedNode} is not eligible` });
+        unplaced.push(unplacedAs(d.key, msg('unplaced.notEligible', { node: pinnedNode })));
         continue;
       }
       chosen = fits(l, d, limits) ? l : undefined;
@@ -179,7 +181,7 @@ export function placeStands(
     if (chosen) {
       put(i, chosen);
       if (heap && fits(chosen, d, limits)) heap.push(entry(chosen, d));
-    } else unplaced.push({ key: d.key, reason: why(cands, d, limits) });
+    } else unplaced.push(unplacedAs(d.key, why(cands, d, limits)));
   }
 
   if (strategy === 'balanced' && unplaced.length === 0) improve(demands, free, assignment, loads, limits);

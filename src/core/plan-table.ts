@@ -4,6 +4,7 @@
  * one line per stand by default, every detail with `wide`.
  */
 import { formatEstimate } from './estimate.js';
+import { say, text, type Lang } from '../i18n/index.js';
 import { pct } from './placement.js';
 import { compactIds, fitText, renderTable, type Column } from './text-table.js';
 import type { DeployPlan, ExcludedNode, NodeProjection, RefusalRow, StandPlan } from './types.js';
@@ -63,14 +64,16 @@ export function estimateLine(plan: Pick<DeployPlan, 'estimate'>): string | undef
   return `Estimated time: ${e.text}${notes.length ? ` (${notes.join('; ')})` : ''}`;
 }
 
-function nodeRow(n: NodeProjection, unit: string): PlanNodeRow {
+function nodeRow(n: NodeProjection, unit: string, lang: Lang = 'en'): PlanNodeRow {
   const memUsed = n.baseMemMiB + n.addedMemMiB;
   const coresUsed = n.baseCores + n.addedCores;
   return {
     node: n.node,
     stands: n.stands,
-    memory: n.online ? `${gibNum(memUsed)} / ${gib(n.maxMemMiB)} (${pct(n.memUtil)}), +${gib(n.addedMemMiB)}` : '-',
-    cpu: n.online ? `${coresUsed} vCPU / ${n.maxCpu} cores (${pct(n.cpuUtil)} of limit)` : '-',
+    memory: n.online
+      ? say(lang, 'nodes.memoryCell', { used: gibNum(memUsed), total: gibNum(n.maxMemMiB), util: pct(n.memUtil), added: gibNum(n.addedMemMiB) })
+      : '-',
+    cpu: n.online ? say(lang, 'nodes.cpuCell', { used: coresUsed, max: n.maxCpu, util: pct(n.cpuUtil) }) : '-',
     note: n.excluded ? `left out: ${n.excluded}` : n.stands > 0 ? `${n.stands} ${unit}` : '',
   };
 }
@@ -124,14 +127,16 @@ export interface RenderOptions {
   width?: number;
   /** Every detail (pool, machine names, networks, resources), wrapped to the width. */
   wide?: boolean;
+  /** Language of engine texts (refusals); default English. */
+  lang?: Lang;
 }
 
-function nodesTable(rows: PlanNodeRow[], width: number): string {
+function nodesTable(rows: PlanNodeRow[], width: number, lang: Lang = 'en'): string {
   const columns: Column[] = [
-    { head: 'node' },
-    { head: 'memory (allocated / total)', shrink: 'truncate', min: 16 },
-    { head: 'CPU', shrink: 'truncate', min: 12 },
-    { head: 'note', shrink: 'truncate', min: 12, first: true },
+    { head: say(lang, 'nodes.node') },
+    { head: say(lang, 'nodes.memory'), shrink: 'truncate', min: 16 },
+    { head: say(lang, 'nodes.cpu'), shrink: 'truncate', min: 12 },
+    { head: say(lang, 'nodes.note'), shrink: 'truncate', min: 12, first: true },
   ];
   return renderTable(columns, rows.map((n) => [n.node, n.memory, n.cpu, n.note]), { width });
 }
@@ -198,19 +203,31 @@ export function renderRefusal(
   o: RenderOptions = {},
 ): string {
   const width = o.width ?? DEFAULT_WIDTH;
+  const lang = o.lang ?? 'en';
   const out: string[] = [];
   if (rows.length > 0) {
     out.push(
-      renderTable([{ head: 'what', shrink: 'wrap', min: 12 }, { head: 'problem', shrink: 'wrap', min: 20 }], rows.map((r) => [r.subject, r.problem]), {
-        width,
-      }),
+      renderTable(
+        [{ head: say(lang, 'refusal.what'), shrink: 'wrap', min: 12 }, { head: say(lang, 'refusal.problem'), shrink: 'wrap', min: 20 }],
+        rows.map((r) => [text(lang, r.subjectMsg, r.subject), text(lang, r.problemMsg, r.problem)]),
+        { width },
+      ),
     );
   }
   // a left-out node's reason is listed below the table in full rather than squeezed into its note
-  if (nodes.length > 0) out.push(nodesTable(nodes.map((n) => ({ ...nodeRow(n, 'placed'), ...(n.excluded ? { note: 'left out' } : {}) })), width));
-  const left = [...nodes.filter((n) => n.excluded).map((n) => ({ node: n.node, reason: n.excluded! })), ...excluded];
+  if (nodes.length > 0) {
+    const rowOf = (n: NodeProjection): PlanNodeRow => ({
+      ...nodeRow(n, '', lang),
+      note: n.excluded ? say(lang, 'nodes.leftOut') : n.stands > 0 ? say(lang, 'nodes.placed', { count: n.stands }) : '',
+    });
+    out.push(nodesTable(nodes.map(rowOf), width, lang));
+  }
+  // the excluded list first: its reasons carry codes (rendered in the user's language)
+  const left = [...excluded, ...nodes.filter((n) => n.excluded).map((n): ExcludedNode => ({ node: n.node, reason: n.excluded! }))];
   const seen = new Set<string>();
   const reasons = left.filter((e) => !seen.has(e.node) && seen.add(e.node));
-  if (reasons.length > 0) out.push(['Nodes left out:', ...reasons.map((e) => `  ${e.node}: ${e.reason}`)].join('\n'));
+  if (reasons.length > 0) {
+    out.push([say(lang, 'refusal.nodesLeftOut'), ...reasons.map((e) => `  ${e.node}: ${text(lang, e.reasonMsg, e.reason)}`)].join('\n'));
+  }
   return fitText(out.join('\n\n'), width);
 }

@@ -12,6 +12,7 @@ import type { Settings } from '../config/settings.js';
 import type { UserList } from '../config/user-list.js';
 import { UserError } from '../errors.js';
 import { realmTakesPassword } from '../proxmox/types.js';
+import { msg, render, type Msg } from '../i18n/index.js';
 import type { JournalEntry, ReplicaRecord, StandRecord } from '../store/schemas.js';
 import type { AppContext } from './context.js';
 import { foreignPending, loadInventory, type Inventory, type TemplateInfo } from './inventory.js';
@@ -41,6 +42,7 @@ import { createReplicaPlanner, resolveTemplateRef, type ReplicaPlanner } from '.
 import {
   PlanRefusedError,
   isPlacementStrategy,
+  refusalRow,
   type CloneMode,
   type DeployPlan,
   type ExcludedNode,
@@ -83,12 +85,10 @@ export async function planDeploy(ctx: AppContext, input: PlanDeployInput): Promi
   const group = input.group !== undefined ? normalizeGroupName(input.group) : defaultGroupName(input.profile.name, input.users.file);
   const existingGroup = await ctx.store.groups.get(group);
   if (existingGroup && existingGroup.cluster !== cluster) {
-    throw new UserError(`group ${group} already exists on cluster ${existingGroup.cluster}; use another --group`);
+    throw new UserError(msg('group.otherCluster', { group, cluster: existingGroup.cluster }));
   }
   if (existingGroup && existingGroup.profile.name !== input.profile.name) {
-    throw new UserError(
-      `group ${group} was deployed with profile ${existingGroup.profile.name}, not ${input.profile.name}; use another --group`,
-    );
+    throw new UserError(msg('group.otherProfile', { group, profile: existingGroup.profile.name, wanted: input.profile.name }));
   }
   const mode = input.mode ?? ctx.settings.network.mode;
   const client = ctx.client(cluster);
@@ -165,14 +165,14 @@ export async function buildPlan(o: BuildPlanOptions): Promise<DeployPlan> {
   const mode: NetworkMode = input.mode ?? settings.network.mode;
   const strategy = input.placement ?? settings.placement.strategy;
   if (!isPlacementStrategy(strategy)) {
-    throw new UserError(`placement ${JSON.stringify(strategy)} is not one of balanced, round-robin, pack, node:<name>`);
+    throw new UserError(msg('input.placement', { placement: String(strategy) }));
   }
   const clone: CloneMode = input.clone ?? profile.clone;
   const limits = { memory: settings.placement.memoryLimit, cpuOvercommit: settings.placement.cpuOvercommit };
   const warnings: string[] = profile.warnings.map((w) => `${w.file}${w.line ? `:${w.line}` : ''}: ${w.message}`);
   warnings.push(...input.users.warnings.map((w) => `${w.file}${w.line ? `:${w.line}` : ''}: ${w.message}`));
   const refusals: RefusalRow[] = [];
-  const refuse = (summary: string, rows: RefusalRow[], extra: Partial<Pick<PlanRefusedError, 'nodes' | 'excluded'>> = {}): never => {
+  const refuse = (summary: Msg, rows: RefusalRow[], extra: Partial<Pick<PlanRefusedError, 'nodes' | 'excluded'>> = {}): never => {
     throw new PlanRefusedError(summary, {
       rows,
       table: renderRefusal(rows, extra.nodes ?? [], extra.excluded ?? []),
@@ -181,13 +181,13 @@ export async function buildPlan(o: BuildPlanOptions): Promise<DeployPlan> {
     });
   };
 
-  if (input.users.users.length === 0) refuse('the user list is empty', [{ subject: input.users.file, problem: 'no users' }]);
+  if (input.users.users.length === 0) refuse(msg('plan.emptyList'), [refusalRow(input.users.file, msg('row.noUsers'))]);
   // ---- realms: a user we create in a realm that does not exist would fail on the cluster
   if (o.realms) {
     const missing = [...new Set(input.users.users.filter((u) => !inv.users.has(u.userid.toLowerCase())).map((u) => u.userid.split('@')[1]!))]
       .filter((r) => !o.realms!.has(r));
     if (missing.length) {
-      refuse('a realm of the user list does not exist on the cluster', missing.map((r) => ({ subject: `realm ${r}`, problem: 'not among the cluster\'s realms (Datacenter → Permissions → Realms)' })));
+      refuse(msg('plan.realmMissing'), missing.map((r) => refusalRow(`realm ${r}`, msg('row.realmNotOnCluster'))));
     }
   }
 
@@ -209,7 +209,7 @@ export async function buildPlan(o: BuildPlanOptions): Promise<DeployPlan> {
     warnings.push(...res.warnings);
     if (m.device === 'ecorouter' && m.networks.length > MAX_NICS - 1) {
       // the management port takes net0, so an ecorouter has room for one NIC fewer (PVE stops at net31)
-      refusals.push({ subject: `${profile.file}: machine ${m.name}`, problem: `an ecorouter takes at most ${MAX_NICS - 1} networks (net0 is its management port)` });
+      refusals.push(refusalRow(msg('row.machine', { file: profile.file, machine: m.name }), msg('row.ecorouterNics', { max: MAX_NICS - 1 })));
       continue;
     }
     const info = await inv.templateInfo(res.template.vmid);
@@ -217,7 +217,7 @@ export async function buildPlan(o: BuildPlanOptions): Promise<DeployPlan> {
   }
   if (refusals.length > 0) {
     const templatesOnly = refusals.every((r) => /template/.test(r.problem));
-    refuse(templatesOnly ? 'a template of the profile is missing' : 'the profile cannot be planned', refusals);
+    refuse(templatesOnly ? msg('plan.templateMissing') : msg('plan.profileUnplannable'), refusals);
   }
 
   // ---- node eligibility
@@ -240,11 +240,12 @@ export async function buildPlan(o: BuildPlanOptions): Promise<DeployPlan> {
     store.journal.filter((e) => e.kind === 'bridge').map((e) => e.id),
   );
   const excluded: ExcludedNode[] = [];
-  const exclude = (node: string, reason: string): void => {
-    if (!excluded.some((e) => e.node === node)) excluded.push({ node, reason });
+  const exclude = (node: string, reason: string | Msg): void => {
+    if (excluded.some((e) => e.node === node)) return;
+    excluded.push(typeof reason === 'string' ? { node, reason } : { node, reason: render('en', reason), reasonMsg: reason });
   };
   const online = inv.nodes.filter((n) => {
-    if (!n.online) exclude(n.name, `node is ${n.status}`);
+    if (!n.online) exclude(n.name, msg('node.status', { status: n.status }));
     return n.online;
   });
   const placementNodes: PlacementNode[] = online.map((n) => ({
@@ -262,8 +263,8 @@ export async function buildPlan(o: BuildPlanOptions): Promise<DeployPlan> {
   }
   if (mode === 'sdn' && foreignByNode.size > 0) {
     refuse(
-      'applying SDN reloads the network of every node, and some nodes carry pending edits that are not ours',
-      [...foreignByNode].map(([node, list]) => ({ subject: node, problem: `pending network edits by someone else: ${list.join(', ')}` })),
+      msg('plan.sdnForeignPending'),
+      [...foreignByNode].map(([node, list]) => refusalRow(node, msg('row.foreignPending', { list: list.join(', ') }))),
     );
   }
   const shared = sharedBridges(profile.machines);
@@ -278,33 +279,33 @@ export async function buildPlan(o: BuildPlanOptions): Promise<DeployPlan> {
   for (const p of placementNodes) {
     const n = p.name;
     if (!(p.maxMemMiB > 0) || !(p.maxCpu > 0)) {
-      exclude(n, 'no memory or CPU figures for the node (the API token may lack Sys.Audit on it)');
+      exclude(n, msg('node.noFigures'));
       continue;
     }
     const netError = inv.networks.get(n)?.error;
     if (netError) {
-      exclude(n, `its network configuration could not be read (${netError})`);
+      exclude(n, msg('node.networkUnreadable', { error: String(netError) }));
       continue;
     }
     const mu = p.baseMemMiB / p.maxMemMiB;
     const cu = p.baseCores / (p.maxCpu * limits.cpuOvercommit);
     if (mu >= limits.memory) {
-      exclude(n, `memory already ${pct(mu)} allocated (limit ${pct(limits.memory)})`);
+      exclude(n, msg('node.memoryFull', { used: pct(mu), limit: pct(limits.memory) }));
       continue;
     }
     if (cu >= 1) {
-      exclude(n, `CPU already ${pct(cu)} of ${limits.cpuOvercommit}× overcommit allocated`);
+      exclude(n, msg('node.cpuFull', { used: pct(cu), overcommit: limits.cpuOvercommit }));
       continue;
     }
     const foreign = foreignByNode.get(n);
     if (mode === 'bridges' && foreign) {
-      exclude(n, `pending network edits by someone else (${foreign.join(', ')}): applying our bridges would apply them too`);
+      exclude(n, msg('node.foreignPending', { list: foreign.join(', ') }));
       continue;
     }
     const net = inv.networks.get(n);
     const missingBridge = [...shared].find(([b]) => net !== undefined && !net.ifaces.has(b));
     if (missingBridge) {
-      exclude(n, `bridge ${missingBridge[0]} (used by ${missingBridge[1].join(', ')}) does not exist there`);
+      exclude(n, msg('node.bridgeMissing', { bridge: missingBridge[0], users: missingBridge[1].join(', ') }));
       continue;
     }
     const why = unavailableTemplate(machines, n, replicas);
@@ -345,7 +346,7 @@ export async function buildPlan(o: BuildPlanOptions): Promise<DeployPlan> {
   });
 
   if (eligible.size === 0 && demands.some((d) => d.pinned === undefined)) {
-    refuse('no eligible node', [{ subject: cluster, problem: 'every node is left out (see below)' }], { excluded });
+    refuse(msg('plan.noEligibleNode'), [refusalRow(cluster, msg('row.everyNodeLeftOut'))], { excluded });
   }
 
   if (strategy.startsWith('node:')) {
@@ -353,11 +354,11 @@ export async function buildPlan(o: BuildPlanOptions): Promise<DeployPlan> {
     const known = inv.nodes.find((n) => n.name === want);
     const out = excluded.find((e) => e.node === want);
     if (!known) {
-      refuse(`placement ${strategy}: no such node`, [
-        { subject: want, problem: `not a node of cluster ${cluster} (nodes: ${inv.nodes.map((n) => n.name).join(', ')})` },
+      refuse(msg('plan.noSuchNode', { placement: strategy }), [
+        refusalRow(want, msg('row.notANode', { cluster, nodes: inv.nodes.map((n) => n.name).join(', ') })),
       ]);
     } else if (out && demands.some((d) => d.pinned === undefined)) {
-      refuse(`placement ${strategy}: the node is left out`, [{ subject: want, problem: out.reason }], { excluded });
+      refuse(msg('plan.nodeLeftOut', { placement: strategy }), [refusalRow(want, out.reasonMsg ?? out.reason)], { excluded });
     }
   }
   let placed = placeStands(placementNodes, demands, strategy, limits);
@@ -403,9 +404,8 @@ export async function buildPlan(o: BuildPlanOptions): Promise<DeployPlan> {
     });
   }
   if (placed.unplaced.length > 0) {
-    const unit = mode === 'bridges' ? 'stands' : 'VMs';
     const rows = summariseUnplaced(placed.unplaced);
-    refuse(`the class does not fit: ${placed.unplaced.length} of ${demands.length} ${unit} cannot be placed`, rows, {
+    refuse(msg('plan.doesNotFit', { unplaced: placed.unplaced.length, total: demands.length, unit: mode === 'bridges' ? 'stands' : 'vms' }), rows, {
       nodes: projections,
       excluded,
     });
@@ -574,17 +574,17 @@ export async function buildPlan(o: BuildPlanOptions): Promise<DeployPlan> {
     });
   });
   if (vmidsExhausted) {
-    refuse('not enough free VMIDs', [
-      { subject: `VMID range ${settings.vmids.range[0]}–${settings.vmids.range[1]}`, problem: `the class needs more ids than are free` },
+    refuse(msg('plan.noVmids'), [
+      refusalRow(msg('row.vmidRange', { min: settings.vmids.range[0], max: settings.vmids.range[1] }), msg('row.vmidsNeeded')),
     ]);
   }
   if (bridgesExhausted) {
     refuse(
-      mode === 'bridges' ? 'not enough free bridge numbers' : 'not enough free SDN tags',
+      mode === 'bridges' ? msg('plan.noBridges') : msg('plan.noTags'),
       [
         mode === 'bridges'
-          ? { subject: `node ${bridgesExhausted}`, problem: `no free vmbrN left in ${settings.network.bridgeRange[0]}–${settings.network.bridgeRange[1]}` }
-          : { subject: `zone ${settings.network.sdn.zone}`, problem: `no free tag left in ${settings.network.sdn.tagRange[0]}–${settings.network.sdn.tagRange[1]}` },
+          ? refusalRow(msg('row.node', { node: bridgesExhausted }), msg('row.noFreeBridge', { min: settings.network.bridgeRange[0], max: settings.network.bridgeRange[1] }))
+          : refusalRow(msg('row.zone', { zone: settings.network.sdn.zone }), msg('row.noFreeTag', { min: settings.network.sdn.tagRange[0], max: settings.network.sdn.tagRange[1] })),
       ],
     );
   }
@@ -613,13 +613,15 @@ export async function buildPlan(o: BuildPlanOptions): Promise<DeployPlan> {
     const [node, storage] = key.split('/') as [string, string];
     const st = inv.storages.find((s) => s.storage === storage && (node === '*' ? s.shared : s.node === node));
     if (st && st.freeGiB < gib) {
-      diskRows.push({
-        subject: node === '*' ? `storage ${storage}` : `storage ${storage} on ${node}`,
-        problem: `needs ${gib.toFixed(1)} GiB, ${st.freeGiB.toFixed(1)} GiB free`,
-      });
+      diskRows.push(
+        refusalRow(
+          msg('row.storage', node === '*' ? { storage } : { storage, node }),
+          msg('row.diskNeeds', { need: gib.toFixed(1), free: st.freeGiB.toFixed(1) }),
+        ),
+      );
     }
   }
-  if (diskRows.length > 0) refuse('not enough disk space', diskRows, { nodes: projections, excluded });
+  if (diskRows.length > 0) refuse(msg('plan.noDisk'), diskRows, { nodes: projections, excluded });
 
   // ---- users of a directory realm (LDAP, AD, OpenID): PVE stores no password for them, they use the directory's
   const directory = standPlans.filter((s) => s.directoryRealm && !s.userExists);
@@ -723,10 +725,10 @@ function takenVnets(inv: Inventory, store: StoreSnapshot, zone: string): { tags:
   return { tags, ids };
 }
 
-function summariseUnplaced(unplaced: readonly { key: string; reason: string }[]): RefusalRow[] {
+function summariseUnplaced(unplaced: readonly { key: string; reason: string; reasonMsg?: Msg }[]): RefusalRow[] {
   const MAX = 8;
-  const rows = unplaced.slice(0, MAX).map((u) => ({ subject: u.key, problem: u.reason }));
-  if (unplaced.length > MAX) rows.push({ subject: `… ${unplaced.length - MAX} more`, problem: 'likewise' });
+  const rows = unplaced.slice(0, MAX).map((u) => refusalRow(u.key, u.reasonMsg ?? u.reason));
+  if (unplaced.length > MAX) rows.push(refusalRow(msg('row.more', { count: unplaced.length - MAX }), msg('row.likewise')));
   return rows;
 }
 
@@ -735,7 +737,7 @@ function leaseOf(lease: string | number | undefined, profile: Profile, settings:
   if (typeof lease === 'string') {
     if (lease === 'none' || lease === '0') return undefined;
     const ms = parseDuration(lease);
-    if (ms === undefined) throw new UserError(`lease ${JSON.stringify(lease)} is not a duration such as 45m, 4h or 2d`);
+    if (ms === undefined) throw new UserError(msg('input.leaseDuration', { lease }));
     return ms;
   }
   return profile.leaseMs ?? settings.leases.defaultMs;

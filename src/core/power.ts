@@ -13,6 +13,7 @@ import { GROUP_LOCK_TTL_MS } from './deploy.js';
 import { Lanes, Progress, newJobId, reasonOf, safeEmitter, throwIfAborted } from './executor.js';
 import { vmOwnership } from './ownership.js';
 import type { EngineEvent, EngineEventHandler } from './types.js';
+import { msg } from '../i18n/index.js';
 
 export type PowerAction = 'reset' | 'start' | 'stop' | 'shutdown';
 
@@ -73,7 +74,7 @@ async function runPower(ctx: AppContext, action: PowerAction, target: PowerTarge
     (s) => (!target.user || s.userid === target.user) && s.status !== 'removed' && s.status !== 'removing',
   );
   if (!stands.length) {
-    throw new UserError(target.user ? `no stand of ${target.user} in group ${target.group}` : `no stands in group ${target.group}`);
+    throw new UserError(target.user ? msg('stand.notFound', { user: target.user, group: target.group }) : msg('group.noStands', { group: target.group }));
   }
   const job = newJobId(action);
   const lock = options.lockHeld ? undefined : await ctx.store.acquireGroupLock(target.group, `job:${job}`, GROUP_LOCK_TTL_MS);

@@ -10,8 +10,9 @@
 import type { ReplicaRecord, StandRecord } from '../store/schemas.js';
 import type { Inventory, InventoryVm, TemplateInfo } from './inventory.js';
 import { replicaName } from './naming.js';
-import type { RefusalRow, ReplicaPlan } from './types.js';
+import { refusalRow, type RefusalRow, type ReplicaPlan } from './types.js';
 import type { VmidAllocator } from './vmids.js';
+import { msg, render } from '../i18n/index.js';
 
 export interface TemplateRefSpec {
   machine: string;
@@ -33,31 +34,34 @@ export function resolveTemplateRef(
   profileFile: string,
   o: { full: boolean },
 ): { ok: true; template: ResolvedTemplate; warnings: string[] } | { ok: false; row: RefusalRow } {
-  const subject = `${profileFile}: machine ${spec.machine}`;
+  const subjectMsg = msg('row.machine', { file: profileFile, machine: spec.machine });
+  const subject = render('en', subjectMsg);
   const warnings: string[] = [];
   let vm: InventoryVm | undefined;
   if (typeof spec.template === 'number') {
     vm = inv.vmById.get(spec.template);
-    if (!vm) return { ok: false, row: { subject, problem: `template ${spec.template} does not exist on cluster ${inv.cluster}` } };
+    if (!vm) return { ok: false, row: refusalRow(subjectMsg, msg('row.templateMissing', { template: spec.template, cluster: inv.cluster })) };
   } else {
     const name = spec.template;
     const matches = inv.vms.filter((v) => v.name === name && v.template);
     // a replica carries the source's name only in its own `tpl-…` form, so name matches are the originals
     if (matches.length === 0) {
       const nonTemplate = inv.vms.find((v) => v.name === name);
-      const hint = nonTemplate ? ` (VM ${nonTemplate.vmid} has that name but is not a template)` : '';
-      return { ok: false, row: { subject, problem: `no template named "${name}" on cluster ${inv.cluster}${hint}` } };
+      const problem = nonTemplate
+        ? msg('row.templateNameIsVm', { name, cluster: inv.cluster, vmid: nonTemplate.vmid })
+        : msg('row.templateNameMissing', { name, cluster: inv.cluster });
+      return { ok: false, row: refusalRow(subjectMsg, problem) };
     }
     if (matches.length > 1) {
       const ids = matches.map((m) => `${m.vmid} on ${m.node}`).join(', ');
-      return { ok: false, row: { subject, problem: `template name "${name}" is ambiguous (${ids}): use the VMID` } };
+      return { ok: false, row: refusalRow(subjectMsg, msg('row.templateAmbiguous', { name, ids })) };
     }
     vm = matches[0] as InventoryVm;
   }
   if (!vm.template && !o.full) {
     return {
       ok: false,
-      row: { subject, problem: `VM ${vm.vmid}${vm.name ? ` (${vm.name})` : ''} is not a template: linked clones need one (or set full: true)` },
+      row: refusalRow(subjectMsg, msg('row.notATemplate', { vm: `${vm.vmid}${vm.name ? ` (${vm.name})` : ''}` })),
     };
   }
   if (spec.templateNode && spec.templateNode !== vm.node) {

@@ -5,6 +5,7 @@
 import type { TimingModel } from './timing-model.js';
 import { UserError } from '../errors.js';
 import type { IsolationPlan } from './isolation.js';
+import { render, text, type Lang, type Msg } from '../i18n/index.js';
 
 export type NetworkMode = 'bridges' | 'sdn';
 export type CloneMode = 'linked' | 'full';
@@ -139,6 +140,8 @@ export interface NodeProjection {
 export interface ExcludedNode {
   node: string;
   reason: string;
+  /** The reason as a code (rendered in the user's language); `reason` is its English text. */
+  reasonMsg?: Msg;
 }
 
 export interface DeployPlan {
@@ -194,6 +197,19 @@ export interface PlanEstimate {
 export interface RefusalRow {
   subject: string;
   problem: string;
+  /** Codes for subject and problem, rendered in the user's language; the strings are their English text. */
+  subjectMsg?: Msg;
+  problemMsg?: Msg;
+}
+
+/** A refusal row from codes (the English strings are kept for logs and old readers). */
+export function refusalRow(subject: string | Msg, problem: string | Msg): RefusalRow {
+  return {
+    subject: text('en', subject),
+    problem: text('en', problem),
+    ...(typeof subject === 'string' ? {} : { subjectMsg: subject }),
+    ...(typeof problem === 'string' ? {} : { problemMsg: problem }),
+  };
 }
 
 /**
@@ -206,11 +222,15 @@ export class PlanRefusedError extends UserError {
   readonly table: string;
   readonly nodes: NodeProjection[];
   readonly excluded: ExcludedNode[];
+  /** The summary's code (`msg` would render the table too; the faces render rows themselves). */
+  readonly summaryMsg?: Msg;
   constructor(
-    summary: string,
+    summary: string | Msg,
     details: { rows: RefusalRow[]; table: string; nodes?: NodeProjection[]; excluded?: ExcludedNode[] },
   ) {
-    super(details.table ? `${summary}\n${details.table}` : summary, { exitCode: 2 });
+    const head = text('en', summary);
+    super(details.table ? `${head}\n${details.table}` : head, { exitCode: 2 });
+    if (typeof summary !== 'string') this.summaryMsg = summary;
     this.rows = details.rows;
     this.table = details.table;
     this.nodes = details.nodes ?? [];
@@ -218,6 +238,13 @@ export class PlanRefusedError extends UserError {
   }
   get summary(): string {
     return this.message.split('\n')[0] ?? '';
+  }
+  /** The summary in a language. */
+  summaryText(lang: Lang): string {
+    return this.summaryMsg ? render(lang, this.summaryMsg) : this.summary;
+  }
+  override text(lang: Lang): string {
+    return this.summaryText(lang);
   }
 }
 

@@ -1,10 +1,16 @@
 /**
  * Every user-facing string of the bot, in English and Russian. `ru` is typed as `Messages`, so a string missing
  * in one language is a compile error. The language follows the member's Discord locale unless bot.yml fixes one.
+ * Errors, refusals and warnings raised by the engine render from the engine catalogue (src/i18n) instead.
  */
 import { formatEstimate } from '../core/estimate.js';
+import { count, EN, RU, type Lang } from '../i18n/index.js';
 
-export type Lang = 'en' | 'ru';
+export type { Lang } from '../i18n/index.js';
+
+/** `5 stands` / `5 стендов`: plurals by Intl.PluralRules (src/i18n/plural.ts). */
+const en_ = (n: number, w: keyof typeof EN): string => count('en', n, EN[w]);
+const ru_ = (n: number, w: keyof typeof RU): string => count('ru', n, RU[w]);
 
 /** "около 1 мин 40 с": the same rounding as formatEstimate. */
 function ruDuration(ms: number): string {
@@ -31,19 +37,19 @@ const en = {
   prev: '◀',
   next: '▶',
   groupBusy: (group: string, holder: string) => `Group ${group} is busy: ${holder} is running a job on it.`,
-  queued: (ahead: number) => `Queued: ${ahead} job(s) ahead on this cluster.`,
+  queued: (ahead: number) => `Queued: ${en_(ahead, 'job')} ahead on this cluster.`,
   // attachments
   attachmentHost: (host: string) => `The attachment comes from ${host}, which is not an allowed attachment host.`,
-  attachmentTooBig: (size: number, max: number) => `The attachment is ${size} bytes; the limit is ${max} bytes.`,
+  attachmentTooBig: (size: number, max: number) => `The attachment is ${en_(size, 'byte')}; the limit is ${en_(max, 'byte')}.`,
   attachmentType: (name: string) => `${name}: unsupported file type; send a .txt, .csv, .yml or .yaml user list.`,
   attachmentFetch: (status: string) => `Could not download the attachment (${status}).`,
-  listErrors: (name: string, n: number) => `${name}: ${n} problem(s); nothing was created.`,
+  listErrors: (name: string, n: number) => `${name}: ${en_(n, 'problem')}; nothing was created.`,
   // deploy
   planTitle: (group: string, profile: string) => `Deploy plan: ${group} (profile ${profile})`,
-  planSummary: (stands: number, vms: number, cluster: string) => `${stands} stand(s), ${vms} VM(s) on cluster ${cluster}.`,
+  planSummary: (stands: number, vms: number, cluster: string) => `${en_(stands, 'stand')}, ${en_(vms, 'vm')} on cluster ${cluster}.`,
   planNodes: 'Stands per node',
   planNodeLine: (node: string, stands: number, mem: number, cpu: number) =>
-    `${node}: ${stands} stand(s), memory ${mem}%, CPU ${cpu}%`,
+    `${node}: ${en_(stands, 'stand')}, memory ${mem}%, CPU ${cpu}%`,
   planExcluded: 'Left out',
   planWarnings: 'Warnings',
   planIsolation: 'Isolation',
@@ -64,9 +70,9 @@ const en = {
   progressTitle: (kind: string, group: string) => `${kind} ${group}`,
   kinds: { deploy: 'Deploy', cleanup: 'Cleanup', reset: 'Reset', start: 'Start', stop: 'Stop' } as Record<string, string>,
   standStates: { pending: 'waiting', running: 'working', done: 'done', failed: 'failed' } as Record<string, string>,
-  progressLine: (done: number, total: number) => `${done}/${total} stands done`,
+  progressLine: (done: number, total: number) => `${done}/${en_(total, 'stand')} done`,
   eta: (text: string) => `about ${text} left`,
-  retries: (n: number) => `${n} retr${n === 1 ? 'y' : 'ies'}`,
+  retries: (n: number) => en_(n, 'retry'),
   failures: (n: number) => `${n} failed`,
   moreStands: (n: number) => `… and ${n} more`,
   finished: (outcome: string) => `Finished: ${outcome}`,
@@ -92,7 +98,7 @@ const en = {
   storage: 'Storage',
   usedAllocTotal: (used: string, alloc: string, total: string) => `used ${used} · allocated ${alloc} · total ${total}`,
   groups: 'Groups',
-  groupLine: (name: string, stands: number) => `${name}: ${stands} stand(s)`,
+  groupLine: (name: string, stands: number) => `${name}: ${en_(stands, 'stand')}`,
   jobs: 'Running jobs',
   none: 'none',
   page: (n: number, of: number) => `Page ${n}/${of}`,
@@ -104,7 +110,7 @@ const en = {
   standInfo: (group: string, node: string, status: string) => `Stand in ${group} on ${node}: ${status}`,
   leaseUntil: (at: string) => `Lease ends ${at}`,
   profileNotAllowed: (p: string, allowed: string) => `Profile ${p} is not available for self-service (allowed: ${allowed}).`,
-  standLimit: (n: number) => `You already have ${n} stand(s), the most a student may have.`,
+  standLimit: (n: number) => `You already have ${en_(n, 'stand')}, the most a student may have.`,
   standRequested: (group: string) => `Your stand in ${group} is being created…`,
   standReady: (group: string, userid: string) => `Your stand in ${group} is ready. Login: ${userid}`,
   standDone: (what: string) => `Done: ${what}.`,
@@ -144,16 +150,16 @@ const ru: Messages = {
   prev: '◀',
   next: '▶',
   groupBusy: (group, holder) => `Группа ${group} занята: над ней выполняет задачу ${holder}.`,
-  queued: (ahead) => `В очереди: впереди задач на этом кластере: ${ahead}.`,
+  queued: (ahead) => `В очереди: впереди на этом кластере ${ru_(ahead, 'job')}.`,
   attachmentHost: (host) => `Вложение получено с ${host}, этот адрес не разрешён для вложений.`,
-  attachmentTooBig: (size, max) => `Размер вложения ${size} байт; предел ${max} байт.`,
+  attachmentTooBig: (size, max) => `Размер вложения ${ru_(size, 'byte')}; предел ${ru_(max, 'byte')}.`,
   attachmentType: (name) => `${name}: неподдерживаемый тип файла; пришлите список пользователей .txt, .csv, .yml или .yaml.`,
   attachmentFetch: (status) => `Не удалось скачать вложение (${status}).`,
-  listErrors: (name, n) => `${name}: ошибок: ${n}; ничего не создано.`,
+  listErrors: (name, n) => `${name}: ${ru_(n, 'error')}; ничего не создано.`,
   planTitle: (group, profile) => `План развёртывания: ${group} (профиль ${profile})`,
-  planSummary: (stands, vms, cluster) => `Стендов: ${stands}, ВМ: ${vms}, кластер ${cluster}.`,
+  planSummary: (stands, vms, cluster) => `${ru_(stands, 'stand')}, ${ru_(vms, 'vm')}, кластер ${cluster}.`,
   planNodes: 'Стенды по узлам',
-  planNodeLine: (node, stands, mem, cpu) => `${node}: стендов ${stands}, память ${mem}%, ЦП ${cpu}%`,
+  planNodeLine: (node, stands, mem, cpu) => `${node}: ${ru_(stands, 'stand')}, память ${mem}%, ЦП ${cpu}%`,
   planExcluded: 'Исключены',
   planWarnings: 'Предупреждения',
   planIsolation: 'Изоляция',
@@ -175,8 +181,8 @@ const ru: Messages = {
   standStates: { pending: 'ожидает', running: 'в работе', done: 'готов', failed: 'ошибка' },
   progressLine: (done, total) => `готово стендов: ${done} из ${total}`,
   eta: (text) => `осталось около ${text}`,
-  retries: (n) => `повторов: ${n}`,
-  failures: (n) => `ошибок: ${n}`,
+  retries: (n) => ru_(n, 'retry'),
+  failures: (n) => ru_(n, 'error'),
   moreStands: (n) => `… и ещё ${n}`,
   finished: (outcome) => `Завершено: ${outcome}`,
   outcomes: { succeeded: 'успешно', partial: 'частично с ошибками', failed: 'с ошибкой', cancelled: 'отменено' },
@@ -199,7 +205,7 @@ const ru: Messages = {
   storage: 'Хранилище',
   usedAllocTotal: (used, alloc, total) => `занято ${used} · выделено ${alloc} · всего ${total}`,
   groups: 'Группы',
-  groupLine: (name, stands) => `${name}: стендов ${stands}`,
+  groupLine: (name, stands) => `${name}: ${ru_(stands, 'stand')}`,
   jobs: 'Выполняемые задачи',
   none: 'нет',
   page: (n, of) => `Страница ${n}/${of}`,
@@ -210,7 +216,7 @@ const ru: Messages = {
   standInfo: (group, node, status) => `Стенд в ${group} на ${node}: ${status}`,
   leaseUntil: (at) => `Аренда заканчивается ${at}`,
   profileNotAllowed: (p, allowed) => `Профиль ${p} недоступен для самообслуживания (доступны: ${allowed}).`,
-  standLimit: (n) => `У вас уже стендов: ${n}, это максимум для студента.`,
+  standLimit: (n) => `У вас уже ${ru_(n, 'stand')}, это максимум для студента.`,
   standRequested: (group) => `Ваш стенд в ${group} создаётся…`,
   standReady: (group, userid) => `Ваш стенд в ${group} готов. Логин: ${userid}`,
   standDone: (what) => `Готово: ${what}.`,

@@ -299,7 +299,7 @@ export class JobManager {
             state.note = m.paused;
           } else {
             state.outcome = 'failed';
-            state.note = err instanceof UserError ? err.message : m.internalError(jobId ?? 'job');
+            state.note = err instanceof UserError ? err.text(o.lang) : m.internalError(jobId ?? 'job');
             logger.error({ err, job: jobId }, 'job failed');
           }
         }

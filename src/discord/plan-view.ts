@@ -1,12 +1,13 @@
 /** The plan embeds shown before a Confirm: what will be created (deploy) or removed (cleanup, reset). */
 import type { APIEmbed } from 'discord.js';
 import type { DeployPlan, PlanRefusedError } from '../core/types.js';
-import type { Messages } from './i18n.js';
+import { text } from '../i18n/index.js';
+import type { Lang, Messages } from './i18n.js';
 import { clip } from './progress.js';
 
 const pct = (x: number) => Math.round(x * 100);
 
-export function deployPlanEmbed(plan: DeployPlan, m: Messages, confirmSeconds: number): APIEmbed {
+export function deployPlanEmbed(plan: DeployPlan, m: Messages, confirmSeconds: number, lang: Lang = 'en'): APIEmbed {
   const perNode = new Map<string, number>();
   for (const s of plan.stands) perNode.set(s.node, (perNode.get(s.node) ?? 0) + 1);
   const nodeLines = plan.nodes
@@ -18,7 +19,7 @@ export function deployPlanEmbed(plan: DeployPlan, m: Messages, confirmSeconds: n
     fields.push({ name: m.planEstimate, value: clip(m.planEstimateValue(plan.estimate.ms, plan.estimate.replicasToMake, plan.estimate.replicasReused), 1024) });
   }
   if (plan.excluded.length) {
-    fields.push({ name: m.planExcluded, value: clip(plan.excluded.map((e) => `${e.node}: ${e.reason}`).join('\n'), 1024) });
+    fields.push({ name: m.planExcluded, value: clip(plan.excluded.map((e) => `${e.node}: ${text(lang, e.reasonMsg, e.reason)}`).join('\n'), 1024) });
   }
   const iso = plan.isolation;
   fields.push({ name: m.planIsolation, value: iso ? m.planIsolated(iso.deny.length, iso.allowIn.length) : m.planNotIsolated });
@@ -39,10 +40,10 @@ export function standIsolationLine(rec: { isolation?: 'none' | 'stand' }, m: Mes
   return m.standIsolated(rec.isolation === 'stand');
 }
 
-export function refusedEmbed(err: PlanRefusedError, m: Messages): APIEmbed {
-  const rows = err.rows.map((r) => `${r.subject}: ${r.problem}`);
+export function refusedEmbed(err: PlanRefusedError, m: Messages, lang: Lang = 'en'): APIEmbed {
+  const rows = err.rows.map((r) => `${text(lang, r.subjectMsg, r.subject)}: ${text(lang, r.problemMsg, r.problem)}`);
   return {
-    title: clip(err.summary || m.planRefused, 256),
+    title: clip(err.summaryText(lang) || m.planRefused, 256),
     description: clip(`${m.planRefused}\n\`\`\`\n${rows.join('\n') || err.table}\n\`\`\``, 4000),
     color: 0xd32f2f,
   };

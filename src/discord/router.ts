@@ -9,13 +9,16 @@ import { errorReference, UserError } from '../errors.js';
 import { registerSecret } from '../secrets.js';
 import { ProxmoxApiError } from '../proxmox/errors.js';
 import { allows, memberLevel, memberRoleIds, type AccessLevel } from './access.js';
-import { langFor, messages, type Messages } from './i18n.js';
+import { langFor, messages, type Lang, type Messages } from './i18n.js';
 import type { AuditInput } from './audit.js';
 import type { Bot, BotCommand } from './types.js';
 
-/** What a member sees for an error: UserError as is, PVE's message for API errors, a reference otherwise. */
-export function describeError(err: unknown, m: Messages, log: (ref: string, err: unknown) => void): string {
-  if (err instanceof UserError) return err.message;
+/**
+ * What a member sees for an error: a UserError in the member's language (engine codes render from the engine
+ * catalogue, src/i18n), PVE's message for API errors, a reference otherwise.
+ */
+export function describeError(err: unknown, m: Messages, log: (ref: string, err: unknown) => void, lang: Lang = 'en'): string {
+  if (err instanceof UserError) return err.text(lang);
   if (err instanceof ProxmoxApiError) return m.proxmoxError(`${err.status || ''} ${err.pveMessage}`.trim());
   const ref = errorReference();
   log(ref, err);
@@ -71,7 +74,7 @@ export function createRouter(bot: Bot, commands: readonly BotCommand[]): (i: Int
       try {
         await cmd.run({ ...cx0, interaction: i });
       } catch (err) {
-        const text = describeError(err, cx0.m, (ref, e) => cx0.logger.error({ err: e, ref }, 'command failed'));
+        const text = describeError(err, cx0.m, (ref, e) => cx0.logger.error({ err: e, ref }, 'command failed'), cx0.lang);
         await reply(i, text).catch((e: unknown) => cx0.logger.warn({ err: e }, 'error reply failed'));
       }
       return;
@@ -109,7 +112,7 @@ export function createRouter(bot: Bot, commands: readonly BotCommand[]): (i: Int
       try {
         await handler.run({ ...cx0, interaction: i, refuse }, rest.join(':'));
       } catch (err) {
-        const text = describeError(err, cx0.m, (ref, e) => cx0.logger.error({ err: e, ref }, 'button failed'));
+        const text = describeError(err, cx0.m, (ref, e) => cx0.logger.error({ err: e, ref }, 'button failed'), cx0.lang);
         if (i.deferred || i.replied) await i.followUp({ content: text, flags: MessageFlags.Ephemeral }).catch(() => undefined);
         else await reply(i, text).catch(() => undefined);
       }

@@ -189,7 +189,7 @@ export async function runConnectionCheck(client: ProxmoxClient, scope: CheckScop
         version,
         missing: privs.missing,
         required: privs.required,
-        message: `${who} lacks ${privs.missing.length} grant(s): ${privs.missing.join('; ')}`,
+        message: `${who} lacks ${privs.missing.length} ${privs.missing.length === 1 ? 'grant' : 'grants'}: ${privs.missing.join('; ')}`,
       };
     }
     const problems = await checkPrerequisites(client, scope, notes);

@@ -26,6 +26,7 @@ import {
   type JournalMeta,
   type StandRecordInput,
 } from './schemas.js';
+import { msg } from '../i18n/index.js';
 
 export { deadOwner, INSTANCE_ID } from './instance.js';
 export { isStateUrl, redactUrl, type BackendKind } from './backend.js';
@@ -69,7 +70,7 @@ export class GroupBusyError extends UserError {
     readonly holder: string,
     readonly expiresAt: string,
   ) {
-    super(`group ${group} is busy: ${holder} is running a job on it (lock held until ${expiresAt})`, { exitCode: 2 });
+    super(msg('group.busy', { group, holder, until: expiresAt }), { exitCode: 2 });
   }
 }
 

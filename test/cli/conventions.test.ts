@@ -133,7 +133,7 @@ describe('a conventional CLI: --version, exit codes, --json in every outcome', (
       // the passwords are in the file, not on the screen
       expect(r.stdout).not.toContain(password);
     }
-    expect(r.stdout).toContain(`2 new password(s) written to ${file} (mode 0600`);
+    expect(r.stdout).toContain(`2 new passwords written to ${file} (mode 0600`);
 
     const content = await readFile(file, 'utf8');
     const before = clusterSnapshot(env.sim);

@@ -95,7 +95,7 @@ describe('stands deploy / cleanup against the simulator', () => {
   it('cleanup --yes leaves nothing of ours and every pre-existing object as it was', async () => {
     const r = await runCli([...env.globals, 'cleanup', '--group', 'netlab-class', '--yes']);
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain('succeeded: removed 9 VM(s), 6 bridge(s), 0 VNet(s), 3 pool(s), 3 user(s)');
+    expect(r.stdout).toContain('succeeded: removed 9 VMs, 6 bridges, 0 VNets, 3 pools, 3 users');
     expect(oursOnCluster(env.sim)).toEqual({ vms: [], bridges: [] });
     const snap = clusterSnapshot(env.sim) as { vms: { vmid: number }[]; pools: { poolid: string }[]; users: string[] };
     expect(snap.vms.map((v) => v.vmid)).toEqual([100, 101, 102, 9000, 9001, 9002]);

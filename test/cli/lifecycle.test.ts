@@ -145,7 +145,7 @@ describe('after a deploy: status, reset/stop/start, expire, templates, password,
 
     const r = await runCli([...env.globals, 'recover']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/^recovered from sim into .*: 2 stand\(s\) in 1 group\(s\) \(life\), 2 VM\(s\)/);
+    expect(r.stdout).toMatch(/^recovered from sim into .*: 2 stands in 1 group \(life\), 2 VMs/);
     const list = await runCli([...env.globals, 'list']);
     expect(list.stdout).toMatch(/^life {2,}sim {2,}\S+ {2,}2 /m);
 

@@ -72,7 +72,7 @@ describe('progress display', () => {
     const p = createProgress(io(err), { label: 'g' });
     for (const e of EVENTS) p.onEvent(e);
     p.stop();
-    expect(err.text).toContain('3/6 steps | 1/2 stands done | 1 failed | 1 retries | ETA 1m05s');
+    expect(err.text).toContain('3/6 steps | 1/2 stands done | 1 failed | 1 retry | ETA 1m05s');
     expect(err.text).toContain('✔ anna@pve ready on pve1');
     expect(err.text).toContain('✘ boris@pve failed at clone: storage full');
   });

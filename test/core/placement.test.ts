@@ -86,7 +86,7 @@ describe('other strategies', () => {
     const r = placeStands(seedNodes, stands(10, 3 * GiB, 1), 'node:pve3');
     expect(count(r.assignment)).toEqual({ pve3: 8, '-': 2 });
     const gone = placeStands(seedNodes, stands(1), 'node:pve9');
-    expect(gone.unplaced).toEqual([{ key: 's0', reason: 'node pve9 is not eligible' }]);
+    expect(gone.unplaced).toMatchObject([{ key: 's0', reason: 'node pve9 is not eligible' }]);
   });
 });
 

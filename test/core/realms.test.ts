@@ -52,7 +52,7 @@ describe('directory realms', () => {
     const before = env.sim.state.users.size;
     const err = await planDeploy(env.ctx, { profile: await netlabProfile(), users, group: 'realm2' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PlanRefusedError);
-    expect((err as PlanRefusedError).rows).toEqual([
+    expect((err as PlanRefusedError).rows).toMatchObject([
       { subject: 'realm ghost', problem: "not among the cluster's realms (Datacenter → Permissions → Realms)" },
     ]);
     expect(env.sim.state.users.size).toBe(before);

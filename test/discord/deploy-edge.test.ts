@@ -31,7 +31,7 @@ describe('/deploy edge cases and /cleanup', () => {
     const body = await replyTo(token);
     expect(fake.requestsFor(token)[0]!.body.data.flags).toBe(64);
     const lines = body.content!.split('\n');
-    expect(lines[0]).toMatch(/^class\.txt: \d problem\(s\); nothing was created\.$/);
+    expect(lines[0]).toMatch(/^class\.txt: \d problems; nothing was created\.$/);
     expect(lines.some((l) => l.startsWith('class.txt:2: '))).toBe(true);
     expect(lines.some((l) => l.startsWith('class.txt:3: '))).toBe(true);
     expect(lines.some((l) => l.startsWith('class.txt:1: ') || l.startsWith('class.txt:4: '))).toBe(false);

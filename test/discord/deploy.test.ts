@@ -28,7 +28,7 @@ describe('/deploy', () => {
     expect(fake.requestsFor(token)[0]!.body).toMatchObject({ type: 5, data: { flags: 64 } });
     const plan = planEdit.message!;
     expect(plan.embeds[0]!.title).toBe('Deploy plan: net-101 (profile basic)');
-    expect(plan.embeds[0]!.description).toMatch(/^3 stand\(s\), 3 VM\(s\) on cluster sim\./);
+    expect(plan.embeds[0]!.description).toMatch(/^3 stands, 3 VMs on cluster sim\./);
     const confirmId = fake.button(plan.id, 'deploy:confirm:');
 
     // a student has no teacher role; another teacher-level member is not the invoker

@@ -60,7 +60,7 @@ describe('JobManager', () => {
     const jc = await mk('carol', 'g3', 'other');
     await jc.finished;
     expect(started).toEqual(['g1', 'g3']); // g2 waits behind g1 on cluster lab
-    expect(fake.messages.get(jb.job.message.messageId!)!.embeds[0]!.description).toContain('Queued: 1 job(s) ahead on this cluster.');
+    expect(fake.messages.get(jb.job.message.messageId!)!.embeds[0]!.description).toContain('Queued: 1 job ahead on this cluster.');
     a.open();
     await ja.finished;
     await jb.finished;

@@ -49,7 +49,7 @@ describe('/stand and /link', () => {
     const visible = [...s.fake.channelMessages(s.fake.channelId), ...s.fake.channelMessages(s.fake.auditChannelId)].filter((x) => !((x.flags ?? 0) & 64));
     const publicText = JSON.stringify(visible);
     expect(publicText.includes(pw)).toBe(false);
-    expect(await run('student', 'stand', 'request')).toBe('You already have 1 stand(s), the most a student may have.');
+    expect(await run('student', 'stand', 'request')).toBe('You already have 1 stand, the most a student may have.');
   });
 
   it('warns the student by DM once before the lease ends', async () => {

@@ -8,6 +8,9 @@ import { print, printJson } from '../output.js';
 import type { CommandEnv } from '../program.js';
 import { createProgress } from '../progress.js';
 import { fitText, table } from '../tables.js';
+import { count } from '../../i18n/index.js';
+
+const nn = (n: number, one: string, other: string): string => count('en', n, { one, other });
 
 export interface CleanupCommandOptions {
   group: string;
@@ -39,7 +42,7 @@ export async function cleanupCommand(opts: CleanupCommandOptions, env: CommandEn
     const vms = cplan.stands.reduce((n, s) => n + s.vms.length, 0);
     if (
       cplan.stands.length > 0 &&
-      !(await confirm(io, `Remove ${cplan.stands.length} stand(s) with ${vms} VM(s) of group ${cplan.group}?`, opts.yes))
+      !(await confirm(io, `Remove ${nn(cplan.stands.length, 'stand', 'stands')} with ${nn(vms, 'VM', 'VMs')} of group ${cplan.group}?`, opts.yes))
     ) {
       cancelled();
     }
@@ -70,8 +73,8 @@ export async function cleanupCommand(opts: CleanupCommandOptions, env: CommandEn
       const r = result.removed;
       print(
         io,
-        `${result.status}: removed ${r.vms} VM(s), ${r.bridges} bridge(s), ${r.vnets} VNet(s), ${r.pools} pool(s), ` +
-          `${r.users} user(s), ${r.acls} ACL entr${r.acls === 1 ? 'y' : 'ies'}`,
+        `${result.status}: removed ${nn(r.vms, 'VM', 'VMs')}, ${nn(r.bridges, 'bridge', 'bridges')}, ${nn(r.vnets, 'VNet', 'VNets')}, ${nn(r.pools, 'pool', 'pools')}, ` +
+          `${nn(r.users, 'user', 'users')}, ${nn(r.acls, 'ACL entry', 'ACL entries')}`,
       );
       for (const k of result.kept) print(io, `kept: ${k.what}: ${k.reason}`);
       for (const w of result.warnings) writeLine(io.stderr, `warning: ${w}`);

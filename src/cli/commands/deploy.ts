@@ -20,6 +20,9 @@ import type { CommandEnv } from '../program.js';
 import { createProgress } from '../progress.js';
 import { CredentialsFile } from '../credentials-file.js';
 import { colors, compactIds, fitText, renderCredentials, stateColor, table } from '../tables.js';
+import { count } from '../../i18n/index.js';
+
+const nn = (n: number, one: string, other: string): string => count('en', n, { one, other });
 
 export interface DeployOptions {
   profile: string;
@@ -93,7 +96,7 @@ export async function deployCommand(opts: DeployOptions, env: CommandEnv): Promi
       return EXIT_OK;
     }
     const vms = plan.stands.reduce((n, s) => n + s.vms.length, 0);
-    if (!(await confirm(io, `Deploy ${plan.stands.length} stand(s), ${vms} VM(s), on cluster ${plan.cluster}?`, opts.yes))) {
+    if (!(await confirm(io, `Deploy ${nn(plan.stands.length, 'stand', 'stands')}, ${nn(vms, 'VM', 'VMs')}, on cluster ${plan.cluster}?`, opts.yes))) {
       cancelled();
     }
 
@@ -178,7 +181,7 @@ export function printDeployResult(io: CliIo, result: DeployResult, o: PrintResul
   for (const w of result.warnings) writeLine(io.stderr, `warning: ${w}`);
   const withPw = result.credentials.filter((c) => c.password).length;
   if (o.credentialsFile) {
-    print(io, `\n${withPw} new password(s) written to ${o.credentialsFile} (mode 0600; not shown, not stored elsewhere)`);
+    print(io, `\n${nn(withPw, 'new password', 'new passwords')} written to ${o.credentialsFile} (mode 0600; not shown, not stored elsewhere)`);
   } else {
     const creds = renderCredentials(io, result.credentials);
     if (creds) print(io, `\n${creds}`);

@@ -4,6 +4,9 @@ import { EXIT_OK } from '../errors.js';
 import { writeLine } from '../io.js';
 import { print, printJson } from '../output.js';
 import type { CommandEnv } from '../program.js';
+import { count } from '../../i18n/index.js';
+
+const nn = (n: number, one: string, other: string): string => count('en', n, { one, other });
 
 export interface RecoverOptions {
   cluster?: string;
@@ -20,9 +23,9 @@ export async function recoverCommand(opts: RecoverOptions, env: CommandEnv): Pro
     }
     print(
       env.io,
-      `recovered from ${r.cluster} into ${ctx.store.file}: ${r.stands} stand(s) in ${r.groups.length} group(s)` +
-        `${r.groups.length ? ` (${r.groups.join(', ')})` : ''}, ${r.vms} VM(s), ${r.bridges} bridge(s), ${r.users} user(s), ` +
-        `${r.replicas} template replica(s); ${r.known} stand(s) were already recorded`,
+      `recovered from ${r.cluster} into ${ctx.store.file}: ${nn(r.stands, 'stand', 'stands')} in ${nn(r.groups.length, 'group', 'groups')}` +
+        `${r.groups.length ? ` (${r.groups.join(', ')})` : ''}, ${nn(r.vms, 'VM', 'VMs')}, ${nn(r.bridges, 'bridge', 'bridges')}, ${nn(r.users, 'user', 'users')}, ` +
+        `${nn(r.replicas, 'template replica', 'template replicas')}; ${r.known === 1 ? '1 stand was' : `${r.known} stands were`} already recorded`,
     );
     for (const w of r.warnings) writeLine(env.io.stderr, `warning: ${w}`);
     return EXIT_OK;

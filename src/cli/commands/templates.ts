@@ -13,6 +13,7 @@ import { createProgress } from '../progress.js';
 import { profileArg } from './deploy.js';
 import type { CommandEnv } from '../program.js';
 import { table } from '../tables.js';
+import { count } from '../../i18n/index.js';
 
 export interface TemplatesOptions {
   prune?: boolean;
@@ -112,7 +113,7 @@ export async function templatesCommand(opts: TemplatesOptions, env: CommandEnv):
       return EXIT_OK;
     }
     out.write(`Unused replicas: ${unused.map((e) => `${e.vmid} ${e.name} on ${e.node}`).join(', ')}\n`);
-    if (!(await confirm(io, `Remove ${unused.length} unused template replica(s)?`, opts.yes))) cancelled();
+    if (!(await confirm(io, `Remove ${count('en', unused.length, { one: 'unused template replica', other: 'unused template replicas' })}?`, opts.yes))) cancelled();
     const result = await pruneTemplates(ctx);
     if (opts.json) printJson(io, result);
     else {

@@ -45,6 +45,7 @@ import { replicaReady } from './replicas.js';
 import { runVm } from './vm.js';
 import { recordStands, recordChange, flush } from './records.js';
 import { standStepKinds } from './steps.js';
+import { msg } from '../../i18n/index.js';
 
 export async function runDeploy(ctx: AppContext, plan: DeployPlan, options: DeployOptions = {}): Promise<DeployResult> {
   const job = options.jobId ?? newJobId('deploy');
@@ -561,9 +562,7 @@ export async function resume(ctx: AppContext, jobOrGroup: string, options: Omit<
   if (!job || !plan) {
     const { UserError } = await import('../../errors.js');
     throw new UserError(
-      job?.status === 'succeeded'
-        ? `nothing to resume: the last deploy of ${jobOrGroup} (${job.id}) finished`
-        : `nothing to resume: no unfinished deploy job or group named ${jobOrGroup}`,
+      job?.status === 'succeeded' ? msg('resume.finished', { group: jobOrGroup, job: job.id }) : msg('resume.nothing', { group: jobOrGroup }),
     );
   }
   return runDeploy(ctx, plan, { ...options, jobId: job.id });

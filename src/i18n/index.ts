@@ -1,0 +1,78 @@
+/**
+ * The engine's one catalogue of user-facing texts (errors, refusals, headlines), in English and Russian.
+ * The engine raises codes with parameters (`msg(code, params)`, carried by `UserError.msg`, `RefusalRow.problemMsg`…);
+ * the CLI and the bot render them with `render(lang, …)`. Core-level: no discord.js here.
+ */
+import { en, type EngineCatalog } from './messages.en.js';
+import { ru } from './messages.ru.js';
+import type { Lang } from './plural.js';
+
+export type { Lang } from './plural.js';
+export { plural, count, RU, EN, type PluralForms } from './plural.js';
+
+export type MsgCode = keyof EngineCatalog;
+export type MsgParams<C extends MsgCode> = Parameters<EngineCatalog[C]>[0] extends undefined ? Record<string, never> : Parameters<EngineCatalog[C]>[0];
+
+/** A code and its parameters: plain data, so it survives JSON (job records) unchanged. */
+export interface Msg<C extends MsgCode = MsgCode> {
+  code: C;
+  params: MsgParams<C>;
+}
+
+export const LANGS: readonly Lang[] = ['en', 'ru'];
+const catalogs: Record<Lang, EngineCatalog> = { en, ru };
+
+export function msg<C extends MsgCode>(code: C, ...params: Parameters<EngineCatalog[C]>[0] extends undefined ? [] : [MsgParams<C>]): Msg<C> {
+  return { code, params: (params[0] ?? {}) as MsgParams<C> };
+}
+
+export function isMsg(x: unknown): x is Msg {
+  return typeof x === 'object' && x !== null && typeof (x as Msg).code === 'string' && (x as Msg).code in en;
+}
+
+/** The text of a code in a language. */
+export function render(lang: Lang, m: Msg): string {
+  const fn = catalogs[lang][m.code] as (p: unknown) => string;
+  return fn(m.params);
+}
+
+/** A text that may be a code (rendered) or a plain string (kept as is: names, Proxmox's own messages). */
+export function text(lang: Lang, t: string | Msg | undefined, fallback = ''): string {
+  if (t === undefined) return fallback;
+  return typeof t === 'string' ? t : render(lang, t);
+}
+
+/** Russian for `ru*` (also `ru_RU.UTF-8`, `ru-RU`), English for anything else. */
+export function langOf(value: string | null | undefined): Lang | undefined {
+  if (!value) return undefined;
+  const v = value.trim().toLowerCase();
+  if (v === '' ) return undefined;
+  return v.startsWith('ru') ? 'ru' : 'en';
+}
+
+/**
+ * The CLI's language: `--lang`, else LC_ALL, LC_MESSAGES, LANG (POSIX order; the first set one decides), else English.
+ * `C`/`POSIX` mean English.
+ */
+export function cliLang(flag: string | undefined, env: NodeJS.ProcessEnv): Lang {
+  if (flag !== undefined && flag !== '') {
+    const l = flag.trim().toLowerCase();
+    if (l !== 'ru' && l !== 'en') throw new RangeError(`--lang ${flag}: use ru or en`);
+    return l;
+  }
+  for (const name of ['LC_ALL', 'LC_MESSAGES', 'LANG'] as const) {
+    const v = env[name]?.trim();
+    if (v) return langOf(v) ?? 'en';
+  }
+  return 'en';
+}
+
+/** Every code of the catalogue (the tests walk them). */
+export function allCodes(): MsgCode[] {
+  return Object.keys(en) as MsgCode[];
+}
+
+/** Shorthand: the text of a code in a language, `say('ru', 'plan.noDisk')`. */
+export function say<C extends MsgCode>(lang: Lang, code: C, ...params: Parameters<EngineCatalog[C]>[0] extends undefined ? [] : [MsgParams<C>]): string {
+  return render(lang, { code, params: (params[0] ?? {}) as MsgParams<C> } as Msg);
+}

@@ -1,0 +1,52 @@
+import { Locale } from 'discord.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startStack, type Stack } from './stack.js';
+
+/** Two or more English words in a row (a Russian reply may hold single terms such as VMID, SDN, node:pve9). */
+const ENGLISH_RUN = /\b[a-z]{2,}\b[ ,]+\b[a-z]{2,}\b/;
+
+// Engine errors and refusals reach a member whose Discord locale is Russian in Russian, from the engine catalogue
+// (src/i18n) — real bot, fake Discord, engine, simulator.
+describe('the bot renders engine errors in the member’s language', () => {
+  let s: Stack;
+  beforeAll(async () => {
+    s = await startStack({ timeScale: 0.02 });
+  });
+  afterAll(async () => s?.stop());
+
+  async function replyTo(token: string) {
+    const r = await s.fake.waitFor((x) => x.interactionToken === token && x.method === 'PATCH', 20_000, 'the reply to the command');
+    return r.body as { content?: string; embeds?: { title?: string; description?: string }[] };
+  }
+  function upload(name: string, text: string) {
+    const url = s.fake.serveFile(name, text);
+    return { users: { filename: name, url, size: Buffer.byteLength(text), contentType: 'text/plain; charset=utf-8' } };
+  }
+
+  it('an engine error (cleanup of a group that does not exist): Russian for locale ru, English for en-US', async () => {
+    const { fake } = s;
+    const ru = fake.slash({ member: fake.members.teacher, name: 'cleanup', options: { group: 'nope' }, locale: Locale.Russian });
+    expect((await replyTo(ru.token)).content).toBe('в файле состояния нет группы nope');
+    const en = fake.slash({ member: fake.members.teacher, name: 'cleanup', options: { group: 'nope' } });
+    expect((await replyTo(en.token)).content).toBe('no group named nope in the state file');
+  });
+
+  it('a refused plan: the embed’s title and rows in Russian, nothing created', async () => {
+    const { fake } = s;
+    const before = s.sim.state.vms.size;
+    const { token } = fake.slash({
+      member: fake.members.teacher,
+      name: 'deploy',
+      options: { profile: 'basic', group: 'ru-1', placement: 'node:pve9' },
+      attachments: upload('class.txt', 'ivanov\npetrov\n'),
+      locale: Locale.Russian,
+    });
+    const body = await replyTo(token);
+    const embed = body.embeds![0]!;
+    expect(embed.title).toBe('размещение node:pve9: такого узла нет');
+    expect(embed.description).toContain('План отклонён; ничего не создано.');
+    expect(embed.description).toContain('pve9: не узел кластера sim (узлы: pve1, pve2, pve3)');
+    expect(`${embed.title}\n${embed.description}`).not.toMatch(ENGLISH_RUN);
+    expect(s.sim.state.vms.size).toBe(before);
+  });
+});

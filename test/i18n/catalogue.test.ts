@@ -1,0 +1,211 @@
+import { describe, expect, it } from 'vitest';
+import { allCodes, cliLang, count, plural, render, RU, type Lang, type Msg, type MsgCode, type MsgParams } from '../../src/i18n/index.js';
+import { en } from '../../src/i18n/messages.en.js';
+import { ru } from '../../src/i18n/messages.ru.js';
+import { messages } from '../../src/discord/i18n.js';
+
+/**
+ * Sample parameters for every engine code. Typed as a mapped type over the catalogue, so a new code without a
+ * sample is a compile error; each string parameter is a name or Proxmox's own text (ASCII on purpose, so the
+ * check below proves it is these and not the catalogue that bring the English in).
+ */
+const samples: { [C in MsgCode]: MsgParams<C> } = {
+  'cli.error': { message: 'some message from somewhere' },
+  'cli.configHeadline': { count: 3 },
+  'cli.internal': { ref: 'AB12CD' },
+  'cli.interrupted': { reason: 'interrupted by SIGINT' },
+  'cli.proxmox': { message: 'storage full on local lvm' },
+  'cli.tls': { message: 'fingerprint does not match' },
+  'refusal.what': {},
+  'refusal.problem': {},
+  'refusal.nodesLeftOut': {},
+  'refusal.planRefused': {},
+  'nodes.node': {},
+  'nodes.memory': {},
+  'nodes.cpu': {},
+  'nodes.note': {},
+  'nodes.memoryCell': { used: '56', total: '64', util: '87.5%', added: '52' },
+  'nodes.cpuCell': { used: 54, max: 16, util: '84.4%' },
+  'nodes.placed': { count: 13 },
+  'nodes.leftOut': {},
+  'group.nameInvalid': { input: 'Bad Name' },
+  'group.otherCluster': { group: 'net-1', cluster: 'lab' },
+  'group.otherProfile': { group: 'net-1', profile: 'netlab', wanted: 'basic' },
+  'group.notFound': { group: 'net-1' },
+  'group.busy': { group: 'net-1', holder: 'teacher via cli', until: '2026-12-04T15:00:00.000Z' },
+  'group.noStands': { group: 'net-1' },
+  'stand.notFound': { user: 'anna@pve', group: 'net-1' },
+  'user.notFound': { userid: 'anna@pve', cluster: 'lab' },
+  'user.passwordNotManaged': { userid: 'anna@pve' },
+  'user.passwordNotOurs': { userid: 'anna@pve' },
+  'resume.finished': { group: 'net-1', job: 'job-42' },
+  'resume.nothing': { group: 'net-1' },
+  'input.placement': { placement: 'spread' },
+  'input.leaseDuration': { lease: 'soon' },
+  'input.leaseOrDate': { lease: 'soon' },
+  'plan.emptyList': {},
+  'plan.realmMissing': {},
+  'plan.isolationUnread': {},
+  'plan.isolationFirewallOff': {},
+  'plan.isolationImpossible': {},
+  'plan.templateMissing': {},
+  'plan.profileUnplannable': {},
+  'plan.sdnForeignPending': {},
+  'plan.noEligibleNode': {},
+  'plan.noSuchNode': { placement: 'node:pve9' },
+  'plan.nodeLeftOut': { placement: 'node:pve2' },
+  'plan.doesNotFit': { unplaced: 5, total: 21, unit: 'stands' },
+  'plan.noVmids': {},
+  'plan.noBridges': {},
+  'plan.noTags': {},
+  'plan.noDisk': {},
+  'row.machine': { file: 'profiles/netlab.yml', machine: 'router' },
+  'row.noUsers': {},
+  'row.realmNotOnCluster': {},
+  'row.templateMissing': { template: 9000, cluster: 'lab' },
+  'row.templateNameMissing': { name: 'debian tpl', cluster: 'lab' },
+  'row.templateNameIsVm': { name: 'debian tpl', cluster: 'lab', vmid: 100 },
+  'row.templateAmbiguous': { name: 'debian tpl', ids: '9000 on pve1, 9001 on pve2' },
+  'row.notATemplate': { vm: '100 (web server)' },
+  'row.ecorouterNics': { max: 31 },
+  'row.foreignPending': { list: 'vmbr99 added, vmbr7 changed' },
+  'row.everyNodeLeftOut': {},
+  'row.notANode': { cluster: 'lab', nodes: 'pve1, pve2' },
+  'row.vmidRange': { min: 1000, max: 1999 },
+  'row.vmidsNeeded': {},
+  'row.node': { node: 'pve1' },
+  'row.zone': { zone: 'stands' },
+  'row.noFreeBridge': { min: 1000, max: 1999 },
+  'row.noFreeTag': { min: 2, max: 4094 },
+  'row.storage': { storage: 'local-lvm', node: 'pve2' },
+  'row.diskNeeds': { need: '24.0', free: '20.0' },
+  'row.more': { count: 12 },
+  'row.likewise': {},
+  'unplaced.noNode': {},
+  'unplaced.memory': { mib: 2048, node: 'pve1', util: '95%', limit: '90%' },
+  'unplaced.cpu': { cores: 4, overcommit: 4 },
+  'unplaced.recordedOn': { node: 'pve3' },
+  'unplaced.notEligible': { node: 'pve3' },
+  'node.status': { status: 'offline' },
+  'node.noFigures': {},
+  'node.networkUnreadable': { error: 'permission check failed' },
+  'node.memoryFull': { used: '92%', limit: '90%' },
+  'node.cpuFull': { used: '410%', overcommit: 4 },
+  'node.foreignPending': { list: 'vmbr99 added' },
+  'node.bridgeMissing': { bridge: 'vmbr1', users: 'router, pc' },
+};
+
+/** Words a Russian text may carry in Latin letters: product names, units, Proxmox's own terms and option names. */
+const ALLOWED = new Set(
+  'Proxmox VE VMID VMIDs SDN TLS API vCPU ecorouter net0 vmbrN full true pve-stands group start balanced round-robin pack node'.split(' '),
+);
+
+/** What is left of a rendered Russian text once parameters, quoted parts and allowed terms are taken out. */
+function foreignRuns(text: string, params: Record<string, unknown>): string[] {
+  let rest = text;
+  // parameters (longest first), also as JSON.stringify quoted them
+  const values = Object.values(params)
+    .map(String)
+    .filter((v) => v !== '')
+    .sort((a, b) => b.length - a.length);
+  for (const v of values) rest = rest.split(JSON.stringify(v)).join(' ◆ ').split(v).join(' ◆ ');
+  rest = rest.replace(/«[^»]*»/g, ' ◆ ').replace(/`[^`]*`/g, ' ◆ ').replace(/--[a-z-]+/g, ' ◆ ');
+  const words = rest.split(/[\s,.;:()–—…]+/).filter(Boolean);
+  const runs: string[] = [];
+  let run: string[] = [];
+  for (const w of words) {
+    if (/^[A-Za-z][A-Za-z0-9.-]*$/.test(w) && !ALLOWED.has(w)) run.push(w);
+    else {
+      if (run.length) runs.push(run.join(' '));
+      run = [];
+    }
+  }
+  if (run.length) runs.push(run.join(' '));
+  return runs;
+}
+
+describe('the engine catalogue', () => {
+  it('has the same codes in English and Russian, and every code renders in both with its sample parameters', () => {
+    expect(Object.keys(ru).sort()).toEqual(Object.keys(en).sort());
+    expect(allCodes().sort()).toEqual(Object.keys(samples).sort());
+    for (const lang of ['en', 'ru'] as Lang[]) {
+      for (const code of allCodes()) {
+        const m = { code, params: samples[code] } as Msg;
+        const t = render(lang, m);
+        expect(typeof t, `${lang} ${code}`).toBe('string');
+        if (code !== 'cli.configHeadline' || lang === 'ru') expect(t.trim(), `${lang} ${code} is empty`).not.toBe('');
+        expect(t, `${lang} ${code}`).not.toMatch(/undefined|\[object Object\]|NaN/);
+      }
+    }
+  });
+
+  it('has no English inside a Russian text except names, parameters and quoted Proxmox text', () => {
+    const offenders: string[] = [];
+    for (const code of allCodes()) {
+      const params = samples[code] as Record<string, unknown>;
+      const text = render('ru', { code, params } as Msg);
+      expect(text, `ru ${code} has no Cyrillic`).toMatch(/[А-Яа-яЁё]/);
+      // a single Latin word may be a term; two in a row is English prose
+      const runs = foreignRuns(text, params).filter((r) => r.split(' ').length >= 2 || !/^[A-Z0-9]/.test(r));
+      if (runs.length) offenders.push(`${code}: ${JSON.stringify(runs)} in ${JSON.stringify(text)}`);
+    }
+    expect(offenders).toEqual([]);
+  });
+
+  it('the check itself catches English left in a Russian string', () => {
+    expect(foreignRuns('группа net-1 is busy now', { group: 'net-1' })).toEqual(['is busy now']);
+    expect(foreignRuns('ошибка Proxmox VE: «storage full»', {})).toEqual([]);
+  });
+
+  it('plurals follow Intl.PluralRules: one/few/many in Russian, one/other in English', () => {
+    expect([1, 2, 5, 11, 21, 22, 25, 111].map((n) => count('ru', n, RU.stand))).toEqual([
+      '1 стенд',
+      '2 стенда',
+      '5 стендов',
+      '11 стендов',
+      '21 стенд',
+      '22 стенда',
+      '25 стендов',
+      '111 стендов',
+    ]);
+    expect(plural('en', 1, { one: 'stand', other: 'stands' })).toBe('stand');
+    expect(plural('en', 0, { one: 'stand', other: 'stands' })).toBe('stands');
+    expect(render('ru', { code: 'plan.doesNotFit', params: { unplaced: 3, total: 21, unit: 'stands' } })).toBe(
+      'класс не помещается: не удаётся разместить 3 из 21 стенд',
+    );
+    expect(render('en', { code: 'plan.doesNotFit', params: { unplaced: 3, total: 21, unit: 'vms' } })).toBe(
+      'the class does not fit: 3 of 21 VMs cannot be placed',
+    );
+  });
+
+  it("the bot's catalogue has no '(s)' plurals left, in either language", () => {
+    const m = messages('en');
+    const r = messages('ru');
+    expect(m.queued(1)).toBe('Queued: 1 job ahead on this cluster.');
+    expect(m.queued(3)).toBe('Queued: 3 jobs ahead on this cluster.');
+    expect(m.planSummary(1, 2, 'lab')).toBe('1 stand, 2 VMs on cluster lab.');
+    expect(r.planSummary(2, 5, 'lab')).toBe('2 стенда, 5 ВМ, кластер lab.');
+    expect(r.standLimit(1)).toBe('У вас уже 1 стенд, это максимум для студента.');
+    expect(m.retries(1)).toBe('1 retry');
+    expect(r.retries(3)).toBe('3 повтора');
+    expect(r.listErrors('users.txt', 5)).toBe('users.txt: 5 ошибок; ничего не создано.');
+    for (const lang of ['en', 'ru'] as Lang[]) {
+      const c = messages(lang);
+      const texts = [c.queued(2), c.listErrors('f', 2), c.planSummary(2, 2, 'x'), c.planNodeLine('n', 2, 1, 1), c.groupLine('g', 2), c.standLimit(2), c.retries(2), c.progressLine(1, 2)];
+      for (const t of texts) expect(t).not.toMatch(/\((s|es|ies)\)|retr\(/);
+    }
+  });
+});
+
+describe('the CLI language', () => {
+  it('--lang first, then LC_ALL, LC_MESSAGES, LANG (ru* → ru), else English', () => {
+    expect(cliLang('ru', { LANG: 'en_US.UTF-8' })).toBe('ru');
+    expect(cliLang('en', { LC_ALL: 'ru_RU.UTF-8' })).toBe('en');
+    expect(cliLang(undefined, { LANG: 'ru_RU.UTF-8' })).toBe('ru');
+    expect(cliLang(undefined, { LC_ALL: 'C', LANG: 'ru_RU.UTF-8' })).toBe('en');
+    expect(cliLang(undefined, { LC_MESSAGES: 'ru_RU', LANG: 'en_GB.UTF-8' })).toBe('ru');
+    expect(cliLang(undefined, { LC_ALL: '', LANG: 'ru' })).toBe('ru');
+    expect(cliLang(undefined, {})).toBe('en');
+    expect(() => cliLang('de', {})).toThrow(/--lang de/);
+  });
+});
