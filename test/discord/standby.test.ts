@@ -99,15 +99,21 @@ for (const st of statuses) {
         attachments: { users: { filename: 'standby.txt', url, size: text.length } },
       });
       const plan = (await fake.waitFor((r) => r.interactionToken === token && r.method === 'PATCH', 30_000, 'the plan')).message!;
+      // every clone answers 1 s (real) late while bot A runs: the deploy (seconds on the simulator otherwise, within
+      // one progress-edit interval) is surely still under way when A is killed, whatever the machine's speed
+      sim.faults.add({ kind: 'latency', method: 'POST', path: '/nodes/*/qemu/*/clone', latencyMs: 1_000 / 0.05 });
       const click = fake.click({ member: fake.members.teacher, messageId: plan.id, customId: fake.button(plan.id, 'deploy:confirm:') });
       const post = await fake.waitFor((r) => r.interactionToken === click.token && r.method === 'POST' && !r.path.endsWith('/callback'), 30_000, 'the progress message');
       const msgId = post.message!.id;
       await fake.waitFor(
-        (r) => r.method === 'PATCH' && r.message?.id === msgId && /🔄|✅/.test(r.body?.embeds?.[0]?.description ?? ''),
+        // a stand in progress, not the final edit (✅ alone would also match a deploy that already finished)
+        (r) => r.method === 'PATCH' && r.message?.id === msgId && /🔄/.test(r.body?.embeds?.[0]?.description ?? '') && !/Finished/.test(r.body?.embeds?.[0]?.footer?.text ?? ''),
         60_000,
         'the deploy under way',
       );
       a.child.kill('SIGKILL');
+      await new Promise((r) => a.child.once('exit', r));
+      sim.faults.clear();
       await b.waitLog(/^bot connected$/, 'bot B taking over and connecting', 90_000);
 
       const final = await fake.waitFor(
