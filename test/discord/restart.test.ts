@@ -22,11 +22,18 @@ describe('bot restart mid-deploy', () => {
       attachments: { users: { filename: 'restart.txt', url, size: text.length } },
     });
     const plan = (await fake.waitFor((r) => r.interactionToken === token && r.method === 'PATCH', 20_000)).message!;
+    // every clone answers 1 s (real) late until the restart: the deploy (seconds on the simulator otherwise) is surely
+    // still under way when the bot restarts, however fast the machine (as in standby.test.ts)
+    sim.faults.add({ kind: 'latency', method: 'POST', path: '/nodes/*/qemu/*/clone', latencyMs: 1_000 / 0.05 });
     const click = fake.click({ member: fake.members.teacher, messageId: plan.id, customId: fake.button(plan.id, 'deploy:confirm:') });
     const post = await fake.waitFor((r) => r.interactionToken === click.token && r.method === 'POST' && !r.path.endsWith('/callback'));
     const msgId = post.message!.id;
     // wait until some work is under way, then restart
-    await fake.waitFor((r) => r.method === 'PATCH' && r.message?.id === msgId && /🔄|✅/.test(r.body?.embeds?.[0]?.description ?? ''), 20_000, 'running');
+    await fake.waitFor(
+      (r) => r.method === 'PATCH' && r.message?.id === msgId && /🔄/.test(r.body?.embeds?.[0]?.description ?? '') && !/Finished/.test(r.body?.embeds?.[0]?.footer?.text ?? ''),
+      20_000,
+      'a stand in progress (not the final edit)',
+    );
     // one job per group: a second /deploy or /cleanup of it is refused, naming who holds it
     for (const name of ['deploy', 'cleanup']) {
       const again = fake.slash({
@@ -39,6 +46,7 @@ describe('bot restart mid-deploy', () => {
       expect(refusal.body.content).toBe('Group rs-1 is busy: teacher is running a job on it.');
     }
     const bot = await s.restart();
+    sim.faults.clear();
     expect(bot.resumed).toHaveLength(1);
     // the old bot said so before it went
     const paused = fake.requests.find((r) => r.message?.id === msgId && /Paused: the bot is restarting/.test(r.body?.embeds?.[0]?.description ?? ''));
