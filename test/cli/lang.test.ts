@@ -72,6 +72,24 @@ describe('stands speaks Russian with --lang ru or a Russian locale', () => {
     expect(en.stderr.split('\n')[0]).toMatch(/^error: group name "Bad Name!" is not valid/);
   });
 
+  it('--lang ru dry run: the shared-LAN warning of a profile on **vmbr0 is in Russian; English without it', async () => {
+    const r = await deploy(['--lang', 'ru', '--profile', 'netlab', '--users', good, '--dry-run']);
+    expect(r.code).toBe(0);
+    const block = r.stdout.split('\n\n').find((b) => b.startsWith('Предупреждения:'));
+    expect(block, r.stdout).toBe('Предупреждения:\n  машина gw: net1 на существующем мосту vmbr0 подключает ВМ студентов к общей сети');
+    expect(block).not.toMatch(ENGLISH_RUN);
+    expect(r.stdout).toMatch(/^узел +память \(выделено \/ всего\) +ЦП +примечание$/m);
+    expect(r.stdout).not.toContain('shared LAN');
+    const en = await deploy(['--profile', 'netlab', '--users', good, '--dry-run']);
+    expect(en.code).toBe(0);
+    expect(en.stdout).toContain('Warnings:\n  machine gw: net1 on the existing bridge vmbr0 puts student VMs on a shared LAN');
+    // the JSON plan keeps the English text for logs and old readers, and carries the code beside it
+    const j = await deploy(['--lang', 'ru', '--profile', 'netlab', '--users', good, '--dry-run', '--json']);
+    const plan = lastJson<{ plan: { warnings: string[]; warningMsgs: unknown[] } }>(j.stdout).plan;
+    expect(plan.warnings).toEqual(['machine gw: net1 on the existing bridge vmbr0 puts student VMs on a shared LAN']);
+    expect(plan.warningMsgs).toEqual([{ code: 'warn.sharedLan', params: { machine: 'gw', nic: 'net1', bridge: 'vmbr0' } }]);
+  });
+
   it('a config file error: the headline in Russian, the file:line detail as the validator wrote it', async () => {
     const users = path.join(env.dir, 'bad.txt');
     await writeFile(users, 'ok\nbad user@@x\na:b@pve\n');

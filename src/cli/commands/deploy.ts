@@ -20,7 +20,7 @@ import type { CommandEnv } from '../program.js';
 import { createProgress } from '../progress.js';
 import { CredentialsFile } from '../credentials-file.js';
 import { colors, compactIds, fitText, renderCredentials, stateColor, table } from '../tables.js';
-import { count } from '../../i18n/index.js';
+import { cliLang, count } from '../../i18n/index.js';
 
 const nn = (n: number, one: string, other: string): string => count('en', n, { one, other });
 
@@ -88,7 +88,7 @@ export async function deployCommand(opts: DeployOptions, env: CommandEnv): Promi
       ...(opts.start !== undefined ? { start: opts.start } : {}),
     });
     // With --json the human-readable plan goes to stderr: stdout carries only the result object.
-    writeLine(opts.json ? io.stderr : io.stdout, renderPlan(plan, { width: terminalWidth(io), ...(opts.wide ? { wide: true } : {}) }));
+    writeLine(opts.json ? io.stderr : io.stdout, renderPlan(plan, { width: terminalWidth(io), lang: cliLang(env.globals.lang, io.env), ...(opts.wide ? { wide: true } : {}) }));
 
     if (opts.dryRun) {
       if (opts.json) printJson(io, { dryRun: true, plan });
