@@ -110,6 +110,13 @@ export const en = {
   'node.bridgeMissing': (p: { bridge: string; users: string }) => `bridge ${p.bridge} (used by ${p.users}) does not exist there`,
   // ---- plan warnings (DeployPlan.warningMsgs; DeployPlan.warnings keeps these English texts)
   'plan.warnings': () => 'Warnings:',
+  'cli.warning': (p: { message: string }) => `warning: ${p.message}`,
+  'warn.firewallOff': () =>
+    'the datacenter firewall was turned off after planning: the isolation rules are written but do nothing until an admin turns it back on',
+  'warn.passwordNeverShown': (p: { user: string }) =>
+    `${p.user} was created by an interrupted run, so its password was never shown: set a new one with \`stands password --user ${p.user}\``,
+  'warn.foreignApplied': (p: { node: string; list: string }) =>
+    `node ${p.node}: applied someone else's pending network changes too (${p.list}), as --apply-foreign-pending asked`,
   'warn.templateNode': (p: { file: string; machine: string; vmid: number; node: string; wanted: string }) =>
     `${p.file}: machine ${p.machine}: template ${p.vmid} is on ${p.node}, not on ${p.wanted} as the profile says`,
   'warn.bridgeTaken': (p: { user: string; bridge: string; node: string }) =>

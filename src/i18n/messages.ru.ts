@@ -96,6 +96,12 @@ export const ru: EngineCatalog = {
   'node.foreignPending': (p) => `чужие неприменённые изменения сети (${p.list}): применение наших мостов применит и их`,
   'node.bridgeMissing': (p) => `моста ${p.bridge} (нужен ${p.users}) на узле нет`,
   'plan.warnings': () => 'Предупреждения:',
+  'cli.warning': (p) => `предупреждение: ${p.message}`,
+  'warn.firewallOff': () =>
+    'брандмауэр центра обработки данных выключили после планирования: правила изоляции записаны, но не действуют, пока администратор его не включит',
+  'warn.passwordNeverShown': (p) =>
+    `${p.user} создан прерванным запуском, поэтому его пароль так и не был показан: задайте новый командой «stands password --user ${p.user}»`,
+  'warn.foreignApplied': (p) => `узел ${p.node}: применены и чужие неприменённые изменения сети (${p.list}), как просил флаг «--apply-foreign-pending»`,
   'warn.templateNode': (p) => `${p.file}: машина ${p.machine}: шаблон ${p.vmid} находится на ${p.node}, а не на ${p.wanted}, как сказано в профиле`,
   'warn.bridgeTaken': (p) => `${p.user}: записанный мост ${p.bridge} на ${p.node} теперь чужой; будет выделен новый`,
   'warn.vmidTaken': (p) => `${p.user}: записанный VMID ${p.vmid} (${p.machine}) теперь занят ВМ «${p.name}»; будет выделен новый номер`,
