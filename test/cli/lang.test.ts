@@ -1,6 +1,11 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { printDeployResult } from '../../src/cli/commands/deploy.js';
+import type { CliIo } from '../../src/cli/io.js';
+import type { DeployResult } from '../../src/core/deploy/context.js';
+import { msg } from '../../src/i18n/index.js';
 import { lastJson, runCli } from './run-cli.js';
 import { clusterSnapshot, startSimEnv, type SimEnv } from './sim-env.js';
 
@@ -98,5 +103,33 @@ describe('stands speaks Russian with --lang ru or a Russian locale', () => {
     const lines = r.stderr.split('\n');
     expect(lines[0]).toBe('ошибка: Во входных файлах найдено проблем: 2 (ничего не создано; подробности на английском):');
     expect(lines[1]).toMatch(new RegExp(`^${users.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:2: "bad user@@x": contains whitespace`));
+  });
+});
+
+/** The warnings of a deploy run (DeployResult.warningMsgs) printed in the CLI's language; English when none are coded. */
+describe('deploy result warnings follow --lang', () => {
+  function capture(lang: 'ru' | 'en', result: DeployResult): string {
+    const out = new PassThrough();
+    const err = new PassThrough();
+    const chunks: Buffer[] = [];
+    err.on('data', (c: Buffer) => chunks.push(c));
+    const io = { stdout: out, stderr: err, stdin: new PassThrough(), interactive: false, progressTty: false, env: {}, cwd: process.cwd() } as CliIo;
+    printDeployResult(io, result, { lang });
+    return Buffer.concat(chunks).toString('utf8');
+  }
+  const base: DeployResult = {
+    job: 'j1', group: 'g', cluster: 'sim', status: 'succeeded', stands: [], credentials: [],
+    created: { vms: 0, users: 0, pools: 0, acls: 0, bridges: 0, vnets: 0, replicas: 0, networkApplies: 0 } as DeployResult['created'],
+    ready: 0, failed: 0, durationMs: 1,
+    warnings: ['a@pve was created by an interrupted run, so its password was never shown: set a new one with `stands password --user a@pve`'],
+  };
+
+  it('a coded warning in Russian with --lang ru, the English text otherwise; an uncoded record stays English', () => {
+    const coded = { ...base, warningMsgs: [msg('warn.passwordNeverShown', { user: 'a@pve' })] };
+    expect(capture('ru', coded)).toBe(
+      'предупреждение: a@pve создан прерванным запуском, поэтому его пароль так и не был показан: задайте новый командой «stands password --user a@pve»\n',
+    );
+    expect(capture('en', coded)).toBe(`warning: ${base.warnings[0]}\n`);
+    expect(capture('ru', base)).toBe(`предупреждение: ${base.warnings[0]}\n`);
   });
 });
