@@ -5,6 +5,7 @@
 import type { NetworkRef } from '../config/network-alias.js';
 import { shortHash } from '../config/slug.js';
 import type { NicPlan } from './types.js';
+import { msg, type Msg } from '../i18n/index.js';
 
 export interface NumberRange {
   min: number;
@@ -159,7 +160,7 @@ export function ecorouterMac(vmid: number, index: number): string {
 export interface MachineNics {
   nets: NicPlan[];
   deleteNets: number[];
-  warnings: string[];
+  warnings: Msg[];
 }
 
 /**
@@ -176,7 +177,7 @@ export function planMachineNics(
   o: { firewall?: boolean } = {},
 ): MachineNics {
   const nets: NicPlan[] = [];
-  const warnings: string[] = [];
+  const warnings: Msg[] = [];
   const eco = machine.device === 'ecorouter';
   const offset = eco ? 1 : 0;
   const nic = (index: number, bridge: string | undefined, tag?: number, linkDown = false): string => {
@@ -198,9 +199,7 @@ export function planMachineNics(
     const index = k + offset;
     if (ref.kind === 'bridge') {
       nets.push({ index, value: nic(index, ref.bridge) });
-      if (!o.firewall) warnings.push(
-        `machine ${machine.name}: net${index} on the existing bridge ${ref.bridge} puts student VMs on a shared LAN`,
-      );
+      if (!o.firewall) warnings.push(msg('warn.sharedLan', { machine: machine.name, nic: `net${index}`, bridge: ref.bridge }));
     } else {
       const iface = segmentIface.get(ref.alias);
       if (!iface) throw new Error(`no segment allocated for alias ${ref.alias}`);

@@ -101,7 +101,17 @@ function standRow(s: StandPlan): PlanStandRow {
   };
 }
 
-export function planTableData(plan: DeployPlan): PlanTableData {
+/**
+ * The plan's warnings in a language: from `warningMsgs` (codes; plain strings kept as written), else — a plan
+ * recorded before codes existed — the English `warnings`.
+ */
+export function planWarnings(plan: Pick<DeployPlan, 'warnings' | 'warningMsgs'>, lang: Lang = 'en'): string[] {
+  const coded = plan.warningMsgs;
+  if (!coded || coded.length !== plan.warnings.length) return plan.warnings;
+  return coded.map((w) => text(lang, w));
+}
+
+export function planTableData(plan: DeployPlan, lang: Lang = 'en'): PlanTableData {
   const vms = plan.stands.reduce((n, s) => n + s.vms.length, 0);
   const summary =
     `group ${plan.group} on ${plan.cluster}: ${plan.stands.length} stands, ${vms} VMs (${plan.clone} clones), ` +
@@ -109,7 +119,7 @@ export function planTableData(plan: DeployPlan): PlanTableData {
   const unit = plan.mode === 'bridges' ? 'stands' : 'VMs';
   return {
     summary,
-    nodes: plan.nodes.map((n) => nodeRow(n, unit)),
+    nodes: plan.nodes.map((n) => nodeRow(n, unit, lang)),
     stands: plan.stands.map(standRow),
     replicas: plan.replicas.map(
       (r) =>
@@ -117,7 +127,7 @@ export function planTableData(plan: DeployPlan): PlanTableData {
     ),
     excluded: plan.excluded,
     isolation: plan.isolation?.objects ?? [],
-    warnings: plan.warnings,
+    warnings: planWarnings(plan, lang),
     ...(plan.estimate ? { estimate: estimateLine(plan) } : {}),
   };
 }
@@ -151,8 +161,9 @@ function networksShort(s: StandPlan): string {
 /** The plan as text. `maxStands` limits the per-stand table (the rest is summarised). */
 export function renderPlan(plan: DeployPlan, o: { maxStands?: number } & RenderOptions = {}): string {
   const width = o.width ?? DEFAULT_WIDTH;
-  const d = planTableData(plan);
-  const out: string[] = [plan.estimate ? `${d.summary}; ${plan.estimate.text}` : d.summary, '', nodesTable(d.nodes, width), ''];
+  const lang = o.lang ?? 'en';
+  const d = planTableData(plan, lang);
+  const out: string[] = [plan.estimate ? `${d.summary}; ${plan.estimate.text}` : d.summary, '', nodesTable(d.nodes, width, lang), ''];
   const max = o.maxStands ?? Infinity;
   const shown = plan.stands.slice(0, max);
   if (o.wide) {
@@ -189,8 +200,8 @@ export function renderPlan(plan: DeployPlan, o: { maxStands?: number } & RenderO
   if (d.stands.length > max) out.push(`… and ${d.stands.length - max} more stands`);
   if (d.replicas.length > 0) out.push('', ['Template replicas:', ...d.replicas.map((r) => `  ${r}`)].join('\n'));
   if (d.isolation.length > 0) out.push('', ['Isolation (Proxmox firewall, objects marked ours):', ...d.isolation.map((l) => `  ${l}`)].join('\n'));
-  if (d.excluded.length > 0) out.push('', ['Nodes left out:', ...d.excluded.map((e) => `  ${e.node}: ${e.reason}`)].join('\n'));
-  if (d.warnings.length > 0) out.push('', ['Warnings:', ...d.warnings.map((w) => `  ${w}`)].join('\n'));
+  if (d.excluded.length > 0) out.push('', [say(lang, 'refusal.nodesLeftOut'), ...d.excluded.map((e) => `  ${e.node}: ${text(lang, e.reasonMsg, e.reason)}`)].join('\n'));
+  if (d.warnings.length > 0) out.push('', [say(lang, 'plan.warnings'), ...d.warnings.map((w) => `  ${w}`)].join('\n'));
   if (d.estimate) out.push('', d.estimate);
   return fitText(out.join('\n'), width);
 }

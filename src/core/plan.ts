@@ -169,8 +169,14 @@ export async function buildPlan(o: BuildPlanOptions): Promise<DeployPlan> {
   }
   const clone: CloneMode = input.clone ?? profile.clone;
   const limits = { memory: settings.placement.memoryLimit, cpuOvercommit: settings.placement.cpuOvercommit };
-  const warnings: string[] = profile.warnings.map((w) => `${w.file}${w.line ? `:${w.line}` : ''}: ${w.message}`);
-  warnings.push(...input.users.warnings.map((w) => `${w.file}${w.line ? `:${w.line}` : ''}: ${w.message}`));
+  // English texts (job records, logs) and, index for index, the same as codes (config issues stay as written)
+  const warnings: string[] = [];
+  const warningMsgs: (Msg | string)[] = [];
+  const warn = (w: Msg | string): void => {
+    warnings.push(typeof w === 'string' ? w : render('en', w));
+    warningMsgs.push(w);
+  };
+  for (const w of [...profile.warnings, ...input.users.warnings]) warn(`${w.file}${w.line ? `:${w.line}` : ''}: ${w.message}`);
   const refusals: RefusalRow[] = [];
   const refuse = (summary: Msg, rows: RefusalRow[], extra: Partial<Pick<PlanRefusedError, 'nodes' | 'excluded'>> = {}): never => {
     throw new PlanRefusedError(summary, {
@@ -206,7 +212,7 @@ export async function buildPlan(o: BuildPlanOptions): Promise<DeployPlan> {
       refusals.push(res.row);
       continue;
     }
-    warnings.push(...res.warnings);
+    res.warnings.forEach(warn);
     if (m.device === 'ecorouter' && m.networks.length > MAX_NICS - 1) {
       // the management port takes net0, so an ecorouter has room for one NIC fewer (PVE stops at net31)
       refusals.push(refusalRow(msg('row.machine', { file: profile.file, machine: m.name }), msg('row.ecorouterNics', { max: MAX_NICS - 1 })));
@@ -464,7 +470,7 @@ export async function buildPlan(o: BuildPlanOptions): Promise<DeployPlan> {
         const mark = parseSegmentMarker(seen?.comments);
         const taken = seen !== undefined && (mark?.group !== group || mark.alias !== seg.alias);
         if (recSeg && taken) {
-          warnings.push(`${u.userid}: recorded bridge ${recSeg.iface} on ${mainNode} is now someone else's; planning a new one`);
+          warn(msg('warn.bridgeTaken', { user: u.userid, bridge: recSeg.iface, node: mainNode }));
         }
         if (recSeg && recSeg.kind === 'bridge' && recSeg.node === mainNode && !taken) {
           // the bridge exists with our marker: keep its text verbatim (the executor compares it), even if the
@@ -508,7 +514,7 @@ export async function buildPlan(o: BuildPlanOptions): Promise<DeployPlan> {
       // a freshly cloned VM may still lack name and tags in /cluster/resources (pvestatd lag): only a VM that
       // shows another name and not our group tag is someone else's
       if (recVm && there?.name !== undefined && there.name !== recVm.name && !there.tags.includes(groupTagOf)) {
-        warnings.push(`${u.userid}: recorded VMID ${recVm.vmid} (${mt.machine.name}) is now VM "${there.name}"; planning a new id`);
+        warn(msg('warn.vmidTaken', { user: u.userid, vmid: recVm.vmid, machine: mt.machine.name, name: there.name }));
         recVm = undefined;
       }
       let vmid = recVm?.vmid;
@@ -523,9 +529,10 @@ export async function buildPlan(o: BuildPlanOptions): Promise<DeployPlan> {
       if (source.kind === 'unavailable') throw new Error(`internal: template availability changed for ${node}: ${source.reason}`);
       const nics = planMachineNics(mt.machine, ifaceOf, vmid, mt.info.nets, { firewall: isolated });
       for (const w of nics.warnings) {
-        if (!sharedWarned.has(w)) {
-          sharedWarned.add(w);
-          warnings.push(w);
+        const key = render('en', w);
+        if (!sharedWarned.has(key)) {
+          sharedWarned.add(key);
+          warn(w);
         }
       }
       vms.push({
@@ -627,10 +634,7 @@ export async function buildPlan(o: BuildPlanOptions): Promise<DeployPlan> {
   const directory = standPlans.filter((s) => s.directoryRealm && !s.userExists);
   if (directory.length) {
     const realmsUsed = [...new Set(directory.map((s) => `${s.userid.split('@')[1]} (${s.directoryRealm})`))].join(', ');
-    warnings.push(
-      `${directory.length} user(s) of realm ${realmsUsed} sign in with their directory password: ` +
-        `they are created without a password and none is shown (${directory.map((s) => s.userid).join(', ')})`,
-    );
+    warn(msg('warn.directoryRealm', { count: directory.length, realms: realmsUsed, users: directory.map((s) => s.userid).join(', ') }));
   }
 
   const leaseMs = leaseOf(input.lease, profile, settings);
@@ -655,6 +659,7 @@ export async function buildPlan(o: BuildPlanOptions): Promise<DeployPlan> {
     excluded,
     applyNodes: mode === 'bridges' ? usedNodes : online.map((n) => n.name),
     warnings,
+    warningMsgs,
     createdAt,
     limits,
   };

@@ -12,7 +12,7 @@ import type { Inventory, InventoryVm, TemplateInfo } from './inventory.js';
 import { replicaName } from './naming.js';
 import { refusalRow, type RefusalRow, type ReplicaPlan } from './types.js';
 import type { VmidAllocator } from './vmids.js';
-import { msg, render } from '../i18n/index.js';
+import { msg, type Msg } from '../i18n/index.js';
 
 export interface TemplateRefSpec {
   machine: string;
@@ -33,10 +33,9 @@ export function resolveTemplateRef(
   spec: TemplateRefSpec,
   profileFile: string,
   o: { full: boolean },
-): { ok: true; template: ResolvedTemplate; warnings: string[] } | { ok: false; row: RefusalRow } {
+): { ok: true; template: ResolvedTemplate; warnings: Msg[] } | { ok: false; row: RefusalRow } {
   const subjectMsg = msg('row.machine', { file: profileFile, machine: spec.machine });
-  const subject = render('en', subjectMsg);
-  const warnings: string[] = [];
+  const warnings: Msg[] = [];
   let vm: InventoryVm | undefined;
   if (typeof spec.template === 'number') {
     vm = inv.vmById.get(spec.template);
@@ -65,7 +64,7 @@ export function resolveTemplateRef(
     };
   }
   if (spec.templateNode && spec.templateNode !== vm.node) {
-    warnings.push(`${subject}: template ${vm.vmid} is on ${vm.node}, not on ${spec.templateNode} as the profile says`);
+    warnings.push(msg('warn.templateNode', { file: profileFile, machine: spec.machine, vmid: vm.vmid, node: vm.node, wanted: spec.templateNode }));
   }
   return { ok: true, template: { vmid: vm.vmid, node: vm.node, name: vm.name, isTemplate: vm.template }, warnings };
 }

@@ -166,7 +166,13 @@ export interface DeployPlan {
   excluded: ExcludedNode[];
   /** Nodes whose network must be applied (bridges mode), or all nodes (sdn). */
   applyNodes: string[];
+  /** The warnings in English (logs, job records, older readers). */
   warnings: string[];
+  /**
+   * The same warnings, index for index, as codes to render in the user's language; a plain string is kept as is
+   * (a config file's `file:line: detail`, as the validator wrote it). Absent in plans recorded before it existed.
+   */
+  warningMsgs?: (Msg | string)[];
   createdAt: string;
   /** Limits the plan was checked against. */
   limits: { memory: number; cpuOvercommit: number };

@@ -1,6 +1,7 @@
 /** The plan embeds shown before a Confirm: what will be created (deploy) or removed (cleanup, reset). */
 import type { APIEmbed } from 'discord.js';
 import type { DeployPlan, PlanRefusedError } from '../core/types.js';
+import { planWarnings } from '../core/plan-table.js';
 import { text } from '../i18n/index.js';
 import type { Lang, Messages } from './i18n.js';
 import { clip } from './progress.js';
@@ -23,7 +24,7 @@ export function deployPlanEmbed(plan: DeployPlan, m: Messages, confirmSeconds: n
   }
   const iso = plan.isolation;
   fields.push({ name: m.planIsolation, value: iso ? m.planIsolated(iso.deny.length, iso.allowIn.length) : m.planNotIsolated });
-  const warnings = [...plan.warnings, ...plan.stands.flatMap((s) => s.warnings.map((w) => `${s.userid}: ${w}`))];
+  const warnings = [...planWarnings(plan, lang), ...plan.stands.flatMap((s) => s.warnings.map((w) => `${s.userid}: ${w}`))];
   if (warnings.length) fields.push({ name: m.planWarnings, value: clip(warnings.join('\n'), 1024) });
   const standLines = plan.stands.map((s) => `${s.userid} → ${s.node} (${s.vms.map((v) => v.vmid).join(', ')})`);
   return {

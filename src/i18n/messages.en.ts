@@ -108,6 +108,26 @@ export const en = {
   'node.foreignPending': (p: { list: string }) =>
     `pending network edits by someone else (${p.list}): applying our bridges would apply them too`,
   'node.bridgeMissing': (p: { bridge: string; users: string }) => `bridge ${p.bridge} (used by ${p.users}) does not exist there`,
+  // ---- plan warnings (DeployPlan.warningMsgs; DeployPlan.warnings keeps these English texts)
+  'plan.warnings': () => 'Warnings:',
+  'cli.warning': (p: { message: string }) => `warning: ${p.message}`,
+  'warn.firewallOff': () =>
+    'the datacenter firewall was turned off after planning: the isolation rules are written but do nothing until an admin turns it back on',
+  'warn.passwordNeverShown': (p: { user: string }) =>
+    `${p.user} was created by an interrupted run, so its password was never shown: set a new one with \`stands password --user ${p.user}\``,
+  'warn.foreignApplied': (p: { node: string; list: string }) =>
+    `node ${p.node}: applied someone else's pending network changes too (${p.list}), as --apply-foreign-pending asked`,
+  'warn.templateNode': (p: { file: string; machine: string; vmid: number; node: string; wanted: string }) =>
+    `${p.file}: machine ${p.machine}: template ${p.vmid} is on ${p.node}, not on ${p.wanted} as the profile says`,
+  'warn.bridgeTaken': (p: { user: string; bridge: string; node: string }) =>
+    `${p.user}: recorded bridge ${p.bridge} on ${p.node} is now someone else's; planning a new one`,
+  'warn.vmidTaken': (p: { user: string; vmid: number; machine: string; name: string }) =>
+    `${p.user}: recorded VMID ${p.vmid} (${p.machine}) is now VM "${p.name}"; planning a new id`,
+  'warn.sharedLan': (p: { machine: string; nic: string; bridge: string }) =>
+    `machine ${p.machine}: ${p.nic} on the existing bridge ${p.bridge} puts student VMs on a shared LAN`,
+  'warn.directoryRealm': (p: { count: number; realms: string; users: string }) =>
+    `${n(p.count, 'user')} of realm ${p.realms} ${p.count === 1 ? 'signs' : 'sign'} in with their directory password: ` +
+    `${p.count === 1 ? 'it is' : 'they are'} created without a password and none is shown (${p.users})`,
 };
 
 /** Every engine code with the parameters it takes. */

@@ -1,6 +1,6 @@
 /** The engine's user-facing texts in Russian (see messages.en.ts). Names, numbers and Proxmox's own words stay as given. */
 import type { EngineCatalog } from './messages.en.js';
-import { count, RU } from './plural.js';
+import { count, plural, RU } from './plural.js';
 
 const n = (x: number, forms: keyof typeof RU): string => count('ru', x, RU[forms]);
 
@@ -95,4 +95,19 @@ export const ru: EngineCatalog = {
   'node.cpuFull': (p) => `ЦП уже выделен на ${p.used} при переподписке ${p.overcommit}×`,
   'node.foreignPending': (p) => `чужие неприменённые изменения сети (${p.list}): применение наших мостов применит и их`,
   'node.bridgeMissing': (p) => `моста ${p.bridge} (нужен ${p.users}) на узле нет`,
+  'plan.warnings': () => 'Предупреждения:',
+  'cli.warning': (p) => `предупреждение: ${p.message}`,
+  'warn.firewallOff': () =>
+    'брандмауэр центра обработки данных выключили после планирования: правила изоляции записаны, но не действуют, пока администратор его не включит',
+  'warn.passwordNeverShown': (p) =>
+    `${p.user} создан прерванным запуском, поэтому его пароль так и не был показан: задайте новый командой «stands password --user ${p.user}»`,
+  'warn.foreignApplied': (p) => `узел ${p.node}: применены и чужие неприменённые изменения сети (${p.list}), как просил флаг «--apply-foreign-pending»`,
+  'warn.templateNode': (p) => `${p.file}: машина ${p.machine}: шаблон ${p.vmid} находится на ${p.node}, а не на ${p.wanted}, как сказано в профиле`,
+  'warn.bridgeTaken': (p) => `${p.user}: записанный мост ${p.bridge} на ${p.node} теперь чужой; будет выделен новый`,
+  'warn.vmidTaken': (p) => `${p.user}: записанный VMID ${p.vmid} (${p.machine}) теперь занят ВМ «${p.name}»; будет выделен новый номер`,
+  'warn.sharedLan': (p) =>
+    `машина ${p.machine}: ${p.nic} на существующем мосту ${p.bridge} подключает ВМ студентов к общей сети`,
+  'warn.directoryRealm': (p) =>
+    `${n(p.count, 'user')} из области ${p.realms} ${plural('ru', p.count, { one: 'входит', other: 'входят' })} с паролем каталога: ` +
+    `${plural('ru', p.count, { one: 'он создаётся', other: 'они создаются' })} без пароля, и пароль не показывается (${p.users})`,
 };

@@ -34,6 +34,7 @@ export const RU = {
   unit: { one: 'единица', few: 'единицы', many: 'единиц', other: 'единицы' },
   network: { one: 'сеть', few: 'сети', many: 'сетей', other: 'сети' },
   core: { one: 'ядро', few: 'ядра', many: 'ядер', other: 'ядра' },
+  user: { one: 'пользователь', few: 'пользователя', many: 'пользователей', other: 'пользователя' },
 } satisfies Record<string, PluralForms>;
 
 export const EN = {
@@ -48,4 +49,5 @@ export const EN = {
   unit: { one: 'unit', other: 'units' },
   network: { one: 'network', other: 'networks' },
   core: { one: 'core', other: 'cores' },
+  user: { one: 'user', other: 'users' },
 } satisfies Record<keyof typeof RU, PluralForms>;

@@ -1,6 +1,11 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { printDeployResult } from '../../src/cli/commands/deploy.js';
+import type { CliIo } from '../../src/cli/io.js';
+import type { DeployResult } from '../../src/core/deploy/context.js';
+import { msg } from '../../src/i18n/index.js';
 import { lastJson, runCli } from './run-cli.js';
 import { clusterSnapshot, startSimEnv, type SimEnv } from './sim-env.js';
 
@@ -72,6 +77,24 @@ describe('stands speaks Russian with --lang ru or a Russian locale', () => {
     expect(en.stderr.split('\n')[0]).toMatch(/^error: group name "Bad Name!" is not valid/);
   });
 
+  it('--lang ru dry run: the shared-LAN warning of a profile on **vmbr0 is in Russian; English without it', async () => {
+    const r = await deploy(['--lang', 'ru', '--profile', 'netlab', '--users', good, '--dry-run']);
+    expect(r.code).toBe(0);
+    const block = r.stdout.split('\n\n').find((b) => b.startsWith('Предупреждения:'));
+    expect(block, r.stdout).toBe('Предупреждения:\n  машина gw: net1 на существующем мосту vmbr0 подключает ВМ студентов к общей сети');
+    expect(block).not.toMatch(ENGLISH_RUN);
+    expect(r.stdout).toMatch(/^узел +память \(выделено \/ всего\) +ЦП +примечание$/m);
+    expect(r.stdout).not.toContain('shared LAN');
+    const en = await deploy(['--profile', 'netlab', '--users', good, '--dry-run']);
+    expect(en.code).toBe(0);
+    expect(en.stdout).toContain('Warnings:\n  machine gw: net1 on the existing bridge vmbr0 puts student VMs on a shared LAN');
+    // the JSON plan keeps the English text for logs and old readers, and carries the code beside it
+    const j = await deploy(['--lang', 'ru', '--profile', 'netlab', '--users', good, '--dry-run', '--json']);
+    const plan = lastJson<{ plan: { warnings: string[]; warningMsgs: unknown[] } }>(j.stdout).plan;
+    expect(plan.warnings).toEqual(['machine gw: net1 on the existing bridge vmbr0 puts student VMs on a shared LAN']);
+    expect(plan.warningMsgs).toEqual([{ code: 'warn.sharedLan', params: { machine: 'gw', nic: 'net1', bridge: 'vmbr0' } }]);
+  });
+
   it('a config file error: the headline in Russian, the file:line detail as the validator wrote it', async () => {
     const users = path.join(env.dir, 'bad.txt');
     await writeFile(users, 'ok\nbad user@@x\na:b@pve\n');
@@ -80,5 +103,33 @@ describe('stands speaks Russian with --lang ru or a Russian locale', () => {
     const lines = r.stderr.split('\n');
     expect(lines[0]).toBe('ошибка: Во входных файлах найдено проблем: 2 (ничего не создано; подробности на английском):');
     expect(lines[1]).toMatch(new RegExp(`^${users.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:2: "bad user@@x": contains whitespace`));
+  });
+});
+
+/** The warnings of a deploy run (DeployResult.warningMsgs) printed in the CLI's language; English when none are coded. */
+describe('deploy result warnings follow --lang', () => {
+  function capture(lang: 'ru' | 'en', result: DeployResult): string {
+    const out = new PassThrough();
+    const err = new PassThrough();
+    const chunks: Buffer[] = [];
+    err.on('data', (c: Buffer) => chunks.push(c));
+    const io = { stdout: out, stderr: err, stdin: new PassThrough(), interactive: false, progressTty: false, env: {}, cwd: process.cwd() } as CliIo;
+    printDeployResult(io, result, { lang });
+    return Buffer.concat(chunks).toString('utf8');
+  }
+  const base: DeployResult = {
+    job: 'j1', group: 'g', cluster: 'sim', status: 'succeeded', stands: [], credentials: [],
+    created: { vms: 0, users: 0, pools: 0, acls: 0, bridges: 0, vnets: 0, replicas: 0, networkApplies: 0 } as DeployResult['created'],
+    ready: 0, failed: 0, durationMs: 1,
+    warnings: ['a@pve was created by an interrupted run, so its password was never shown: set a new one with `stands password --user a@pve`'],
+  };
+
+  it('a coded warning in Russian with --lang ru, the English text otherwise; an uncoded record stays English', () => {
+    const coded = { ...base, warningMsgs: [msg('warn.passwordNeverShown', { user: 'a@pve' })] };
+    expect(capture('ru', coded)).toBe(
+      'предупреждение: a@pve создан прерванным запуском, поэтому его пароль так и не был показан: задайте новый командой «stands password --user a@pve»\n',
+    );
+    expect(capture('en', coded)).toBe(`warning: ${base.warnings[0]}\n`);
+    expect(capture('ru', base)).toBe(`предупреждение: ${base.warnings[0]}\n`);
   });
 });

@@ -10,6 +10,7 @@ import {
   vnetId,
 } from '../../src/core/networks.js';
 import { isValidSdnId } from '../../src/core/naming.js';
+import { render } from '../../src/i18n/index.js';
 
 describe('bridge allocation', () => {
   it('takes the first free vmbrN per node, skipping existing, pending, recorded and already planned ones', () => {
@@ -70,7 +71,8 @@ describe('NICs', () => {
       { index: 2, value: 'virtio,bridge=vmbr1001,tag=100' },
     ]);
     expect(gw.deleteNets).toEqual([3, 5]);
-    expect(gw.warnings).toEqual(['machine gw: net0 on the existing bridge vmbr0 puts student VMs on a shared LAN']);
+    expect(gw.warnings).toEqual([{ code: 'warn.sharedLan', params: { machine: 'gw', nic: 'net0', bridge: 'vmbr0' } }]);
+    expect(gw.warnings.map((w) => render('en', w))).toEqual(['machine gw: net0 on the existing bridge vmbr0 puts student VMs on a shared LAN']);
     const pc = planMachineNics(machines[1] as never, ifaces, 10001, [0]);
     expect(pc.nets).toEqual([{ index: 0, value: 'virtio,bridge=vmbr1000' }]);
     expect(pc.deleteNets).toEqual([]);

@@ -29,13 +29,18 @@ describe('directory realms', () => {
     const byUser = Object.fromEntries(plan.stands.map((s) => [s.userid, s.directoryRealm ?? null]));
     expect(byUser).toEqual({ 'teacher01@school': 'ldap', 'student01@pve': null });
     const warning =
-      '1 user(s) of realm school (ldap) sign in with their directory password: they are created without a password and none is shown (teacher01@school)';
+      '1 user of realm school (ldap) signs in with their directory password: it is created without a password and none is shown (teacher01@school)';
     expect(plan.warnings).toContain(warning);
     // wide enough that the warning is not wrapped (the table fits the terminal: tables.test.ts)
     const text = renderPlan(plan, { width: 300 });
     expect(text.slice(text.indexOf('\nWarnings:\n'))).toContain(`\n  ${warning}`);
     const embed = deployPlanEmbed(plan, messages('en'), 60);
     expect(embed.fields?.find((f) => f.name === messages('en').planWarnings)?.value).toContain(warning);
+    // the same warning in Russian (plural by Intl.PluralRules), in the CLI plan and the embed for a ru member
+    const ru = '1 пользователь из области school (ldap) входит с паролем каталога: он создаётся без пароля, и пароль не показывается (teacher01@school)';
+    const ruText = renderPlan(plan, { width: 300, lang: 'ru' });
+    expect(ruText.slice(ruText.indexOf('\nПредупреждения:\n'))).toContain(`\n  ${ru}`);
+    expect(deployPlanEmbed(plan, messages('ru'), 60, 'ru').fields?.find((f) => f.name === messages('ru').planWarnings)?.value).toContain(ru);
 
     const r = await runDeploy(env.ctx, plan);
     expect(r.stands.map((s) => `${s.userid}:${s.status}:${s.error ?? ''}`).sort()).toEqual(['student01@pve:ready:', 'teacher01@school:ready:']);

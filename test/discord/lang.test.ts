@@ -49,4 +49,27 @@ describe('the bot renders engine errors in the member’s language', () => {
     expect(`${embed.title}\n${embed.description}`).not.toMatch(ENGLISH_RUN);
     expect(s.sim.state.vms.size).toBe(before);
   });
+
+  it('a plan’s warnings (netlab puts the router on the shared vmbr0): Russian in the embed for locale ru', async () => {
+    const { fake } = s;
+    const show = async (group: string, locale?: Locale) => {
+      const { token } = fake.slash({
+        member: fake.members.teacher,
+        name: 'deploy',
+        options: { profile: 'netlab', group },
+        attachments: upload('class.txt', 'ivanov\n'),
+        ...(locale ? { locale } : {}),
+      });
+      const body = (await replyTo(token)) as { embeds?: { fields?: { name: string; value: string }[] }[] };
+      return body.embeds![0]!.fields ?? [];
+    };
+    const before = s.sim.state.vms.size;
+    const ru = (await show('ru-warn', Locale.Russian)).find((f) => f.name === 'Предупреждения');
+    expect(ru?.value).toBe('машина gw: net1 на существующем мосту vmbr0 подключает ВМ студентов к общей сети');
+    expect(ru?.value).not.toMatch(ENGLISH_RUN);
+    const en = (await show('en-warn')).find((f) => f.name === 'Warnings');
+    expect(en?.value).toBe('machine gw: net1 on the existing bridge vmbr0 puts student VMs on a shared LAN');
+    // the plan waits for a Confirm nobody gives: nothing is created
+    expect(s.sim.state.vms.size).toBe(before);
+  });
 });

@@ -93,6 +93,16 @@ const samples: { [C in MsgCode]: MsgParams<C> } = {
   'node.cpuFull': { used: '410%', overcommit: 4 },
   'node.foreignPending': { list: 'vmbr99 added' },
   'node.bridgeMissing': { bridge: 'vmbr1', users: 'router, pc' },
+  'plan.warnings': {},
+  'cli.warning': { message: 'some message from somewhere' },
+  'warn.firewallOff': {},
+  'warn.passwordNeverShown': { user: 'alice@pve' },
+  'warn.foreignApplied': { node: 'pve1', list: 'vmbr99, vmbr98' },
+  'warn.templateNode': { file: 'profiles/netlab.yml', machine: 'router', vmid: 9000, node: 'pve2', wanted: 'pve1' },
+  'warn.bridgeTaken': { user: 'alice@pve', bridge: 'vmbr1001', node: 'pve1' },
+  'warn.vmidTaken': { user: 'alice@pve', vmid: 10001, machine: 'router', name: 'web server' },
+  'warn.sharedLan': { machine: 'router', nic: 'net0', bridge: 'vmbr0' },
+  'warn.directoryRealm': { count: 3, realms: 'corp (ldap)', users: 'a@corp, b@corp, c@corp' },
 };
 
 /** Words a Russian text may carry in Latin letters: product names, units, Proxmox's own terms and option names. */

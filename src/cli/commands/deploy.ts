@@ -20,7 +20,7 @@ import type { CommandEnv } from '../program.js';
 import { createProgress } from '../progress.js';
 import { CredentialsFile } from '../credentials-file.js';
 import { colors, compactIds, fitText, renderCredentials, stateColor, table } from '../tables.js';
-import { count } from '../../i18n/index.js';
+import { cliLang, count, say, text, type Lang } from '../../i18n/index.js';
 
 const nn = (n: number, one: string, other: string): string => count('en', n, { one, other });
 
@@ -88,7 +88,7 @@ export async function deployCommand(opts: DeployOptions, env: CommandEnv): Promi
       ...(opts.start !== undefined ? { start: opts.start } : {}),
     });
     // With --json the human-readable plan goes to stderr: stdout carries only the result object.
-    writeLine(opts.json ? io.stderr : io.stdout, renderPlan(plan, { width: terminalWidth(io), ...(opts.wide ? { wide: true } : {}) }));
+    writeLine(opts.json ? io.stderr : io.stdout, renderPlan(plan, { width: terminalWidth(io), lang: cliLang(env.globals.lang, io.env), ...(opts.wide ? { wide: true } : {}) }));
 
     if (opts.dryRun) {
       if (opts.json) printJson(io, { dryRun: true, plan });
@@ -124,7 +124,7 @@ export async function deployCommand(opts: DeployOptions, env: CommandEnv): Promi
         writeLine(io.stderr, `warning: --credentials-out ${opts.credentialsOut}: ${String((err as Error).message)}; the passwords are printed instead`);
       }
     }
-    printDeployResult(io, result, { json: opts.json, wide: opts.wide, credentialsFile: savedTo, ...(plan.estimate ? { estimate: plan.estimate } : {}) });
+    printDeployResult(io, result, { json: opts.json, wide: opts.wide, credentialsFile: savedTo, lang: cliLang(env.globals.lang, io.env), ...(plan.estimate ? { estimate: plan.estimate } : {}) });
     // shown now, however the run ended (interrupted and partial runs print theirs too)
     await markPasswordsShown(ctx, result.credentials, savedTo ? `written to ${savedTo}` : opts.json ? 'printed (JSON)' : 'printed');
     return result.status === 'succeeded' ? EXIT_OK : EXIT_PARTIAL;
@@ -141,12 +141,17 @@ export interface PrintResultOptions {
   credentialsFile?: string | undefined;
   /** The plan's estimate: with --json it rides along, next to the real duration. */
   estimate?: PlanEstimate;
+  /** Language of the warnings (codes in DeployResult.warningMsgs). */
+  lang?: Lang;
 }
 
 /** One line per stand: user, node, status, VMIDs, console link (or the error) last, cut to the terminal. */
 export function printDeployResult(io: CliIo, result: DeployResult, o: PrintResultOptions = {}): void {
+  const lang = o.lang ?? 'en';
+  const coded = result.warningMsgs?.length === result.warnings.length ? result.warningMsgs : result.warnings;
+  const warnings = coded.map((w) => say(lang, 'cli.warning', { message: text(lang, w) }));
   if (o.json) {
-    for (const w of result.warnings) writeLine(io.stderr, `warning: ${w}`);
+    for (const w of warnings) writeLine(io.stderr, w);
     // the plan's estimate rides along, next to the real duration
     printJson(io, o.estimate ? { ...result, estimate: o.estimate } : result);
     return;
@@ -178,7 +183,7 @@ export function printDeployResult(io: CliIo, result: DeployResult, o: PrintResul
   if (failed.length > 0 && !o.wide) {
     print(io, fitText(['', 'Errors:', ...failed.map((s) => `  ${s.userid}: ${s.error}`)].join('\n'), terminalWidth(io)));
   }
-  for (const w of result.warnings) writeLine(io.stderr, `warning: ${w}`);
+  for (const w of warnings) writeLine(io.stderr, w);
   const withPw = result.credentials.filter((c) => c.password).length;
   if (o.credentialsFile) {
     print(io, `\n${nn(withPw, 'new password', 'new passwords')} written to ${o.credentialsFile} (mode 0600; not shown, not stored elsewhere)`);

@@ -8,6 +8,7 @@ import { print } from '../output.js';
 import type { CommandEnv } from '../program.js';
 import { createProgress } from '../progress.js';
 import { printDeployResult } from './deploy.js';
+import { cliLang } from '../../i18n/index.js';
 
 export interface ResumeOptions {
   group?: string;
@@ -52,7 +53,7 @@ export async function resumeCommand(opts: ResumeOptions, env: CommandEnv): Promi
         progress.stop();
         results.push(result);
         if (!opts.json) {
-          printDeployResult(io, result, { wide: opts.wide });
+          printDeployResult(io, result, { wide: opts.wide, lang: cliLang(env.globals.lang, io.env) });
           await markPasswordsShown(ctx, result.credentials, 'printed');
         }
         if (result.status !== 'succeeded') code = EXIT_PARTIAL;

@@ -1,4 +1,5 @@
 /** Stage: the stand's PVE user, pool, ACL and the custom role (serialised per cluster through the lanes). */
+import { msg } from '../../i18n/index.js';
 import type { PveUser } from '../../proxmox/types.js';
 import { generatePassword } from '../credentials.js';
 import { throwIfAborted } from '../executor.js';
@@ -53,10 +54,7 @@ export async function ensureUser(run: DeployRun, st: StandState): Promise<boolea
       const shown = st.record?.passwordShownAt !== undefined;
       const creator = shown || !j.job ? undefined : await run.ctx.store.jobs.get(j.job);
       if (!s.directoryRealm && !shown && (!creator || creator.status === 'queued' || creator.status === 'running')) {
-        run.warnings.push(
-          `${s.userid} was created by an interrupted run, so its password was never shown: ` +
-            `set a new one with \`stands password --user ${s.userid}\``,
-        );
+        run.warn(msg('warn.passwordNeverShown', { user: s.userid }));
       }
     }
     return false;

@@ -1,4 +1,5 @@
 /** Stage: private bridges per node (classic mode), the bridge journal and someone else's pending network edits. */
+import { msg } from '../../i18n/index.js';
 import type { NetworkList } from '../../proxmox/types.js';
 import { isAbort, reasonOf, throwIfAborted } from '../executor.js';
 import { parsePendingIfaces } from '../networks.js';
@@ -99,8 +100,7 @@ export async function nodeNetwork(run: DeployRun, node: string): Promise<void> {
         failAll(foreignMessage(run, node, foreign), ready);
         return;
       }
-      const w = `node ${node}: applied someone else's pending network changes too (${foreign.join(', ')}), as --apply-foreign-pending asked`;
-      run.warnings.push(w);
+      run.warn(msg('warn.foreignApplied', { node, list: foreign.join(', ') }));
       run.log.warn({ node, foreign }, 'applying foreign pending network changes');
     }
     throwIfAborted(run.signal);

@@ -6,6 +6,7 @@ import type { AppContext } from '../context.js';
 import type { StandCredential } from '../credentials.js';
 import type { ExecLimits } from '../executor.js';
 import type { EngineEventHandler, StandPlan } from '../types.js';
+import type { Msg } from '../../i18n/index.js';
 
 /** The group lock lives this long without renewal: a crashed job's lock frees itself after it (STANDS_LOCK_TTL_MS). */
 export const GROUP_LOCK_TTL_MS = lockTtlFromEnv();
@@ -71,7 +72,10 @@ export interface DeployResult {
   created: DeployCounts;
   ready: number;
   failed: number;
+  /** In English (logs, job records). */
   warnings: string[];
+  /** The same warnings, index for index, as codes (plain strings kept as written); see DeployPlan.warningMsgs. */
+  warningMsgs?: (Msg | string)[];
   durationMs: number;
 }
 

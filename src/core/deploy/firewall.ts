@@ -11,6 +11,7 @@
  * (proven before this stage), so its firewall config is too: an IPSet of our name copied from a template without
  * our comment is replaced.
  */
+import { msg } from '../../i18n/index.js';
 import { FirewallApi, isDigestConflict, type FwRuleInput, type FwRuleTarget, type FwScope } from '../../proxmox/firewall.js';
 import { normalizeCidr } from '../../config/cidr.js';
 import { throwIfAborted } from '../executor.js';
@@ -39,9 +40,7 @@ async function checkDatacenterFirewall(run: DeployRun): Promise<void> {
   if (!run.plan.isolation) throw new Error('internal: an isolated stand in a plan without isolation');
   const options = await run.abortable(new FirewallApi(run.client).clusterOptions());
   if (options.enable !== 1) {
-    run.warnings.push(
-      'the datacenter firewall was turned off after planning: the isolation rules are written but do nothing until an admin turns it back on',
-    );
+    run.warn(msg('warn.firewallOff'));
   }
 }
 

@@ -45,7 +45,7 @@ import { replicaReady } from './replicas.js';
 import { runVm } from './vm.js';
 import { recordStands, recordChange, flush } from './records.js';
 import { standStepKinds } from './steps.js';
-import { msg } from '../../i18n/index.js';
+import { msg, render, type Msg } from '../../i18n/index.js';
 
 export async function runDeploy(ctx: AppContext, plan: DeployPlan, options: DeployOptions = {}): Promise<DeployResult> {
   const job = options.jobId ?? newJobId('deploy');
@@ -94,7 +94,13 @@ export class DeployRun {
     replicas: 0,
     networkApplies: 0,
   };
+  /** Warnings of the run, in English and, index for index, as codes (DeployResult.warningMsgs). */
   readonly warnings: string[] = [];
+  readonly warningMsgs: (Msg | string)[] = [];
+  warn(w: Msg | string): void {
+    this.warnings.push(typeof w === 'string' ? w : render('en', w));
+    this.warningMsgs.push(w);
+  }
   readonly stands = new Map<string, StandState>();
   vmIndex = new Map<number, ClusterResource>();
   users = new Map<string, PveUser>();
@@ -508,6 +514,7 @@ export class DeployRun {
       ready,
       failed,
       warnings: [...this.plan.warnings, ...this.warnings],
+      warningMsgs: [...(this.plan.warningMsgs?.length === this.plan.warnings.length ? this.plan.warningMsgs : this.plan.warnings), ...this.warningMsgs],
       durationMs: Date.now() - this.started,
     };
     const counts = this.progress.counts;
