@@ -123,7 +123,7 @@ for (const st of statuses) {
       ).catch((err: Error) => {
         throw new Error(`${err.message}\nbot B said:\n${b.lines.map((l) => JSON.stringify(l)).join('\n')}`);
       });
-      expect(final.body.embeds[0].footer.text).toMatch(/^Finished: success/);
+      expect(final.body.embeds[0].footer.text, final.body.embeds[0].description).toMatch(/^Finished: success/);
       expect(final.body.embeds[0].description).toContain('Resumed after a bot restart.');
       expect(final.body.embeds[0].description).toContain('6/6 stands done');
       const vms = [...sim.state.vms.values()].filter((v) => /^sb\d-vm$/.test(String(v.config.name ?? '')));

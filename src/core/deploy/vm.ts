@@ -59,7 +59,10 @@ export async function runVm(run: DeployRun, st: StandState, vm: VmPlan): Promise
   if (live) {
     const node = live.node ?? vm.node;
     cfg = await run.abortable(run.lanes.node(node, () => run.client.vmConfig(node, vm.vmid)));
-    if (!(await isOurVm(run, st, vm, cfg))) {
+    // a clone still running has only a placeholder config (`lock: clone`, no name or marker yet: qemu-server
+    // clone_vm): ours if we journaled the intent to clone into this VMID, and proven ours once it ends (below)
+    const cloning = cfg.lock === 'clone' && (await intendedByUs(run, st, vm));
+    if (!cloning && !(await isOurVm(run, st, vm, cfg))) {
       run.fail(st, `VMID ${vm.vmid} is taken by another VM (${cfg.name ?? 'unnamed'} on ${node}); plan the deploy again`);
     }
     if (cfg.lock === 'clone') {
@@ -71,6 +74,9 @@ export async function runVm(run: DeployRun, st: StandState, vm: VmPlan): Promise
       });
       cfg = done ? await awaitUnlockedConfig(run, vm.node, vm.vmid) : undefined;
       if (!cfg) live = undefined;
+      else if (!(await isOurVm(run, st, vm, cfg))) {
+        run.fail(st, `VMID ${vm.vmid} is taken by another VM (${cfg.name ?? 'unnamed'} on ${vm.node}); plan the deploy again`);
+      }
     } else if (cfg.lock === 'destroyed') {
       // a destroy of an earlier run is still running on the server: let it end, then look again
       cfg = await awaitUnlockedConfig(run, node, vm.vmid);
@@ -170,6 +176,12 @@ export async function runVm(run: DeployRun, st: StandState, vm: VmPlan): Promise
   st.vmDone.add(vm.vmid);
 }
 
+/** Did this stand journal the intent to create this VMID (the record written before every clone request)? */
+async function intendedByUs(run: DeployRun, st: StandState, vm: VmPlan): Promise<boolean> {
+  const j = await run.ctx.store.journal.get('vm', vm.vmid, run.cluster);
+  return Boolean(j && j.group === st.plan.group && j.user === st.plan.userid);
+}
+
 /** Poll the config until its lock is gone; undefined when the VM vanished (a failed clone removes itself). */
 export async function awaitUnlockedConfig(run: DeployRun, node: string, vmid: number): Promise<VmConfig | undefined> {
   try {
@@ -198,21 +210,41 @@ export async function cloneVm(run: DeployRun, st: StandState, vm: VmPlan): Promi
       await run.lanes.storage(storageKey, vm.full, async () => {
         const free = await run.abortable(run.client.isVmidFree(vm.vmid));
         if (!free) {
+          // where is it? The cluster's resources may lag, and a clone still running (ours, from a run killed after
+          // sending it) keeps its config on the template's node until it ends (qemu-server clone_vm): look there too
           const where = await run.client.findVm(vm.vmid);
-          const node = where?.node || vm.node;
-          const c = await run.client.vmConfig(node, vm.vmid).catch(() => undefined);
-          if (!c || !(await isOurVm(run, st, vm, c))) {
+          let node = where?.node || vm.node;
+          let c: VmConfig | undefined;
+          for (const n of new Set([node, vm.node, vm.templateNode])) {
+            c = await run.client.vmConfig(n, vm.vmid).catch(() => undefined);
+            if (c) {
+              node = n;
+              break;
+            }
+          }
+          const cloning = c?.lock === 'clone' && (await intendedByUs(run, st, vm));
+          if (!c || (!cloning && !(await isOurVm(run, st, vm, c)))) {
             run.fail(st, `VMID ${vm.vmid} was taken by another VM (${c?.name ?? 'unknown'}) after planning; plan the deploy again`);
           }
-          // ours, cloning (an earlier attempt whose reply was lost): follow it to vm.node and its pool
-          if (c.lock === 'clone') await run.abortable(run.client.waitCloneDone(vm.vmid, vm.node, { pool: s.pool }));
+          // ours, cloning (an earlier attempt whose reply was lost): follow it to vm.node and its pool, then prove it
+          if (c.lock === 'clone') {
+            await run.abortable(run.client.waitCloneDone(vm.vmid, vm.node, { pool: s.pool }));
+            const after = await awaitUnlockedConfig(run, vm.node, vm.vmid);
+            if (!after || !(await isOurVm(run, st, vm, after))) {
+              run.fail(st, `VMID ${vm.vmid} was taken by another VM (${after?.name ?? 'unknown'}) after planning; plan the deploy again`);
+            }
+          }
           else if (c.lock) await run.abortable(run.client.waitUnlocked(node, vm.vmid));
           return;
         }
-        // a fresh creation marker per clone attempt: recorded first, then written into the VM (ownership.ts)
-        const marker = newVmMarker();
+        // the creation marker: recorded first, then written into the VM (ownership.ts). A fresh one per VM, except
+        // that an intent of this stand still open (a run killed with its clone request in flight, which may land
+        // after this one is sent) keeps its marker, so whichever of the two clones lands is provably ours.
+        const prev = await run.ctx.store.journal.get('vm', vm.vmid, run.cluster);
+        const openIntent = prev && prev.state !== 'confirmed' && prev.group === s.group && prev.user === s.userid && typeof prev.extra?.marker === 'string';
+        const marker = openIntent ? String(prev.extra!.marker) : newVmMarker();
         // the VMID is free: a confirmed record of an earlier VM under it describes a VM that is gone
-        if ((await run.ctx.store.journal.get('vm', vm.vmid, run.cluster))?.state === 'confirmed') await run.ctx.store.journal.forget('vm', vm.vmid, run.cluster);
+        if (prev?.state === 'confirmed') await run.ctx.store.journal.forget('vm', vm.vmid, run.cluster);
         await run.ctx.store.journal.intend('vm', vm.vmid, {
           cluster: run.cluster,
           group: s.group,
@@ -245,6 +277,11 @@ export async function cloneVm(run: DeployRun, st: StandState, vm: VmPlan): Promi
       await run.ctx.store.journal.confirm('vm', vm.vmid, run.cluster);
       return cfg;
     } catch (err) {
+      if (!isAbort(err) && attempt < attempts && err instanceof ProxmoxApiError && /config file already exists/.test(err.fullText)) {
+        // another clone into this VMID landed first (ours when its intent is journaled: a request of a killed run,
+        // still in flight): not removed; the next attempt finds it, follows it and proves it ours or fails the stand
+        continue;
+      }
       if (isAbort(err) || err instanceof StandFailure || attempt >= attempts || !isTransientTaskFailure(err)) throw err;
       run.emit({
         type: 'retry',
