@@ -10,7 +10,7 @@ import type { Profile } from '../config/profile.js';
 import { UserError } from '../errors.js';
 import type { AppContext } from './context.js';
 import { makeReplica, type ReplicaRun } from './deploy/replicas.js';
-import { DEFAULT_EXEC_LIMITS, JobAbortedError, Lanes, isAbort, newJobId, reasonOf, safeEmitter } from './executor.js';
+import { DEFAULT_EXEC_LIMITS, Lanes, abortable, isAbort, newJobId, reasonOf, safeEmitter } from './executor.js';
 import { loadInventory, type TemplateInfo } from './inventory.js';
 import { createReplicaPlanner, resolveTemplateRef } from './templates.js';
 import { defaultTimingModel, expectedTaskMs } from './timing-model.js';
@@ -200,19 +200,4 @@ export async function runPrepare(
   }
 }
 
-function abortable<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return p;
-  if (signal.aborted) {
-    p.catch(() => undefined);
-    return Promise.reject(new JobAbortedError());
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(new JobAbortedError());
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(
-      (v) => (signal.removeEventListener('abort', onAbort), resolve(v)),
-      (e: unknown) => (signal.removeEventListener('abort', onAbort), reject(e)),
-    );
-  });
-}
 

@@ -15,7 +15,7 @@ import type { AppContext } from '../context.js';
 import { consoleUrl, type StandCredential } from '../credentials.js';
 import {
   DEFAULT_EXEC_LIMITS,
-  JobAbortedError,
+  abortable,
   Lanes,
   Progress,
   isAbort,
@@ -413,26 +413,7 @@ export class DeployRun {
 
   /** Rejects as soon as the job is cancelled; what is in flight finishes on the server, its result is ignored. */
   abortable<T>(p: Promise<T>): Promise<T> {
-    const signal = this.signal;
-    if (!signal) return p;
-    if (signal.aborted) {
-      p.catch(() => undefined);
-      return Promise.reject(new JobAbortedError());
-    }
-    return new Promise<T>((resolve, reject) => {
-      const onAbort = (): void => reject(new JobAbortedError());
-      signal.addEventListener('abort', onAbort, { once: true });
-      p.then(
-        (v) => {
-          signal.removeEventListener('abort', onAbort);
-          resolve(v);
-        },
-        (e: unknown) => {
-          signal.removeEventListener('abort', onAbort);
-          reject(e);
-        },
-      );
-    });
+    return abortable(p, this.signal);
   }
 
   /** Wait for a task; `expectedMs` (from the timing model) lets the waiter poll near its expected end. */
