@@ -5,7 +5,7 @@
  *
  * What it models, as the engine does it:
  * - node lanes: `perNode` requests in work per node (pvedaemon's workers), by priority (replica steps 2, clone
- *   requests, bridge writes and network applies 1, the rest 0); a sync config write holds its lane for the write;
+ *   requests, bridge writes and network applies 1, the rest 0); config writes are tasks (POST), like the rest;
  * - clone slots per storage lock (executor.ts LockSlots: `linkedClonesPerStorage` units, a full clone takes
  *   `fullCloneUnits`), held from the VMID check until the clone task is seen finished; replicas first;
  * - the storage lock itself (exclusive, held for the first `lockMs` of each clone task), keyed as PVE keys it:
@@ -14,7 +14,7 @@
  *   from a replica waits for its chain;
  * - access-control writes in one queue (pools first: clones wait for their pool), bridges written one after
  *   another per node, then one network apply per node (VMs start only after it);
- * - per VM: clone → config (sync) → snapshot → start, each task seen at the first poll after its end (the
+ * - per VM: clone → config → snapshot → start, each task seen at the first poll after its end (the
  *   waiter's own poll schedule, tasks.ts pollDelays).
  * What it does not model: the deployer's CPU and store writes, request latency beyond `requestMs`, retries.
  */
@@ -384,21 +384,14 @@ export function estimateDeploy(input: EstimateInput): Estimate {
       const cloneLockMs = vm.full ? gib * m.fullCloneLockMsPerGiB : m.linkedCloneLockMs;
       const units = vm.full ? fullUnits : 1;
       const afterClone = (): void => {
-        // waitUnlocked (one status read) + config read
-        clock.at(2 * rq, () =>
-          networks.get(s.key)!.then(() =>
-            request(vm.node, 0, m.configWriteMs, () =>
-              request(vm.node, 0, 0, () =>
-                awaitTask(plainTask(m.snapshotMs), m.snapshotMs, () => {
-                  if (!plan.start) return vmDone();
-                  networksUp.get(s.key)!.then(() =>
-                    request(vm.node, 0, 0, () => awaitTask(plainTask(m.startMs), m.startMs, vmDone)),
-                  );
-                }),
-              ),
-            ),
-          ),
-        );
+        // waitUnlocked (one status read) + config read, then config, snapshot and start: each a task
+        const start = (): void => request(vm.node, 0, 0, () => awaitTask(plainTask(m.startMs), m.startMs, vmDone));
+        const snapshot = (): void =>
+          request(vm.node, 0, 0, () =>
+            awaitTask(plainTask(m.snapshotMs), m.snapshotMs, () => (plan.start ? networksUp.get(s.key)!.then(start) : vmDone())),
+          );
+        const config = (): void => request(vm.node, 0, 0, () => awaitTask(plainTask(m.configWriteMs), m.configWriteMs, snapshot));
+        clock.at(2 * rq, () => networks.get(s.key)!.then(config));
       };
       const clone = (): void => {
         const slot = slots(slotKey);

@@ -99,7 +99,7 @@ export const MIN_SAMPLES = 3;
  * seconds, so a 2 s clone shows as 1–3 s: medians over several tasks, never a single sample.
  *
  * - qmstart, qmtemplate: the median duration.
- * - qmsnapshot: the median (the model's snapshot is a mean).
+ * - qmsnapshot, qmconfig (our config writes are tasks): the median (the model's figures are means).
  * - qmclone of a template: a linked or a full clone, which the list does not say; a clone that took less than
  *   half of what a full copy of that template would take (default rate) counts as linked, the rest as full
  *   (their duration per GiB of the source). The lock parts scale with the totals.
@@ -119,6 +119,7 @@ export function fitTimingModel(samples: readonly TaskSample[], vms: ReadonlyMap<
   set('startMs', by('qmstart').map((s) => s.ms));
   set('templateMs', by('qmtemplate').map((s) => s.ms));
   set('snapshotMs', by('qmsnapshot').map((s) => s.ms));
+  set('configWriteMs', by('qmconfig').map((s) => s.ms));
 
   const linked: number[] = [];
   const fullPerGiB: number[] = [];
@@ -180,6 +181,7 @@ export function expectedTaskMs(
     | { kind: 'template' }
     | { kind: 'migrate'; localGiB: number }
     | { kind: 'snapshot' }
+    | { kind: 'config' }
     | { kind: 'start' }
     | { kind: 'apply' },
 ): number {
@@ -192,6 +194,8 @@ export function expectedTaskMs(
       return what.localGiB > 0 ? what.localGiB * m.migrateMsPerGiB : m.migrateSharedMs;
     case 'snapshot':
       return m.snapshotMs;
+    case 'config':
+      return m.configWriteMs;
     case 'start':
       return m.startMs;
     case 'apply':

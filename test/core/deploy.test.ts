@@ -65,6 +65,12 @@ describe('runDeploy: 10 students of data/profiles/netlab.yml on the 3-node defau
     }
   });
 
+  it('writes each VM\'s config as a qmconfig task (POST), so no pvedaemon worker is held for the write', () => {
+    const vms = plan.stands.reduce((n, s) => n + s.vms.length, 0);
+    expect(env.sim.stats.byRoute['POST /nodes/{node}/qemu/{vmid}/config']).toBe(vms);
+    expect(env.sim.stats.byRoute['PUT /nodes/{node}/qemu/{vmid}/config'] ?? 0).toBe(0);
+  });
+
   it('puts each stand on its own active bridges, none shared between stands, and leaves pve3 (alice\'s pending edit) out', () => {
     const seen = new Map<string, string>();
     for (const s of plan.stands) {

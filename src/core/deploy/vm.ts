@@ -124,7 +124,9 @@ export async function runVm(run: DeployRun, st: StandState, vm: VmPlan): Promise
     if (vm.cores !== undefined) params.cores = vm.cores;
     if (vm.memory !== undefined) params.memory = vm.memory;
     throwIfAborted(run.signal);
-    await run.abortable(run.lanes.node(vm.node, () => run.client.updateVmConfig(vm.node, vm.vmid, params)));
+    // as a task (POST): the node's pvedaemon worker is free again at once, not held for the write
+    const task = await run.abortable(run.lanes.node(vm.node, () => run.client.updateVmConfigTask(vm.node, vm.vmid, params)));
+    await run.wait(task, run.expected({ kind: 'config' }));
     await markStep(run, st, vm, 'config', 'configured');
     return undefined;
   });

@@ -129,6 +129,15 @@ export class NodesClient extends TransportClient {
   }
 
   /**
+   * The same write as a task (`POST …/config`, qemu-server `update_vm_async`: the change runs in a forked
+   * `qmconfig` worker), so the pvedaemon worker that took the request is free at once instead of for the whole
+   * write. Repeating it has the same effect as doing it once.
+   */
+  updateVmConfigTask(node: string, vmid: number, params: Params): Promise<TaskRef> {
+    return this.upidWrite('POST', `/nodes/${enc(node)}/qemu/${vmid}/config`, node, 'qmconfig', { body: params, idempotent: true });
+  }
+
+  /**
    * Where VM `vmid` lives right now, if anywhere: existence from the real-time vmlist (nextid?vmid=), the node
    * from the inventory (`node: ''` when pvestatd has not listed it yet).
    */
