@@ -212,6 +212,7 @@ export function estimateDeploy(input: EstimateInput): Estimate {
       clock.at(t - clock.now, then);
     });
   };
+  const lockFreeAt = new Map<string, number>();
   /** A clone task on the server: storage lock for lockMs (FIFO), then the rest of the copy. */
   const cloneTask = (key: string, totalMs: number, lockMs: number): Signal => {
     const end = new Signal();
@@ -400,7 +401,10 @@ export function estimateDeploy(input: EstimateInput): Estimate {
           clock.at(rq, () =>
             request(vm.templateNode, 1, 0, () => {
               const end = cloneTask(lockOn, cloneMs, cloneLockMs);
-              awaitTask(end, cloneMs, () => {
+              // the waiter expects the clone's wait behind our clones ahead on the lock (DeployRun.expectedClone)
+              const begin = Math.max(clock.now, lockFreeAt.get(lockOn) ?? 0);
+              lockFreeAt.set(lockOn, begin + cloneLockMs);
+              awaitTask(end, begin - clock.now + cloneMs, () => {
                 slot.release(units);
                 afterClone();
               });

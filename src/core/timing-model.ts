@@ -22,7 +22,7 @@ export interface TimingModel {
   templateMs: number;
   migrateMsPerGiB: number;
   migrateSharedMs: number;
-  /** sync `PUT …/config`: it holds a pvedaemon worker for this long (mean) */
+  /** a config write (`POST …/config`, a qmconfig task; mean) */
   configWriteMs: number;
   snapshotMs: number;
   startMs: number;

@@ -119,6 +119,8 @@ export class DeployRun {
   /** Order of the replica copies in the full-clone lane (they start together; a slot frees for the highest). */
   readonly replicaPriority = new Map<number, number>();
   replicaGate: Promise<void> = Promise.resolve();
+  /** When our clones' holds on each storage lock end, as far as we know (PVE-time ms; expectedClone). */
+  private readonly lockFreeAt = new Map<string, number>();
   bridgeJournal: Promise<Set<string>> | undefined;
   /** Task durations the waits expect (issue 14): the model the plan was estimated with. */
   readonly timing: TimingModel;
@@ -419,6 +421,19 @@ export class DeployRun {
   /** Wait for a task; `expectedMs` (from the timing model) lets the waiter poll near its expected end. */
   async wait(task: TaskRef, expectedMs?: number): Promise<void> {
     await this.abortable(this.client.waitTask(task, expectedMs !== undefined ? { expectedMs } : {}));
+  }
+
+  /**
+   * The expected length of a clone task just started on storage lock `key`: its wait behind our own clones ahead
+   * of it on that lock (PVE serves the lock one allocation at a time), then the clone itself. The waiter polls
+   * near that end instead of polling a queued clone finely from the end of an unqueued one.
+   */
+  expectedClone(key: string, o: { full: boolean; diskGiB: number }): number {
+    const now = this.client.pveNow();
+    const hold = o.full ? o.diskGiB * this.timing.fullCloneLockMsPerGiB : this.timing.linkedCloneLockMs;
+    const begin = Math.max(now, this.lockFreeAt.get(key) ?? 0);
+    this.lockFreeAt.set(key, begin + hold);
+    return begin - now + this.expected({ kind: 'clone', ...o });
   }
 
   /** How long a task of this kind should take on this cluster (the plan's timing model, else the defaults). */

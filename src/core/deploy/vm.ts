@@ -272,7 +272,8 @@ export async function cloneVm(run: DeployRun, st: StandState, vm: VmPlan): Promi
             1,
           ),
         );
-        await run.wait(task, run.expected({ kind: 'clone', full: vm.full, diskGiB: run.templateDiskGiB.get(vm.templateVmid) ?? run.templateDiskGiB.get(vm.sourceTemplateVmid) ?? 0 }));
+        const diskGiB = run.templateDiskGiB.get(vm.templateVmid) ?? run.templateDiskGiB.get(vm.sourceTemplateVmid) ?? 0;
+        await run.wait(task, run.expectedClone(storageKey, { full: vm.full, diskGiB }));
       });
       const cfg = await awaitUnlockedConfig(run, vm.node, vm.vmid);
       if (!cfg) throw new StandFailure(`VM ${vm.vmid} vanished right after its clone finished`);

@@ -176,6 +176,11 @@ export class ClientBase {
     if (a) await a.close();
   }
 
+  /** A PVE-time clock (ms from an arbitrary origin): real time divided by the time scale. */
+  pveNow(): number {
+    return performance.now() / this.timeScale;
+  }
+
   /** PVE-time ms → real ms. */
   protected scaled(ms: number): number {
     return Math.max(1, Math.round(ms * this.timeScale));
