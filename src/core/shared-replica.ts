@@ -1,0 +1,150 @@
+/**
+ * Issue 14: one template replica on shared linked-clone storage instead of one per node.
+ *
+ * A template on node-local storage reaches another node only through a copy there (templates.ts). Where the
+ * cluster has a shared storage that supports linked clones, ONE copy on it serves every node: full clone of the
+ * template with `storage=<shared>` on the template's node → template; no migration. PVE clones a VM to another
+ * node (`target=`) only when every volume of the source is on shared storage (qemu-server API2/Qemu.pm clone_vm),
+ * which that copy is, and a linked clone lives on its base's storage. The price: every clone from it takes the
+ * shared storage's one cluster-wide lock (PVE keys the lock per node for local storage, once for shared), where
+ * per-node replicas lock per node. So the planner weighs the two by the plan's estimated makespan (`auto`).
+ */
+import type { SharedReplicaMode } from '../config/settings.js';
+import type { ReplicaRecord, StandRecord } from '../store/schemas.js';
+import type { Inventory, InventoryStorage, TemplateInfo } from './inventory.js';
+
+/**
+ * Shared storage types PVE can make linked clones on (PVE::Storage plugins' `volume_has_feature` `clone` on a
+ * base volume): RBD, ZFS over iSCSI, and the file-based types in qcow2 (the plugin's `clone_image` writes a qcow2
+ * overlay on the base). Not `lvm` (thick LVM, e.g. on iSCSI: no clone feature), not `iscsi`/`iscsidirect`, not
+ * `cephfs` (PVE's CephFS storage holds no VM images).
+ */
+export const LINKED_CLONE_SHARED_TYPES: ReadonlySet<string> = new Set(['rbd', 'zfs', 'nfs', 'cifs', 'glusterfs', 'dir']);
+/** File-based types: the replica's full clone is written in qcow2 (`format=qcow2`). */
+export const FILE_STORAGE_TYPES: ReadonlySet<string> = new Set(['nfs', 'cifs', 'glusterfs', 'dir']);
+
+const linkedCloneCapable = (s: InventoryStorage): boolean =>
+  s.shared && s.images && s.active && s.type !== undefined && LINKED_CLONE_SHARED_TYPES.has(s.type);
+
+/**
+ * The shared storage one replica of `info` would go on: linked-clone capable, active on the template's node, with
+ * room for the copy; of those, the one on most of `nodes`, then the most free space, then by name. Undefined when
+ * none (or the template is on shared storage already and needs no replica).
+ */
+export function sharedReplicaStorage(
+  inv: Pick<Inventory, 'storages'>,
+  info: TemplateInfo,
+  nodes: readonly string[],
+): string | undefined {
+  const onSource = inv.storages.filter((s) => s.node === info.node && linkedCloneCapable(s) && s.freeGiB >= info.diskGiB);
+  const reach = (id: string): number => nodes.filter((n) => inv.storages.some((s) => s.node === n && s.storage === id && linkedCloneCapable(s))).length;
+  const best = onSource.sort((a, b) => reach(b.storage) - reach(a.storage) || b.freeGiB - a.freeGiB || a.storage.localeCompare(b.storage))[0];
+  return best?.storage;
+}
+
+/** Whether the replica's full clone should ask for qcow2 (file-based storage). */
+export function replicaFormat(inv: Pick<Inventory, 'storages'>, storage: string): 'qcow2' | undefined {
+  const type = inv.storages.find((s) => s.storage === storage)?.type;
+  return type !== undefined && FILE_STORAGE_TYPES.has(type) ? 'qcow2' : undefined;
+}
+
+/**
+ * Which kind a group's recorded VMs already use for each template: their stands keep it (a re-run must not
+ * plan, or make, the other kind for VMs that exist). `shared` / `per-node` by source template VMID.
+ */
+export function committedKinds(
+  groupStands: readonly StandRecord[],
+  recorded: readonly ReplicaRecord[],
+): Map<number, 'shared' | 'per-node'> {
+  const byVmid = new Map(recorded.map((r) => [r.vmid, r]));
+  const out = new Map<number, 'shared' | 'per-node'>();
+  for (const s of groupStands) {
+    for (const vm of s.vms) {
+      const r = vm.template !== undefined ? byVmid.get(vm.template) : undefined;
+      if (r && !out.has(r.sourceVmid)) out.set(r.sourceVmid, r.shared ? 'shared' : 'per-node');
+    }
+  }
+  return out;
+}
+
+export interface SharedReplicaChoice {
+  /** source VMID → shared storage, for the replica planner */
+  shared: Map<number, string>;
+  /** the estimate of each variant tried (ms), for the log */
+  tried: { shared: number[]; ms: number }[];
+}
+
+/**
+ * Per template, per-node replicas or one shared replica. `never` / `always` decide alone; `auto` starts from
+ * per-node for every undecided template and switches one template at a time to its shared replica while that
+ * lowers the estimate (`evaluate`, ms; undefined = that variant cannot be placed). Ties keep per-node.
+ * Templates the group's recorded VMs already use one way keep it.
+ */
+export function chooseSharedReplicas(o: {
+  mode: SharedReplicaMode;
+  /** source VMID → its candidate shared storage (templates that need replicas and have one) */
+  candidates: ReadonlyMap<number, string>;
+  committed: ReadonlyMap<number, 'shared' | 'per-node'>;
+  evaluate: (shared: ReadonlyMap<number, string>) => number | undefined;
+}): SharedReplicaChoice {
+  const shared = new Map<number, string>();
+  const open: number[] = [];
+  for (const [vmid, storage] of o.candidates) {
+    const c = o.committed.get(vmid);
+    if (c === 'shared') shared.set(vmid, storage);
+    else if (c === undefined && o.mode === 'always') shared.set(vmid, storage);
+    else if (c === undefined && o.mode === 'auto') open.push(vmid);
+  }
+  const tried: SharedReplicaChoice['tried'] = [];
+  if (open.length === 0) return { shared, tried };
+  let best = o.evaluate(shared);
+  tried.push({ shared: [...shared.keys()], ms: best ?? Infinity });
+  for (const vmid of open) {
+    const next = new Map(shared).set(vmid, o.candidates.get(vmid)!);
+    const ms = o.evaluate(next);
+    tried.push({ shared: [...next.keys()], ms: ms ?? Infinity });
+    if (ms !== undefined && (best === undefined || ms < best)) {
+      shared.set(vmid, o.candidates.get(vmid)!);
+      best = ms;
+    }
+  }
+  return { shared, tried };
+}
+
+/** The recorded shared replica of a template that is present on the cluster as a template on its node. */
+export function recordedShared(
+  o: { recorded: readonly ReplicaRecord[]; inventory: Pick<Inventory, 'vmById'> },
+  sourceVmid: number,
+): ReplicaRecord | undefined {
+  return o.recorded.find((r) => {
+    if (!r.shared || r.sourceVmid !== sourceVmid) return false;
+    const vm = o.inventory.vmById.get(r.vmid);
+    return vm !== undefined && vm.template && vm.node === r.node;
+  });
+}
+
+/**
+ * What `chooseSharedReplicas` needs of a plan: the templates that need replicas (some volume on node-local
+ * storage) and have a linked-clone shared storage on their node (a recorded shared replica's own storage first),
+ * and what the group's recorded VMs already use.
+ */
+export function sharedReplicaCandidates(
+  inv: Pick<Inventory, 'storages' | 'vmById'>,
+  infos: readonly TemplateInfo[],
+  nodes: readonly string[],
+  recorded: readonly ReplicaRecord[],
+  groupStands: readonly StandRecord[],
+  mode: SharedReplicaMode,
+): { mode: SharedReplicaMode; candidates: Map<number, string>; committed: Map<number, 'shared' | 'per-node'> } {
+  const shared = new Set(inv.storages.filter((s) => s.shared && s.images).map((s) => s.storage));
+  const candidates = new Map<number, string>();
+  for (const info of infos) {
+    if (candidates.has(info.vmid)) continue;
+    const needs = info.storages.some((s) => !shared.has(s)) || info.volumes.some((v) => v.kind === 'cloudinit' && v.storage !== undefined && !shared.has(v.storage));
+    if (!needs) continue;
+    const rec = recordedShared({ recorded, inventory: inv }, info.vmid);
+    const st = rec?.storage ?? sharedReplicaStorage(inv, info, nodes);
+    if (st !== undefined) candidates.set(info.vmid, st);
+  }
+  return { mode, candidates, committed: committedKinds(groupStands, recorded) };
+}
