@@ -75,9 +75,10 @@ export interface SharedReplicaChoice {
 }
 
 /**
- * Per template, per-node replicas or one shared replica. `never` / `always` decide alone; `auto` starts from
- * per-node for every undecided template and switches one template at a time to its shared replica while that
- * lowers the estimate (`evaluate`, ms; undefined = that variant cannot be placed). Ties keep per-node.
+ * Per template, per-node replicas or one shared replica. `never` / `always` decide alone; `auto` compares all
+ * undecided templates per-node with all of them shared (the chains run side by side, so the makespan often
+ * drops only when every one of them gets shorter), then flips one template at a time from the better of the two
+ * while that lowers the estimate (`evaluate`, ms; undefined = that variant cannot be placed). Ties keep per-node.
  * Templates the group's recorded VMs already use one way keep it.
  */
 export function chooseSharedReplicas(o: {
@@ -87,27 +88,44 @@ export function chooseSharedReplicas(o: {
   committed: ReadonlyMap<number, 'shared' | 'per-node'>;
   evaluate: (shared: ReadonlyMap<number, string>) => number | undefined;
 }): SharedReplicaChoice {
-  const shared = new Map<number, string>();
+  const fixed = new Map<number, string>();
   const open: number[] = [];
   for (const [vmid, storage] of o.candidates) {
     const c = o.committed.get(vmid);
-    if (c === 'shared') shared.set(vmid, storage);
-    else if (c === undefined && o.mode === 'always') shared.set(vmid, storage);
+    if (c === 'shared') fixed.set(vmid, storage);
+    else if (c === undefined && o.mode === 'always') fixed.set(vmid, storage);
     else if (c === undefined && o.mode === 'auto') open.push(vmid);
   }
   const tried: SharedReplicaChoice['tried'] = [];
-  if (open.length === 0) return { shared, tried };
-  let best = o.evaluate(shared);
-  tried.push({ shared: [...shared.keys()], ms: best ?? Infinity });
-  for (const vmid of open) {
-    const next = new Map(shared).set(vmid, o.candidates.get(vmid)!);
-    const ms = o.evaluate(next);
-    tried.push({ shared: [...next.keys()], ms: ms ?? Infinity });
-    if (ms !== undefined && (best === undefined || ms < best)) {
-      shared.set(vmid, o.candidates.get(vmid)!);
-      best = ms;
+  if (open.length === 0) return { shared: fixed, tried };
+  const score = (set: ReadonlySet<number>): number => {
+    const m = new Map(fixed);
+    for (const v of set) m.set(v, o.candidates.get(v)!);
+    const ms = o.evaluate(m) ?? Infinity;
+    tried.push({ shared: [...m.keys()], ms });
+    return ms;
+  };
+  // `better`: strictly lower, or as low with fewer shared (ties keep per-node)
+  let set = new Set<number>();
+  let best = score(set);
+  const all = new Set(open);
+  const allMs = score(all);
+  if (allMs < best) [set, best] = [all, allMs];
+  for (let improved = true; improved; ) {
+    improved = false;
+    for (const vmid of open) {
+      const next = new Set(set);
+      if (next.has(vmid)) next.delete(vmid);
+      else next.add(vmid);
+      const ms = score(next);
+      if (ms < best || (ms === best && next.size < set.size)) {
+        [set, best] = [next, ms];
+        improved = true;
+      }
     }
   }
+  const shared = new Map(fixed);
+  if (best < Infinity) for (const v of set) shared.set(v, o.candidates.get(v)!);
   return { shared, tried };
 }
 
