@@ -108,21 +108,34 @@ function timeInput(o: PlacementEstimateInput, shapes: StandShape[], nodes: reado
 }
 
 /**
- * The estimated makespan (ms) of one assignment of the demands to nodes, with the planner's replica choices;
- * undefined when a demand sits where its template cannot go.
+ * The estimated makespan (ms) of one assignment of the demands to nodes, with the planner's replica choices, and
+ * how many replicas it makes; undefined when a demand sits where its template cannot go.
  */
-export function estimateAssignment(o: PlacementEstimateInput, assignment: readonly (string | undefined)[]): number | undefined {
+export function estimateAssignment(o: PlacementEstimateInput, assignment: readonly (string | undefined)[]): { ms: number; make: number } | undefined {
   if (assignment.some((a) => a === undefined)) return undefined;
   const input = timeInput(o, shapesOf(o), [], { memory: 1, cpuOvercommit: 1 });
   const a = assignment as readonly string[];
   if (input.shapes.some((s, i) => s.vms.some((v) => input.sourceOf(v.sourceVmid, a[i]!) === 'unavailable'))) return undefined;
-  return estimateDeploy({
-    plan: synthesizePlan(input, a),
-    model: input.model,
-    templates: input.templates,
-    sharedStorages: input.sharedStorages,
-    limits: input.execLimits,
-  }).ms;
+  const plan = synthesizePlan(input, a);
+  const e = estimateDeploy({ plan, model: input.model, templates: input.templates, sharedStorages: input.sharedStorages, limits: input.execLimits });
+  return { ms: e.ms, make: replicasToMake(o, a) };
+}
+
+/**
+ * Distinct replicas an assignment needs made, recorded stands' VMs included (the deploy makes every planned
+ * replica a VM of the plan clones from, and a re-run plans one for a recorded VM too).
+ */
+function replicasToMake(o: PlacementEstimateInput, assignment: readonly string[]): number {
+  const keys = new Set<string>();
+  o.demands.forEach((_, i) => {
+    const node = assignment[i]!;
+    const mi = o.machineOf?.(i);
+    for (const m of mi === undefined ? o.machines : o.machines.slice(mi, mi + 1)) {
+      const s = o.replicas.peek(m.info, node);
+      if (s.kind === 'replica' && s.planned) keys.add(`${m.info.vmid}/${o.replicas.sharedStorageOf(m.info.vmid) !== undefined ? 'shared' : node}`);
+    }
+  });
+  return keys.size;
 }
 
 /**
@@ -185,24 +198,26 @@ export function placeWithReplicaChoice(
     choice: Omit<Parameters<typeof chooseSharedReplicas>[0], 'evaluate'>;
   },
 ): { replicas: ReplicaPlanner; placed: PlacementResult; moved: number; strategyMs?: number; shared: Map<number, string> } {
-  const results = new Map<string, { replicas: ReplicaPlanner; placed: PlacementResult; moved: number; strategyMs?: number; ms?: number }>();
-  const run = (shared: ReadonlyMap<number, string>) => {
+  type Variant = { replicas: ReplicaPlanner; placed: PlacementResult; moved: number; strategyMs?: number; score?: { ms: number; make: number } };
+  const results = new Map<string, Variant>();
+  const run = (shared: ReadonlyMap<number, string>): Variant => {
     const key = [...shared.keys()].sort().join(',');
     const had = results.get(key);
     if (had) return had;
     const replicas = o.plannerFor(shared);
     const input = { ...o, replicas };
-    let r: { replicas: ReplicaPlanner; placed: PlacementResult; moved: number; strategyMs?: number; ms?: number };
+    let r: Variant;
     const base = estimateAssignment(input, o.placed.assignment);
     if (base === undefined) r = { replicas, placed: o.placed, moved: 0 };
     else if (o.spread) {
       const s = spreadForTime(input);
-      r = { replicas, placed: s.placed, moved: s.moved, strategyMs: s.strategyMs, ms: s.ms || base };
-    } else r = { replicas, placed: o.placed, moved: 0, ms: base };
+      const score = s.moved > 0 ? (estimateAssignment(input, s.placed.assignment) ?? base) : base;
+      r = { replicas, placed: s.placed, moved: s.moved, strategyMs: s.strategyMs, score };
+    } else r = { replicas, placed: o.placed, moved: 0, score: base };
     results.set(key, r);
     return r;
   };
-  const choice = chooseSharedReplicas({ ...o.choice, evaluate: (shared) => run(shared).ms });
-  const { ms: _ms, ...best } = run(choice.shared);
+  const choice = chooseSharedReplicas({ ...o.choice, evaluate: (shared) => run(shared).score });
+  const { score: _score, ...best } = run(choice.shared);
   return { ...best, shared: choice.shared };
 }

@@ -78,15 +78,16 @@ export interface SharedReplicaChoice {
  * Per template, per-node replicas or one shared replica. `never` / `always` decide alone; `auto` compares all
  * undecided templates per-node with all of them shared (the chains run side by side, so the makespan often
  * drops only when every one of them gets shorter), then flips one template at a time from the better of the two
- * while that lowers the estimate (`evaluate`, ms; undefined = that variant cannot be placed). Ties keep per-node.
- * Templates the group's recorded VMs already use one way keep it.
+ * while that lowers the estimate (`evaluate`: ms, and replicas to make; undefined = that variant cannot be
+ * placed). On equal estimates the variant making fewer replicas wins (a recorded shared replica is not copied
+ * again per node for nothing), then per-node. Templates the group's recorded VMs already use one way keep it.
  */
 export function chooseSharedReplicas(o: {
   mode: SharedReplicaMode;
   /** source VMID → its candidate shared storage (templates that need replicas and have one) */
   candidates: ReadonlyMap<number, string>;
   committed: ReadonlyMap<number, 'shared' | 'per-node'>;
-  evaluate: (shared: ReadonlyMap<number, string>) => number | undefined;
+  evaluate: (shared: ReadonlyMap<number, string>) => { ms: number; make: number } | undefined;
 }): SharedReplicaChoice {
   const fixed = new Map<number, string>();
   const open: number[] = [];
@@ -98,34 +99,37 @@ export function chooseSharedReplicas(o: {
   }
   const tried: SharedReplicaChoice['tried'] = [];
   if (open.length === 0) return { shared: fixed, tried };
-  const score = (set: ReadonlySet<number>): number => {
+  type Score = { ms: number; make: number; size: number };
+  const score = (set: ReadonlySet<number>): Score => {
     const m = new Map(fixed);
     for (const v of set) m.set(v, o.candidates.get(v)!);
-    const ms = o.evaluate(m) ?? Infinity;
-    tried.push({ shared: [...m.keys()], ms });
-    return ms;
+    const e = o.evaluate(m) ?? { ms: Infinity, make: Infinity };
+    tried.push({ shared: [...m.keys()], ms: e.ms });
+    return { ...e, size: set.size };
   };
-  // `better`: strictly lower, or as low with fewer shared (ties keep per-node)
+  // lower estimate; on a tie fewer replicas to make; then fewer shared (per-node)
+  const better = (a: Score, b: Score): boolean =>
+    a.ms < b.ms || (a.ms === b.ms && (a.make < b.make || (a.make === b.make && a.size < b.size)));
   let set = new Set<number>();
   let best = score(set);
   const all = new Set(open);
-  const allMs = score(all);
-  if (allMs < best) [set, best] = [all, allMs];
+  const allScore = score(all);
+  if (better(allScore, best)) [set, best] = [all, allScore];
   for (let improved = true; improved; ) {
     improved = false;
     for (const vmid of open) {
       const next = new Set(set);
       if (next.has(vmid)) next.delete(vmid);
       else next.add(vmid);
-      const ms = score(next);
-      if (ms < best || (ms === best && next.size < set.size)) {
-        [set, best] = [next, ms];
+      const sc = score(next);
+      if (better(sc, best)) {
+        [set, best] = [next, sc];
         improved = true;
       }
     }
   }
   const shared = new Map(fixed);
-  if (best < Infinity) for (const v of set) shared.set(v, o.candidates.get(v)!);
+  if (best.ms < Infinity) for (const v of set) shared.set(v, o.candidates.get(v)!);
   return { shared, tried };
 }
 

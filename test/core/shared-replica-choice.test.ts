@@ -5,8 +5,10 @@ import type { InventoryStorage, TemplateInfo } from '../../src/core/inventory.js
 
 const candidates = new Map([[9000, 'ceph'], [9001, 'ceph']]);
 /** makespan = the longest chain: 10 s per-node, `sharedMs` shared, per template */
-const makespan = (sharedMs: Record<number, number>) => (s: ReadonlyMap<number, string>) =>
-  Math.max(...[...candidates.keys()].map((v) => (s.has(v) ? sharedMs[v]! : 10_000)));
+const makespan = (sharedMs: Record<number, number>) => (s: ReadonlyMap<number, string>) => ({
+  ms: Math.max(...[...candidates.keys()].map((v) => (s.has(v) ? sharedMs[v]! : 10_000))),
+  make: 2,
+});
 
 describe('chooseSharedReplicas', () => {
   it('auto takes the shared replica of every template when only all of them shorten the makespan', () => {
@@ -17,8 +19,13 @@ describe('chooseSharedReplicas', () => {
   it('auto keeps per-node on a tie, and per template where shared is no faster', () => {
     expect([...chooseSharedReplicas({ mode: 'auto', candidates, committed: new Map(), evaluate: makespan({ 9000: 10_000, 9001: 10_000 }) }).shared.keys()]).toEqual([]);
     // costs that add up: 9000 shared saves 6 s, 9001 shared costs 2 s more: only 9000 goes shared
-    const sum = (s: ReadonlyMap<number, string>) => (s.has(9000) ? 4000 : 10_000) + (s.has(9001) ? 12_000 : 10_000);
+    const sum = (s: ReadonlyMap<number, string>) => ({ ms: (s.has(9000) ? 4000 : 10_000) + (s.has(9001) ? 12_000 : 10_000), make: 2 });
     expect([...chooseSharedReplicas({ mode: 'auto', candidates, committed: new Map(), evaluate: sum }).shared.keys()]).toEqual([9000]);
+  });
+
+  it('on equal estimates the variant making fewer replicas wins (a recorded shared replica is not copied per node)', () => {
+    const reuse = (s: ReadonlyMap<number, string>) => ({ ms: 5000, make: (s.has(9000) ? 0 : 3) + (s.has(9001) ? 1 : 1) });
+    expect([...chooseSharedReplicas({ mode: 'auto', candidates, committed: new Map(), evaluate: reuse }).shared.keys()]).toEqual([9000]);
   });
 
   it('never and always decide without estimating; a group keeps what its recorded VMs use', () => {

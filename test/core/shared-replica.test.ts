@@ -4,6 +4,7 @@
  * from it with `target=`) against one replica per node, by the plan's estimate. Real simulator over HTTPS, real
  * SQLite state.
  */
+import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseProfile } from '../../src/config/profile.js';
 import { defaultSettings, type SharedReplicaMode } from '../../src/config/settings.js';
@@ -11,6 +12,7 @@ import { planCleanup, runCleanup } from '../../src/core/cleanup.js';
 import { runDeploy } from '../../src/core/deploy.js';
 import { planDeploy } from '../../src/core/plan.js';
 import { planPrepare, runPrepare } from '../../src/core/prepare.js';
+import { recover } from '../../src/core/recover.js';
 import { pruneTemplates } from '../../src/core/replicas.js';
 import type { DeployPlan } from '../../src/core/types.js';
 import type { SimSeedInput } from '../../src/sim/seed.js';
@@ -184,5 +186,30 @@ describe('placement.shared_replica forces or forbids it; per-node where it is fa
     withMode(env, 'always');
     const always = await planDeploy(env.ctx, { profile: BASIC, users: users(5, 'a'), group: 'small-always', placement: 'round-robin' });
     expect(always.replicas).toEqual([expect.objectContaining({ shared: true, targetNode: 'pve1', storage: 'ceph' })]);
+  });
+});
+
+describe('recover: a lost state file gives the shared replica back as shared', () => {
+  let env: RunEnv;
+  beforeAll(async () => {
+    env = await startRunEnv({ seed: fiveNodes() });
+  });
+  afterAll(async () => env?.close());
+
+  it('rebuilds its record (shared, on ceph) from the replica\'s description; the next plan reuses it', async () => {
+    withMode(env, 'always');
+    const plan = await planDeploy(env.ctx, { profile: BASIC, users: users(6), group: 'lostshr' });
+    expect((await runDeploy(env.ctx, plan)).status).toBe('succeeded');
+    await env.ctx.close();
+    for (const f of [env.statePath, `${env.statePath}-wal`, `${env.statePath}-shm`]) await rm(f, { force: true });
+    const ctx = await env.reopen();
+    ctx.settings.placement = { ...defaultSettings().placement, sharedReplica: 'auto' };
+    const r = await recover(ctx);
+    expect(r.replicas).toBe(1);
+    expect(await ctx.store.replicas.list('sim')).toEqual([
+      expect.objectContaining({ sourceVmid: 9000, node: 'pve1', vmid: plan.replicas[0]!.vmid, shared: true, storage: 'ceph' }),
+    ]);
+    const again = await planDeploy(ctx, { profile: BASIC, users: users(6), group: 'lostshr' });
+    expect(again.replicas).toEqual([expect.objectContaining({ vmid: plan.replicas[0]!.vmid, shared: true, exists: true })]);
   });
 });
