@@ -124,7 +124,7 @@ export function planTableData(plan: DeployPlan, lang: Lang = 'en'): PlanTableDat
     replicas: plan.replicas.map(
       (r) =>
         r.shared
-          ? `${r.exists ? 'reuse' : 'create'} replica ${r.vmid} (${r.name}) of template ${r.sourceVmid} from ${r.sourceNode} on shared storage ${r.storage}, for every node (linked clones with target=)`
+          ? `${r.exists ? 'reuse' : 'create'} replica ${r.vmid} (${r.name}) of template ${r.sourceVmid} from ${r.sourceNode} on shared storage ${r.storage}, for every node`
           : `${r.exists ? 'reuse' : 'create'} replica ${r.vmid} (${r.name}) of template ${r.sourceVmid} from ${r.sourceNode} on ${r.targetNode}`,
     ),
     excluded: plan.excluded,

@@ -11,6 +11,7 @@ import { defaultSettings, type SharedReplicaMode } from '../../src/config/settin
 import { planCleanup, runCleanup } from '../../src/core/cleanup.js';
 import { runDeploy } from '../../src/core/deploy.js';
 import { planDeploy } from '../../src/core/plan.js';
+import { planTableData, renderPlan } from '../../src/core/plan-table.js';
 import { planPrepare, runPrepare } from '../../src/core/prepare.js';
 import { recover } from '../../src/core/recover.js';
 import { pruneTemplates } from '../../src/core/replicas.js';
@@ -90,6 +91,9 @@ describe('one shared replica where it is faster: 5 nodes, debian on pve1 local-l
     }
     expect(plan.estimate!.ms).toBeLessThan(perNode.estimate!.ms);
     expect(plan.estimate!.replicasToMake).toBe(1);
+    // the plan says so (CLI table; --json carries `shared: true` on the replica)
+    expect(planTableData(plan).replicas).toEqual([`create replica ${r.vmid} (tpl-9000-shared-ceph) of template 9000 from pve1 on shared storage ceph, for every node`]);
+    expect(renderPlan(plan)).toContain(`Template replicas:\n  create replica ${r.vmid} (tpl-9000-shared-ceph)`);
   });
 
   it('the deploy makes exactly one replica (one full clone onto ceph, no migration), every VM a linked clone of it, all ready', async () => {
