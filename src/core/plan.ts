@@ -279,7 +279,7 @@ export async function buildPlan(o: BuildPlanOptions): Promise<DeployPlan> {
   const plannerFor = (sharedReplicas: ReadonlyMap<number, string>): ReplicaPlanner =>
     createReplicaPlanner({ inventory: inv, recorded: store.replicas, replicate: settings.templates.replicate, vmids: replicaVmids, sharedReplicas });
   // issue 14: per template, per-node replicas or one on shared linked-clone storage; `auto` decides after placement
-  const replicaChoice = sharedReplicaCandidates(inv, machines.map((m) => m.info), online.map((n) => n.name), store.replicas, [...groupStands.values()], settings.placement.sharedReplica);
+  const replicaChoice = sharedReplicaCandidates(inv, machines, online.map((n) => n.name), store.replicas, [...groupStands.values()], settings.placement.sharedReplica);
   let replicas = plannerFor(chooseSharedReplicas({ ...replicaChoice, mode: replicaChoice.mode === 'auto' ? 'never' : replicaChoice.mode, evaluate: () => undefined }).shared);
   const eligible = new Set<string>();
   for (const p of placementNodes) {

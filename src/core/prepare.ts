@@ -106,7 +106,7 @@ export async function planPrepare(ctx: AppContext, input: PrepareInput): Promise
     createReplicaPlanner({ inventory: inv, recorded, replicate: ctx.settings.templates.replicate, vmids, sharedReplicas });
   // per-node replicas or one on shared storage, as a deploy would choose: by the estimate of a class with one
   // stand on each of these nodes (the deploy's own class is not known yet)
-  const choice = sharedReplicaCandidates(inv, infos, nodes, recorded, [], ctx.settings.placement.sharedReplica);
+  const choice = sharedReplicaCandidates(inv, machines, nodes, recorded, [], ctx.settings.placement.sharedReplica);
   const timing = planTiming(inv, infos, recorded, [], ctx.settings);
   const { shared } = chooseSharedReplicas({
     ...choice,

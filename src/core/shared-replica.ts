@@ -147,12 +147,12 @@ export function recordedShared(
 
 /**
  * What `chooseSharedReplicas` needs of a plan: the templates that need replicas (some volume on node-local
- * storage) and have a linked-clone shared storage on their node (a recorded shared replica's own storage first),
+ * storage), are linked-cloned only, and have a linked-clone shared storage on their node (a recorded shared replica's own storage first),
  * and what the group's recorded VMs already use.
  */
 export function sharedReplicaCandidates(
   inv: Pick<Inventory, 'storages' | 'vmById'>,
-  infos: readonly TemplateInfo[],
+  machines: readonly { info: TemplateInfo; full: boolean }[],
   nodes: readonly string[],
   recorded: readonly ReplicaRecord[],
   groupStands: readonly StandRecord[],
@@ -160,8 +160,11 @@ export function sharedReplicaCandidates(
 ): { mode: SharedReplicaMode; candidates: Map<number, string>; committed: Map<number, 'shared' | 'per-node'> } {
   const shared = new Set(inv.storages.filter((s) => s.shared && s.images).map((s) => s.storage));
   const candidates = new Map<number, string>();
-  for (const info of infos) {
-    if (candidates.has(info.vmid)) continue;
+  // a full clone from a shared replica on another node would put its disks on the shared storage (PVE clones
+  // with target= only onto shared storage): templates any machine full-clones stay per node
+  const fullCloned = new Set(machines.filter((m) => m.full).map((m) => m.info.vmid));
+  for (const { info } of machines) {
+    if (candidates.has(info.vmid) || fullCloned.has(info.vmid)) continue;
     const needs = info.storages.some((s) => !shared.has(s)) || info.volumes.some((v) => v.kind === 'cloudinit' && v.storage !== undefined && !shared.has(v.storage));
     if (!needs) continue;
     const rec = recordedShared({ recorded, inventory: inv }, info.vmid);

@@ -1,6 +1,6 @@
 /** The per-template choice between per-node replicas and one shared replica (shared-replica.ts), as a pure function. */
 import { describe, expect, it } from 'vitest';
-import { chooseSharedReplicas, committedKinds, sharedReplicaStorage } from '../../src/core/shared-replica.js';
+import { chooseSharedReplicas, committedKinds, sharedReplicaCandidates, sharedReplicaStorage } from '../../src/core/shared-replica.js';
 import type { InventoryStorage, TemplateInfo } from '../../src/core/inventory.js';
 
 const candidates = new Map([[9000, 'ceph'], [9001, 'ceph']]);
@@ -66,5 +66,24 @@ describe('sharedReplicaStorage', () => {
     expect(sharedReplicaStorage({ storages }, info, nodes)).toBe('ceph');
     expect(sharedReplicaStorage({ storages: [st('ceph', 'pve1', 'rbd', { freeGiB: 4 })] }, info, nodes)).toBeUndefined();
     expect(sharedReplicaStorage({ storages: [st('ceph', 'pve1', 'rbd', { active: false })] }, info, nodes)).toBeUndefined();
+  });
+});
+
+describe('sharedReplicaCandidates', () => {
+  const storages = ['pve1', 'pve2'].flatMap((node): InventoryStorage[] => [
+    { storage: 'local-lvm', node, type: 'lvmthin', shared: false, images: true, active: true, totalGiB: 1000, freeGiB: 900 },
+    { storage: 'ceph', node, type: 'rbd', shared: true, images: true, active: true, totalGiB: 1000, freeGiB: 900 },
+  ]);
+  const tpl = (vmid: number, storage: string) => ({ vmid, node: 'pve1', storages: [storage], volumes: [], diskGiB: 8 }) as unknown as TemplateInfo;
+  const inv = { storages, vmById: new Map() };
+
+  it('templates on node-local storage that are linked-cloned only; not those on shared storage or full-cloned', () => {
+    const c = sharedReplicaCandidates(inv, [
+      { info: tpl(9000, 'local-lvm'), full: false },
+      { info: tpl(9001, 'local-lvm'), full: false },
+      { info: tpl(9001, 'local-lvm'), full: true },
+      { info: tpl(9002, 'ceph'), full: false },
+    ], ['pve1', 'pve2'], [], [], 'auto');
+    expect([...c.candidates]).toEqual([[9000, 'ceph']]);
   });
 });
