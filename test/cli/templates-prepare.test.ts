@@ -82,8 +82,11 @@ describe('stands templates --prepare', () => {
     await writeFile(users, 'anna\nboris\nvera\ngleb\n');
     const r = await runCli([...env.globals, 'deploy', '--profile', 'netlab', '--users', users, '--group', 'warm', '--dry-run', '--json']);
     expect(r.code, r.stderr).toBe(0);
-    const { plan } = lastJson(r.stdout) as { plan: { replicas: { exists: boolean }[]; estimate: { replicasToMake: number; text: string } } };
+    const { plan } = lastJson(r.stdout) as { plan: { replicas: { exists: boolean; shared?: boolean }[]; estimate: { replicasToMake: number; text: string } } };
     expect(plan.replicas.every((x) => x.exists)).toBe(true);
+    // the prepared shared replicas are the ones it reuses (--json marks them)
+    expect(plan.replicas.length).toBeGreaterThan(0);
+    expect(plan.replicas.every((x) => x.shared === true)).toBe(true);
     expect(plan.estimate.replicasToMake).toBe(0);
     if (plan.replicas.length > 0) expect(r.stderr).toMatch(/Estimated time: about \d+ s \(its \d+ template replicas? exists?: makes none/);
     else expect(r.stderr).toMatch(/Estimated time: about \d+ s/);
