@@ -218,6 +218,8 @@ export function placeWithReplicaChoice(
     return r;
   };
   const choice = chooseSharedReplicas({ ...o.choice, evaluate: (shared) => run(shared).score });
+  // nothing to weigh and no spreading: the strategy's placement, no estimate spent here
+  if (choice.evaluated === 0 && !o.spread) return { replicas: o.plannerFor(choice.shared), placed: o.placed, moved: 0, shared: choice.shared };
   const { score: _score, ...best } = run(choice.shared);
   return { ...best, shared: choice.shared };
 }

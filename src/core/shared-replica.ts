@@ -70,8 +70,8 @@ export function committedKinds(
 export interface SharedReplicaChoice {
   /** source VMID → shared storage, for the replica planner */
   shared: Map<number, string>;
-  /** the estimate of each variant tried (ms), for the log */
-  tried: { shared: number[]; ms: number }[];
+  /** how many variants were estimated */
+  evaluated: number;
 }
 
 /**
@@ -97,14 +97,14 @@ export function chooseSharedReplicas(o: {
     else if (c === undefined && o.mode === 'always') fixed.set(vmid, storage);
     else if (c === undefined && o.mode === 'auto') open.push(vmid);
   }
-  const tried: SharedReplicaChoice['tried'] = [];
-  if (open.length === 0) return { shared: fixed, tried };
+  let evaluated = 0;
+  if (open.length === 0) return { shared: fixed, evaluated };
   type Score = { ms: number; make: number; size: number };
   const score = (set: ReadonlySet<number>): Score => {
     const m = new Map(fixed);
     for (const v of set) m.set(v, o.candidates.get(v)!);
     const e = o.evaluate(m) ?? { ms: Infinity, make: Infinity };
-    tried.push({ shared: [...m.keys()], ms: e.ms });
+    evaluated++;
     return { ...e, size: set.size };
   };
   // lower estimate; on a tie fewer replicas to make; then fewer shared (per-node)
@@ -130,7 +130,7 @@ export function chooseSharedReplicas(o: {
   }
   const shared = new Map(fixed);
   if (best.ms < Infinity) for (const v of set) shared.set(v, o.candidates.get(v)!);
-  return { shared, tried };
+  return { shared, evaluated };
 }
 
 /** The recorded shared replica of a template that is present on the cluster as a template on its node. */
