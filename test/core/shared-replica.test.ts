@@ -182,6 +182,13 @@ describe('placement.shared_replica forces or forbids it; per-node where it is fa
     expect(always.estimate!.ms).toBeGreaterThan(auto.estimate!.ms);
   });
 
+  it('sdn mode (stands span nodes, placed VM by VM) weighs it the same way', async () => {
+    withMode(env, 'auto');
+    const sdn = await planDeploy(env.ctx, { profile: BASIC, users: users(5, 's'), group: 'sdn-auto', placement: 'round-robin', mode: 'sdn' });
+    expect(new Set(sdn.stands.flatMap((s) => s.vms.map((v) => v.node))).size).toBe(5);
+    expect(sdn.replicas).toEqual([expect.objectContaining({ shared: true, storage: 'ceph', targetNode: 'pve1' })]);
+  });
+
   it('never: per-node replicas even where shared would be faster; always: one shared replica', async () => {
     withMode(env, 'never');
     const never = await planDeploy(env.ctx, { profile: BASIC, users: users(5, 'n'), group: 'small-never', placement: 'round-robin' });
