@@ -4,7 +4,7 @@
  * any correct deployer must respect, so no schedule, however clever, can finish earlier. See bench/README.md
  * for the argument.
  */
-import type { DeployPlan, StandPlan, VmPlan } from '../src/core/types.js';
+import type { DeployPlan, ReplicaPlan, StandPlan, VmPlan } from '../src/core/types.js';
 import type { TimingModel } from '../src/sim/timing.js';
 
 /** What the bound needs to know about a template (from the sim seed the bench started). */
@@ -73,18 +73,25 @@ export function computeLowerBound(input: LowerBoundInput): LowerBound {
   const lockAt = input.lockAt ?? 'start';
   const terms: LowerBoundTerm[] = [];
 
+  const sharedOf = (storage: string, src: TemplateFacts, replicaShared?: boolean): boolean =>
+    input.storages?.get(storage) ?? (replicaShared === true || (src.shared && storage === src.storage));
+  const replicaLockKey = (r: ReplicaPlan, src: TemplateFacts): string => {
+    const storage = r.storage || src.storage;
+    return lockKeyOf(storage, sharedOf(storage, src, r.shared), r.sourceNode);
+  };
   const facts = (vmid: number): TemplateFacts => {
     const f = templates.get(vmid);
     if (f) return f;
     const replica = plan.replicas.find((r) => r.vmid === vmid);
     if (replica) {
       const src = templates.get(replica.sourceVmid);
-      if (src) return { diskGiB: src.diskGiB, storage: replica.storage, shared: src.shared && replica.storage === src.storage };
+      if (src) return { diskGiB: src.diskGiB, storage: replica.storage, shared: sharedOf(replica.storage, src, replica.shared) };
     }
     throw new Error(`lower bound: no facts for template ${vmid}`);
   };
 
-  // Replicas (full clone → template → migrate) must finish before any linked clone from them starts.
+  // Replicas (full clone → template → migrate; a shared one: full clone onto the shared storage → template) must
+  // finish before any linked clone from them starts. The copy takes the lock of the storage it writes to.
   const replicaReady = new Map<number, number>();
   const lockChains = new Map<string, number[]>();
   const addLock = (key: string, ms: number): void => {
@@ -99,7 +106,7 @@ export function computeLowerBound(input: LowerBoundInput): LowerBound {
     }
     const src = facts(r.sourceVmid);
     const clone = src.diskGiB * t.fullCloneMsPerGiB;
-    addLock(lockKeyOf(src.storage, src.shared, r.sourceNode), src.diskGiB * t.fullCloneLockMsPerGiB);
+    addLock(replicaLockKey(r, src), src.diskGiB * t.fullCloneLockMsPerGiB);
     const migrate = r.targetNode === r.sourceNode ? 0 : src.shared ? t.migrateSharedMs : src.diskGiB * t.migrateMsPerGiB;
     replicaReady.set(r.vmid, clone + t.templateMs + migrate);
   }
@@ -160,7 +167,7 @@ export function computeLowerBound(input: LowerBoundInput): LowerBound {
     const migrate = r.targetNode === r.sourceNode ? 0 : src.shared ? t.migrateSharedMs : src.diskGiB * t.migrateMsPerGiB;
     const used = clones.some((c) => c.vm.templateVmid === r.vmid);
     const tail = (lockAt === 'start' ? clone - src.diskGiB * t.fullCloneLockMsPerGiB : 0) + t.templateMs + migrate + (used ? t.linkedCloneMs + afterClone : 0);
-    const key = lockKeyOf(src.storage, src.shared, r.sourceNode);
+    const key = replicaLockKey(r, src);
     replicaTail.set(key, [...(replicaTail.get(key) ?? []), tail]);
   }
   for (const [key, chain] of input.legacy ? [] : lockChains) {
@@ -267,7 +274,7 @@ export function sequentialFloor(input: LowerBoundInput, durations: 'min' | 'mean
     if (r.exists) continue;
     const src = templates.get(r.sourceVmid);
     if (!src) continue;
-    ms += src.diskGiB * t.fullCloneMsPerGiB + t.templateMs + (src.shared ? t.migrateSharedMs : src.diskGiB * t.migrateMsPerGiB);
+    ms += src.diskGiB * t.fullCloneMsPerGiB + t.templateMs + (r.targetNode === r.sourceNode ? 0 : src.shared ? t.migrateSharedMs : src.diskGiB * t.migrateMsPerGiB);
   }
   for (const s of plan.stands) {
     ms += ((s.userExists ? 0 : 1) + 2) * (input.accessWriteMs ?? 0);

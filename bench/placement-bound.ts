@@ -7,7 +7,8 @@
  * Exact by enumeration for classes of identical stands: the bound depends on a placement only through how many
  * stands each node gets (stands are interchangeable, and a replica is needed on a node exactly when it gets at
  * least one stand using a template on another node's local storage), so enumerating the count vectors (at most
- * C(stands + nodes − 1, nodes − 1)) covers every placement.
+ * C(stands + nodes − 1, nodes − 1)) covers every placement. Where the planner may serve a template with one
+ * replica on shared linked-clone storage, each placement is bounded with each choice (per template) as well.
  */
 import type { DeployPlan, ReplicaPlan, StandPlan } from '../src/core/types.js';
 import { computeLowerBound, type LowerBound, type LowerBoundInput } from './lower-bound.js';
@@ -17,6 +18,8 @@ export interface PlacementBound {
   best: LowerBound;
   /** stands per node of the placement reaching it */
   counts: Record<string, number>;
+  /** templates served by one shared replica in it */
+  shared: number[];
   /** placements (count vectors) enumerated, and how many the capacity rules allowed */
   enumerated: number;
   allowed: number;
@@ -28,8 +31,13 @@ export const MAX_PLACEMENTS = 200_000;
 export function bestBoundOverPlacements(
   input: Omit<LowerBoundInput, 'plan'> & {
     plan: Pick<DeployPlan, 'stands' | 'replicas' | 'start' | 'applyNodes' | 'mode' | 'nodes' | 'limits'>;
-    /** replicas already on the cluster (warm): by `${sourceVmid}/${node}` */
+    /** replicas already on the cluster (warm): by `${sourceVmid}/${node}`, a shared one by `${sourceVmid}/shared` */
     existingReplicas?: ReadonlySet<string>;
+    /**
+     * Templates the planner may serve with ONE replica on shared linked-clone storage (source VMID → that
+     * storage, `placement.shared_replica` not `never`): each placement is bounded with and without it, per template.
+     */
+    sharedReplicas?: ReadonlyMap<number, string>;
   },
 ): PlacementBound {
   const { plan } = input;
@@ -56,11 +64,17 @@ export function bestBoundOverPlacements(
   let allowed = 0;
   let best: PlacementBound | undefined;
   const counts = new Array<number>(nodes.length).fill(0);
+  // every subset of the templates that may go shared (a profile has a handful of templates)
+  const candidates = [...(input.sharedReplicas?.keys() ?? [])];
+  const variants: Set<number>[] = [];
+  for (let m = 0; m < 2 ** candidates.length; m++) variants.push(new Set(candidates.filter((_, i) => m & (2 ** i))));
   const evaluate = (): void => {
     allowed++;
-    const lb = computeLowerBound({ ...input, plan: synthesize(counts) });
-    if (!best || lb.ms < best.best.ms) {
-      best = { best: lb, counts: Object.fromEntries(nodes.map((n, i) => [n.node, counts[i] as number])), enumerated: 0, allowed: 0 };
+    for (const shared of variants) {
+      const lb = computeLowerBound({ ...input, plan: synthesize(counts, shared) });
+      if (!best || lb.ms < best.best.ms) {
+        best = { best: lb, counts: Object.fromEntries(nodes.map((n, i) => [n.node, counts[i] as number])), shared: [...shared], enumerated: 0, allowed: 0 };
+      }
     }
   };
   const walk = (i: number, left: number): void => {
@@ -84,7 +98,7 @@ export function bestBoundOverPlacements(
   const out: PlacementBound = best;
   return { ...out, enumerated, allowed };
 
-  function synthesize(c: number[]): LowerBoundInput['plan'] {
+  function synthesize(c: number[], shared: ReadonlySet<number>): LowerBoundInput['plan'] {
     const replicas = new Map<string, ReplicaPlan>();
     const stands: StandPlan[] = [];
     let si = 0;
@@ -95,21 +109,24 @@ export function bestBoundOverPlacements(
           const t = input.templates.get(vm.sourceTemplateVmid);
           if (!t?.node) throw new Error(`placement bound: no node for template ${vm.sourceTemplateVmid}`);
           if (vm.full || t.shared || t.node === n.node) return { ...vm, node: n.node, templateVmid: vm.sourceTemplateVmid, templateNode: t.node };
-          const key = `${vm.sourceTemplateVmid}/${n.node}`;
+          // one replica on shared storage, on the template's node, for every node (no migration)
+          const one = shared.has(vm.sourceTemplateVmid);
+          const key = one ? `${vm.sourceTemplateVmid}/shared` : `${vm.sourceTemplateVmid}/${n.node}`;
           let r = replicas.get(key);
           if (!r) {
             r = {
               sourceVmid: vm.sourceTemplateVmid,
               sourceNode: t.node,
-              targetNode: n.node,
+              targetNode: one ? t.node : n.node,
               vmid: 900_000 + replicas.size,
-              name: `tpl-${vm.sourceTemplateVmid}-${n.node}`,
-              storage: t.storage,
+              name: one ? `tpl-${vm.sourceTemplateVmid}-shared` : `tpl-${vm.sourceTemplateVmid}-${n.node}`,
+              storage: one ? (input.sharedReplicas?.get(vm.sourceTemplateVmid) ?? t.storage) : t.storage,
               exists: input.existingReplicas?.has(key) ?? false,
+              ...(one ? { shared: true } : {}),
             };
             replicas.set(key, r);
           }
-          return { ...vm, node: n.node, templateVmid: r.vmid, templateNode: n.node };
+          return { ...vm, node: n.node, templateVmid: r.vmid, templateNode: r.targetNode };
         });
         stands.push({ ...src, node: n.node, vms, segments: src.segments.map((g) => (g.kind === 'bridge' ? { ...g, node: n.node } : g)) });
       }

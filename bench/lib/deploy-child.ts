@@ -46,7 +46,7 @@ export interface DeployChildResult {
   /** the plan's estimated makespan (PVE-time ms) */
   estimateMs?: number;
   /** replicas made by the untimed prepare step (warm runs) */
-  prepared?: { made: number; present: number; failed: number; ms: number };
+  prepared?: { made: number; present: number; failed: number; ms: number; keys?: string[] };
 }
 
 const cpuMs = (u: NodeJS.CpuUsage): number => (u.user + u.system) / 1000;
@@ -67,7 +67,14 @@ if (o.prepare) {
   const p0 = performance.now();
   const pp = await planPrepare(ctx, { profile });
   const pr = await runPrepare(ctx, pp);
-  prepared = { made: pr.made, present: pr.present, failed: pr.failed, ms: performance.now() - p0 };
+  prepared = {
+    made: pr.made,
+    present: pr.present,
+    failed: pr.failed,
+    ms: performance.now() - p0,
+    // what is on the cluster now, keyed as placement-bound.ts keys replicas
+    keys: pr.items.filter((i) => i.status !== 'failed').map((i) => `${i.replica.sourceVmid}/${i.replica.shared ? 'shared' : i.replica.targetNode}`),
+  };
 }
 const t0 = performance.now();
 const c0 = process.cpuUsage();

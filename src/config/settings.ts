@@ -15,6 +15,7 @@ export const SETTINGS_FILE = 'stands.yml';
 
 export type PlacementStrategy = 'balanced' | 'round-robin' | 'pack' | `node:${string}`;
 export type NetworkMode = 'bridges' | 'sdn';
+export type SharedReplicaMode = 'auto' | 'never' | 'always';
 export type LeaseAction = 'shutdown' | 'stop' | 'destroy';
 export type Range = readonly [number, number];
 
@@ -24,8 +25,12 @@ export interface Settings {
   /** Realms a user list may use (`pam` additionally needs `allowPam`). */
   allowedRealms: string[];
   allowPam: boolean;
-  /** timeAware: balanced placement also moves stands where the estimated deploy time drops (issue 14) */
-  placement: { strategy: PlacementStrategy; memoryLimit: number; cpuOvercommit: number; timeAware: boolean };
+  /**
+   * timeAware: balanced placement also moves stands where the estimated deploy time drops (issue 14);
+   * sharedReplica: a template on node-local storage gets one replica on linked-clone-capable shared storage instead
+   * of one per node — `auto` when the plan's estimate is lower, `always` when such a storage exists, `never`
+   */
+  placement: { strategy: PlacementStrategy; memoryLimit: number; cpuOvercommit: number; timeAware: boolean; sharedReplica: SharedReplicaMode };
   network: {
     mode: NetworkMode;
     /** Numbers N of the private bridges `vmbrN` we create. */
@@ -90,6 +95,7 @@ export const SettingsFile = strictObject({
     memory_limit: z.number().gt(0).max(1).optional(),
     cpu_overcommit: z.number().gt(0).max(64).optional(),
     time_aware: z.boolean().optional(),
+    shared_replica: z.enum(['auto', 'never', 'always']).optional(),
   }).optional(),
   network: strictObject({
     mode: z.enum(['bridges', 'sdn']).optional(),
@@ -130,7 +136,7 @@ export function defaultSettings(): Settings {
     realm: 'pve',
     allowedRealms: ['pve'],
     allowPam: false,
-    placement: { strategy: 'balanced', memoryLimit: 0.9, cpuOvercommit: 4, timeAware: true },
+    placement: { strategy: 'balanced', memoryLimit: 0.9, cpuOvercommit: 4, timeAware: true, sharedReplica: 'auto' },
     network: {
       mode: 'bridges',
       bridgeRange: [1000, 4094],
@@ -163,6 +169,7 @@ export function settingsFromFile(d: SettingsFile, source: YamlSource | undefined
     if (d.placement.memory_limit !== undefined) s.placement.memoryLimit = d.placement.memory_limit;
     if (d.placement.cpu_overcommit !== undefined) s.placement.cpuOvercommit = d.placement.cpu_overcommit;
     if (d.placement.time_aware !== undefined) s.placement.timeAware = d.placement.time_aware;
+    if (d.placement.shared_replica !== undefined) s.placement.sharedReplica = d.placement.shared_replica;
   }
   if (d.network) {
     if (d.network.mode !== undefined) s.network.mode = d.network.mode;

@@ -11,7 +11,8 @@
  * - the storage lock itself (exclusive, held for the first `lockMs` of each clone task), keyed as PVE keys it:
  *   one per node for node-local storage, one cluster-wide for shared storage;
  * - replica chains (full clone → template → migrate) started at job start, biggest disk first; every VM cloned
- *   from a replica waits for its chain;
+ *   from a replica waits for its chain; a shared replica (one on shared storage for every node) has no migrate,
+ *   and its full clone and every clone of it take the shared storage's one lock;
  * - access-control writes in one queue (pools first: clones wait for their pool), bridges written one after
  *   another per node, then one network apply per node (VMs start only after it);
  * - per VM: clone → config → snapshot → start, each task seen at the first poll after its end (the
@@ -49,6 +50,8 @@ export interface Estimate {
   replicaReadyMs: Record<number, number>;
   /** the stand that ends last, and when */
   last?: { stand: string; ms: number };
+  /** when each stand ends, by stand key */
+  standEndMs: Record<string, number>;
   /** replicas the plan makes (0 when they all exist) */
   replicasMade: number;
 }
@@ -429,7 +432,7 @@ export function estimateDeploy(input: EstimateInput): Estimate {
       last = { stand, ms: t };
     }
   }
-  return { ms, replicaReadyMs, ...(last ? { last } : {}), replicasMade: toMake.length };
+  return { ms, replicaReadyMs, ...(last ? { last } : {}), standEndMs: Object.fromEntries(standEnd), replicasMade: toMake.length };
 }
 
 /** "about 1 min 40 s": rounded to 5 s above a minute, to 1 s below. */

@@ -183,3 +183,8 @@ export function replicaName(sourceVmid: number, node: string): string {
   const n = slugify(node, { maxLength: 40 });
   return `tpl-${sourceVmid}-${n}`;
 }
+
+/** The one replica on shared storage: `tpl-<vmid>-shared-<storage>` (set apart from the per-node `tpl-<vmid>-<node>`). */
+export function sharedReplicaName(sourceVmid: number, storage: string): string {
+  return `tpl-${sourceVmid}-shared-${slugify(storage, { maxLength: 40 })}`;
+}

@@ -37,6 +37,8 @@ export interface TimePlacementInput {
   nodes: readonly PlacementNode[];
   limits: PlacementLimits;
   sourceOf(sourceVmid: number, node: string): SourceKind;
+  /** Templates served by one replica on shared storage: source VMID → that storage (shared-replica.ts). */
+  sharedReplicas?: ReadonlyMap<number, string>;
   templates: ReadonlyMap<number, TemplateDisk>;
   sharedStorages: ReadonlySet<string>;
   model: TimingModel;
@@ -52,7 +54,7 @@ export const MAX_SEARCH_VMS = 600;
 
 /** A stand-level plan (what estimate.ts reads) for an assignment of the shapes to nodes. */
 export function synthesizePlan(
-  input: Pick<TimePlacementInput, 'shapes' | 'sourceOf' | 'templates' | 'start'>,
+  input: Pick<TimePlacementInput, 'shapes' | 'sourceOf' | 'templates' | 'start' | 'sharedReplicas'>,
   assignment: readonly string[],
 ): Pick<DeployPlan, 'stands' | 'replicas' | 'start' | 'mode' | 'applyNodes'> {
   const replicas = new Map<string, ReplicaPlan>();
@@ -65,22 +67,26 @@ export function synthesizePlan(
       let templateVmid = v.sourceVmid;
       let templateNode = t?.node ?? node;
       if (!v.full && (kind === 'replica-needed' || kind === 'replica-exists')) {
-        const key = `${v.sourceVmid}/${node}`;
+        // one replica on shared storage lives on the template's node and serves every node (no migration)
+        const sharedOn = input.sharedReplicas?.get(v.sourceVmid);
+        const home = sharedOn !== undefined ? (t?.node ?? node) : node;
+        const key = sharedOn !== undefined ? `${v.sourceVmid}/shared` : `${v.sourceVmid}/${node}`;
         let r = replicas.get(key);
         if (!r) {
           r = {
             sourceVmid: v.sourceVmid,
             sourceNode: t?.node ?? node,
-            targetNode: node,
+            targetNode: home,
             vmid: -1 - replicas.size,
             name: key,
-            storage: t?.storage ?? '',
+            storage: sharedOn ?? t?.storage ?? '',
             exists: kind === 'replica-exists',
+            ...(sharedOn !== undefined ? { shared: true } : {}),
           };
           replicas.set(key, r);
         }
         templateVmid = r.vmid;
-        templateNode = node;
+        templateNode = home;
       }
       return {
         machine: `m${vi}`,

@@ -123,7 +123,9 @@ export function planTableData(plan: DeployPlan, lang: Lang = 'en'): PlanTableDat
     stands: plan.stands.map(standRow),
     replicas: plan.replicas.map(
       (r) =>
-        `${r.exists ? 'reuse' : 'create'} replica ${r.vmid} (${r.name}) of template ${r.sourceVmid} from ${r.sourceNode} on ${r.targetNode}`,
+        r.shared
+          ? `${r.exists ? 'reuse' : 'create'} replica ${r.vmid} (${r.name}) of template ${r.sourceVmid} from ${r.sourceNode} on shared storage ${r.storage}, for every node`
+          : `${r.exists ? 'reuse' : 'create'} replica ${r.vmid} (${r.name}) of template ${r.sourceVmid} from ${r.sourceNode} on ${r.targetNode}`,
     ),
     excluded: plan.excluded,
     isolation: plan.isolation?.objects ?? [],

@@ -55,7 +55,8 @@ import {
 } from './types.js';
 import { planItems, RESERVATION_TTL_MS, reservationsAsJournal } from './locks.js';
 import { VmidAllocator } from './vmids.js';
-import { estimatePlan, planTiming, spreadForTime } from './plan-estimate.js';
+import { estimatePlan, placeWithReplicaChoice, planTiming } from './plan-estimate.js';
+import { chooseSharedReplicas, sharedReplicaCandidates } from './shared-replica.js';
 import { samplesFromTaskList, taskHistoryOf, type TaskSample } from './timing-model.js';
 
 export interface PlanDeployInput {
@@ -275,12 +276,11 @@ export async function buildPlan(o: BuildPlanOptions): Promise<DeployPlan> {
   }
   const shared = sharedBridges(profile.machines);
   const replicaVmids = new VmidAllocator(rangeOf(settings.templates.replicaVmidRange), takenVmids(inv, store));
-  const replicas = createReplicaPlanner({
-    inventory: inv,
-    recorded: store.replicas,
-    replicate: settings.templates.replicate,
-    vmids: replicaVmids,
-  });
+  const plannerFor = (sharedReplicas: ReadonlyMap<number, string>): ReplicaPlanner =>
+    createReplicaPlanner({ inventory: inv, recorded: store.replicas, replicate: settings.templates.replicate, vmids: replicaVmids, sharedReplicas });
+  // issue 14: per template, per-node replicas or one on shared linked-clone storage; `auto` decides after placement
+  const replicaChoice = sharedReplicaCandidates(inv, machines, online.map((n) => n.name), store.replicas, [...groupStands.values()], settings.placement.sharedReplica);
+  let replicas = plannerFor(chooseSharedReplicas({ ...replicaChoice, mode: replicaChoice.mode === 'auto' ? 'never' : replicaChoice.mode, evaluate: () => undefined }).shared);
   const eligible = new Set<string>();
   for (const p of placementNodes) {
     const n = p.name;
@@ -372,8 +372,8 @@ export async function buildPlan(o: BuildPlanOptions): Promise<DeployPlan> {
   // class is ready sooner (replica chains, storage locks), within the same limits
   const timing = planTiming(inv, machines.map((m) => m.info), store.replicas, o.taskSamples ?? [], settings);
   let spread = { moved: 0, strategyMs: undefined as number | undefined };
-  if (mode === 'bridges' && strategy === 'balanced' && settings.placement.timeAware !== false && placed.unplaced.length === 0 && demands.length > 0) {
-    const s = spreadForTime({
+  if (placed.unplaced.length === 0 && demands.length > 0) {
+    const c = placeWithReplicaChoice({
       timing,
       nodes: placementNodes.filter((p) => eligible.has(p.name)),
       demands,
@@ -381,13 +381,17 @@ export async function buildPlan(o: BuildPlanOptions): Promise<DeployPlan> {
       limits,
       infos: machines.map((m) => m.info),
       machines,
-      replicas,
+      ...(mode === 'sdn' ? { machineOf: (i: number) => demandOwner[i]?.machine } : {}),
       bridgesPerStand: segmentsNeeded(profile.machines).length,
       userExists: (i) => inv.users.has((users[demandOwner[i]?.user ?? 0]?.userid ?? '').toLowerCase()),
       start: input.start ?? false,
+      spread: mode === 'bridges' && strategy === 'balanced' && settings.placement.timeAware !== false,
+      plannerFor,
+      choice: replicaChoice,
     });
-    placed = s.placed;
-    spread = { moved: s.moved, strategyMs: s.strategyMs };
+    replicas = c.replicas;
+    placed = c.placed;
+    spread = { moved: c.moved, strategyMs: c.strategyMs };
   }
   const projections = placed.nodes.map((p) => ({
     ...p,

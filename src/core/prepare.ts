@@ -12,6 +12,8 @@ import type { AppContext } from './context.js';
 import { makeReplica, type ReplicaRun } from './deploy/replicas.js';
 import { DEFAULT_EXEC_LIMITS, Lanes, abortable, isAbort, newJobId, reasonOf, safeEmitter } from './executor.js';
 import { loadInventory, type TemplateInfo } from './inventory.js';
+import { estimateAssignment, planTiming } from './plan-estimate.js';
+import { chooseSharedReplicas, sharedReplicaCandidates } from './shared-replica.js';
 import { createReplicaPlanner, resolveTemplateRef } from './templates.js';
 import { defaultTimingModel, expectedTaskMs } from './timing-model.js';
 import type { EngineEventHandler, ReplicaPlan } from './types.js';
@@ -51,8 +53,8 @@ export interface PrepareResult {
   failed: number;
 }
 
-/** How a replica is named in progress lines: `tpl-9000-pve2 (100001) on pve2`. */
-export const replicaLabel = (r: ReplicaPlan): string => `${r.name} (${r.vmid}) on ${r.targetNode}`;
+/** How a replica is named in progress lines: `tpl-9000-pve2 (100001) on pve2`, `tpl-9000-shared-ceph (100002) on ceph`. */
+export const replicaLabel = (r: ReplicaPlan): string => `${r.name} (${r.vmid}) on ${r.shared ? `${r.storage}, shared` : r.targetNode}`;
 
 /** The lock `--prepare` holds on a cluster: two of them at once would plan the same replica VMIDs. */
 export const prepareLockName = (cluster: string): string => `replicas@${cluster}`;
@@ -79,6 +81,7 @@ export async function planPrepare(ctx: AppContext, input: PrepareInput): Promise
   });
 
   const infos: TemplateInfo[] = [];
+  const machines: { info: TemplateInfo; full: boolean }[] = [];
   const problems: string[] = [];
   for (const m of input.profile.machines) {
     const full = m.full ?? input.profile.clone === 'full';
@@ -89,6 +92,7 @@ export async function planPrepare(ctx: AppContext, input: PrepareInput): Promise
     }
     const info = await inv.templateInfo(res.template.vmid);
     if (!infos.some((i) => i.vmid === info.vmid)) infos.push(info);
+    machines.push({ info, full });
   }
   if (problems.length) throw new UserError(`profile ${input.profile.name} cannot be prepared: ${problems.join('; ')}`);
 
@@ -97,12 +101,31 @@ export async function planPrepare(ctx: AppContext, input: PrepareInput): Promise
   for (const e of journal) if (e.kind === 'vm' || e.kind === 'replica') taken.push(Number(e.id));
   for (const r of recorded) taken.push(r.vmid);
   const [min, max] = ctx.settings.templates.replicaVmidRange;
-  const planner = createReplicaPlanner({
-    inventory: inv,
-    recorded,
-    replicate: ctx.settings.templates.replicate,
-    vmids: new VmidAllocator({ min, max }, taken),
+  const vmids = new VmidAllocator({ min, max }, taken);
+  const plannerFor = (sharedReplicas: ReadonlyMap<number, string>) =>
+    createReplicaPlanner({ inventory: inv, recorded, replicate: ctx.settings.templates.replicate, vmids, sharedReplicas });
+  // per-node replicas or one on shared storage, as a deploy would choose: by the estimate of a class with one
+  // stand on each of these nodes (the deploy's own class is not known yet)
+  const choice = sharedReplicaCandidates(inv, machines, nodes, recorded, [], ctx.settings.placement.sharedReplica);
+  const timing = planTiming(inv, infos, recorded, [], ctx.settings);
+  const { shared } = chooseSharedReplicas({
+    ...choice,
+    evaluate: (sharedReplicas) =>
+      estimateAssignment(
+        {
+          timing,
+          demands: nodes.map((n) => ({ key: n, memMiB: 0, cores: 0 })),
+          infos,
+          machines,
+          replicas: plannerFor(sharedReplicas),
+          bridgesPerStand: 0,
+          userExists: () => true,
+          start: false,
+        },
+        nodes,
+      ),
   });
+  const planner = plannerFor(shared);
   for (const node of nodes) {
     for (const info of infos) {
       const src = planner.sourceFor(info, node);
@@ -167,7 +190,7 @@ export async function runPrepare(
     await Promise.all(
       todo.map(async (r) => {
         const t0 = Date.now();
-        emit({ type: 'step-started', job, stand: replicaLabel(r), vm: r.vmid, step: 'replica', message: 'full clone → template → migrate', done, total });
+        emit({ type: 'step-started', job, stand: replicaLabel(r), vm: r.vmid, step: 'replica', message: r.shared ? `full clone onto ${r.storage} → template` : 'full clone → template → migrate', done, total });
         try {
           await makeReplica(run, r);
           items.push({ replica: r, status: 'made', ms: Date.now() - t0 });

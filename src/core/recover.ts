@@ -4,7 +4,8 @@
  * - VMs tagged `stands-<group>` (description names group, user and machine) → the stand's VMs;
  * - bridges whose comment is `stands:<group>:<slug>:<alias>` → the stand whose VM names start with `<slug>-`;
  * - users whose comment says we created them → createdUser, journal entry;
- * - template replicas (`tpl-<vmid>-<node>`, description "Template replica of …") → replica records.
+ * - template replicas (`tpl-<vmid>-<node>`, `tpl-<vmid>-shared-<storage>`, description "Template replica of …") →
+ *   replica records.
  * Records that already exist are left as they are. Nothing on the cluster is changed.
  */
 import type { NetworkList, VmConfig } from '../proxmox/types.js';
@@ -71,9 +72,11 @@ export async function recover(ctx: AppContext, o: { cluster?: string } = {}): Pr
       continue;
     }
     if (maybeReplica) {
-      const m = /Template replica of (\d+) for (\S+), made by pve-stands/.exec(cfg.description ?? '');
+      // per node: "… of 9000 for pve2, made by pve-stands"; shared: "… of 9000 on shared storage ceph for every node, …"
+      const m = /Template replica of (\d+) (?:for (\S+)|on shared storage (\S+) for every node), made by pve-stands/.exec(cfg.description ?? '');
       if (m) {
         const sourceVmid = Number(m[1]);
+        const sharedOn = m[3];
         const known = await ctx.store.replicas.get(cluster, sourceVmid, r.node!);
         if (!known) {
           const src = resources.find((x) => x.vmid === sourceVmid);
@@ -84,6 +87,7 @@ export async function recover(ctx: AppContext, o: { cluster?: string } = {}): Pr
             node: r.node!,
             vmid: r.vmid!,
             name: cfg.name ?? `tpl-${sourceVmid}-${r.node}`,
+            ...(sharedOn ? { storage: sharedOn, shared: true } : {}),
             createdAt: now,
           });
           await ctx.store.journal.intend('replica', r.vmid!, { cluster, node: r.node!, extra: { sourceVmid, targetNode: r.node! } });

@@ -9,7 +9,8 @@
  */
 import type { ReplicaRecord, StandRecord } from '../store/schemas.js';
 import type { Inventory, InventoryVm, TemplateInfo } from './inventory.js';
-import { replicaName } from './naming.js';
+import { replicaName, sharedReplicaName } from './naming.js';
+import { recordedShared, replicaFormat } from './shared-replica.js';
 import { refusalRow, type RefusalRow, type ReplicaPlan } from './types.js';
 import type { VmidAllocator } from './vmids.js';
 import { msg, type Msg } from '../i18n/index.js';
@@ -84,6 +85,8 @@ export interface ReplicaPlanner {
   peek(info: TemplateInfo, node: string): CloneSource;
   /** Replicas this plan needs (new ones and reused ones). */
   replicas(): ReplicaPlan[];
+  /** The shared storage of the one replica serving this template, when it is served that way. */
+  sharedStorageOf(sourceVmid: number): string | undefined;
 }
 
 export interface ReplicaPlannerOptions {
@@ -93,6 +96,12 @@ export interface ReplicaPlannerOptions {
   replicate: boolean;
   /** Allocates replica VMIDs (the configured replica range, minus everything taken). */
   vmids: VmidAllocator;
+  /**
+   * Templates served by ONE replica on shared storage instead of per-node replicas: source VMID → that storage
+   * (shared-replica.ts chooses them). A recorded shared replica of the template, present, is reused whatever
+   * storage it is on.
+   */
+  sharedReplicas?: ReadonlyMap<number, string>;
 }
 
 export function sharedImageStorages(inv: Pick<Inventory, 'storages'>): Set<string> {
@@ -122,6 +131,8 @@ export function createReplicaPlanner(o: ReplicaPlannerOptions): ReplicaPlanner {
         if (missing) return { kind: 'unavailable', reason: `storage ${missing} of template ${info.vmid} is not available on ${node}` };
         return { kind: 'direct', vmid: info.vmid, node: info.node };
       }
+      const sharedOn = o.sharedReplicas?.get(info.vmid);
+      if (sharedOn !== undefined) return decideShared(info, node, sharedOn, local, commit);
       const key = `${info.vmid}/${node}`;
       const have = planned.get(key);
       if (have) return { kind: 'replica', vmid: have.vmid, node, planned: !have.exists };
@@ -161,6 +172,47 @@ export function createReplicaPlanner(o: ReplicaPlannerOptions): ReplicaPlanner {
       });
       return { kind: 'replica', vmid, node, planned: true };
   };
+  /** One replica on `storage` (shared, linked clones), made on the template's node, cloned from with `target=`. */
+  const decideShared = (info: TemplateInfo, node: string, storage: string, local: readonly string[], commit: boolean): CloneSource => {
+    const key = `${info.vmid}/shared`;
+    const have = planned.get(key);
+    const what = `template ${info.vmid}${info.name ? ` (${info.name})` : ''} is on node-local storage ${local.join(', ')} of ${info.node}`;
+    if (have) {
+      if (!hasStorage(node, have.storage)) return { kind: 'unavailable', reason: `${what}, and its shared replica's storage ${have.storage} is not available on ${node}` };
+      return { kind: 'replica', vmid: have.vmid, node: have.targetNode, planned: !have.exists };
+    }
+    const rec = recordedShared(o, info.vmid);
+    if (rec) {
+      const st = rec.storage ?? storage;
+      if (!hasStorage(node, st)) return { kind: 'unavailable', reason: `${what}, and its shared replica's storage ${st} is not available on ${node}` };
+      if (commit) {
+        planned.set(key, { sourceVmid: info.vmid, sourceNode: info.node, targetNode: rec.node, vmid: rec.vmid, name: rec.name, storage: st, exists: true, shared: true });
+      }
+      return { kind: 'replica', vmid: rec.vmid, node: rec.node, planned: false };
+    }
+    if (!o.replicate) return { kind: 'unavailable', reason: `${what}; replication is off` };
+    for (const n of [node, info.node]) {
+      if (!hasStorage(n, storage)) return { kind: 'unavailable', reason: `${what}, and ${n} has no shared storage ${storage} for its replica` };
+    }
+    const old = o.recorded.find((r) => r.shared && r.sourceVmid === info.vmid);
+    if (!commit) return { kind: 'replica', vmid: old?.vmid ?? 0, node: info.node, planned: true };
+    let vmid = old && !o.vmids.isTaken(old.vmid) ? old.vmid : undefined;
+    if (vmid !== undefined) o.vmids.reserve(vmid);
+    vmid ??= o.vmids.next();
+    if (vmid === undefined) return { kind: 'unavailable', reason: `no free VMID left in the replica range for ${what}` };
+    planned.set(key, {
+      sourceVmid: info.vmid,
+      sourceNode: info.node,
+      targetNode: info.node,
+      vmid,
+      name: sharedReplicaName(info.vmid, storage),
+      storage,
+      exists: false,
+      shared: true,
+      ...(replicaFormat(o.inventory, storage) ? { format: replicaFormat(o.inventory, storage) } : {}),
+    });
+    return { kind: 'replica', vmid, node: info.node, planned: true };
+  };
   return {
     sourceFor: (info, node) => decide(info, node, true),
     check: (info, node) => {
@@ -169,6 +221,11 @@ export function createReplicaPlanner(o: ReplicaPlannerOptions): ReplicaPlanner {
     },
     peek: (info, node) => decide(info, node, false),
     replicas: () => [...planned.values()],
+    sharedStorageOf: (sourceVmid) => {
+      const want = o.sharedReplicas?.get(sourceVmid);
+      if (want === undefined) return undefined;
+      return planned.get(`${sourceVmid}/shared`)?.storage ?? recordedShared(o, sourceVmid)?.storage ?? want;
+    },
   };
 }
 
@@ -202,6 +259,9 @@ export interface TemplateListEntry {
   name: string;
   /** Present on the cluster as a template on its node. */
   present: boolean;
+  /** One replica on shared storage serving every node (`storage`). */
+  shared?: boolean;
+  storage?: string;
   /** Stands in the store (not removed) with a VM cloned from this replica. */
   usedBy: string[];
 }
@@ -233,6 +293,7 @@ export function listReplicaUsage(
         vmid: r.vmid,
         name: r.name,
         present: inv ? vm !== undefined && vm.template && vm.node === r.node : true,
+        ...(r.shared ? { shared: true, ...(r.storage ? { storage: r.storage } : {}) } : {}),
         usedBy: users.get(r.vmid) ?? [],
       };
     })

@@ -107,17 +107,27 @@ export interface StandPlan {
   warnings: string[];
 }
 
-/** A per-node copy of a template for linked clones on node-local storage (full clone → template → migrate). */
+/**
+ * A copy of a template on node-local storage, for clones on other nodes. Per node: full clone → template →
+ * migrate to `targetNode`. Shared (`shared: true`): ONE copy on a shared storage that supports linked clones, made
+ * on the template's node (full clone with `storage=` → template, no migration; `targetNode` = `sourceNode`); every
+ * VM on any node clones from it with `target=`.
+ */
 export interface ReplicaPlan {
   sourceVmid: number;
   sourceNode: string;
+  /** Where the replica lives (the source node for a shared replica). */
   targetNode: string;
   vmid: number;
   name: string;
-  /** Storage of the template disks the replica will live on (on targetNode). */
+  /** Storage the replica's disks live on: the template's (per node) or the shared storage. */
   storage: string;
   /** Already recorded and present on the cluster: reuse, nothing to do. */
   exists: boolean;
+  /** One replica on shared storage serving every node. */
+  shared?: boolean;
+  /** Disk format of the replica's full clone (qcow2 on file-based shared storage, for linked clones). */
+  format?: 'qcow2';
 }
 
 export interface NodeProjection {

@@ -332,6 +332,8 @@ export interface CloneOptions {
   full?: boolean;
   target?: string;
   storage?: string;
+  /** Full clones only: the new disks' format (qcow2 on file storage, so linked clones can be made from it). */
+  format?: 'raw' | 'qcow2' | 'vmdk';
   description?: string;
   snapname?: string;
 }

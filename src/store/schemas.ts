@@ -178,6 +178,8 @@ export const ReplicaRecord = z.strictObject({
   vmid: z.number().int(),
   name: z.string(),
   storage: z.string().optional(),
+  /** One replica on shared storage serving every node (`node` is where it lives: the template's node). */
+  shared: z.boolean().optional(),
   createdAt: isoTime,
 });
 export type ReplicaRecord = z.infer<typeof ReplicaRecord>;

@@ -66,6 +66,29 @@ describe('computeLowerBound', () => {
     expect(few.terms.find((t) => t.name.startsWith('storage local-lvm@pve1'))!.ms).toBe(4000 + 18_400);
   });
 
+  it('a shared replica: its chain is full clone + template (no migrate), its copy and every clone of it on the one shared lock', () => {
+    const replica = { sourceVmid: 9000, sourceNode: 'pve1', targetNode: 'pve1', vmid: 100000, name: 'r', storage: 'ceph', exists: false, shared: true };
+    const on = (vmid: number, node: string): VmPlan => ({ ...vm(vmid, node, 100000), templateNode: 'pve1' });
+    const storages = new Map([['local-lvm', false], ['ceph', true]]);
+    const one = computeLowerBound({ plan: plan([stand('a', 'pve2', [on(100, 'pve2')])], [replica]), timing: DEFAULT_TIMING, templates, storages });
+    // 8 s copy + 1 s template, then clone + config + snapshot + start
+    expect(one.ms).toBe(8000 + 1000 + 5400);
+    // 30 clones on three nodes all queue on `storage ceph`, behind the replica's 4 s copy: 4 s + 30 × 0.3 s + tail
+    const vms = (node: string, base: number) => Array.from({ length: 10 }, (_, i) => on(base + i, node));
+    const many = computeLowerBound({
+      plan: plan([stand('a', 'pve2', vms('pve2', 100)), stand('b', 'pve3', vms('pve3', 200)), stand('c', 'pve4', vms('pve4', 300))], [replica]),
+      timing: DEFAULT_TIMING,
+      templates,
+      storages,
+    });
+    const term = many.terms.find((t) => t.name.startsWith('storage ceph lock'))!;
+    expect(term.name).toBe('storage ceph lock: 31 holds');
+    // the clones cannot start before the chain (9 s): 9 s + 30 × 0.3 s + 5.1 s tail beats 4 s + 9 s + 5.1 s
+    expect(term.ms).toBe(9000 + 9000 + 5100);
+    expect(many.terms.some((t) => t.name.includes('local-lvm'))).toBe(false);
+    expect(sequentialFloor({ plan: plan([stand('a', 'pve2', [on(100, 'pve2')])], [replica]), timing: DEFAULT_TIMING, templates, storages }, 'min')).toBe(9000 + 5400);
+  });
+
   it('the idealised sequential time is the plain sum of every step', () => {
     const p = plan([stand('a', 'pve1', [vm(100, 'pve1'), vm(101, 'pve1')])]);
     expect(sequentialFloor({ plan: p, timing: DEFAULT_TIMING, templates }, 'min')).toBe(2 * 5400);

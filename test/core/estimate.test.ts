@@ -71,6 +71,43 @@ describe('estimateDeploy', () => {
     expect(cold.replicasMade).toBe(1);
   });
 
+  it('one shared replica: full clone onto the shared storage + template, no migrate; every node clones from it', () => {
+    const shapes = [shape('a', [9000]), shape('b', [9000]), shape('c', [9000])];
+    const plan = synthesizePlan({ shapes, sourceOf: (v, n) => local(v, n), sharedReplicas: new Map([[9000, 'ceph']]), templates, start: true }, ['pve1', 'pve2', 'pve3']);
+    expect(plan.replicas).toEqual([expect.objectContaining({ sourceNode: 'pve1', targetNode: 'pve1', storage: 'ceph', shared: true, exists: false })]);
+    // b and c clone from the one replica, on its node (target= their own)
+    expect(plan.stands.slice(1).map((s) => [s.vms[0]!.templateVmid, s.vms[0]!.templateNode])).toEqual([[plan.replicas[0]!.vmid, 'pve1'], [plan.replicas[0]!.vmid, 'pve1']]);
+    const e = estimateDeploy({ plan, model: { ...m, requestMs: 0 }, templates, sharedStorages: shared });
+    expect(e.replicasMade).toBe(1);
+    const chainMs = 8 * m.fullCloneMsPerGiB + m.templateMs;
+    const ready = Object.values(e.replicaReadyMs);
+    expect(ready).toHaveLength(1);
+    expect(ready[0]).toBeGreaterThanOrEqual(chainMs);
+    // no migration: well under the per-node chain, which adds 8 GiB × migrateMsPerGiB
+    expect(ready[0]).toBeLessThan(chainMs + 1500);
+    expect(ready[0]! + 1500).toBeLessThan(chainMs + 8 * m.migrateMsPerGiB);
+    // per node, the same class makes two replicas (pve2, pve3), each migrated
+    const perNode = estimate(shapes, ['pve1', 'pve2', 'pve3']);
+    expect(perNode.replicasMade).toBe(2);
+    expect(e.ms).toBeLessThan(perNode.ms);
+  });
+
+  it("the shared replica's full clone holds the shared storage's one lock: clones of a template on that storage wait", () => {
+    // x clones 9002 (on ceph) on pve2; a and b need 9000's replica on pve2 and pve3
+    const shapes = [shape('x', [9002]), shape('a', [9000]), shape('b', [9000])];
+    const assign = ['pve2', 'pve2', 'pve3'];
+    const sharedPlan = synthesizePlan({ shapes, sourceOf: (v, n) => local(v, n), sharedReplicas: new Map([[9000, 'ceph']]), templates, start: true }, assign);
+    const withShared = estimateDeploy({ plan: sharedPlan, model: { ...m, requestMs: 0 }, templates, sharedStorages: shared });
+    const lockMs = 8 * m.fullCloneLockMsPerGiB;
+    // x's linked clone queues behind the replica's full clone on the cluster-wide ceph lock
+    expect(withShared.standEndMs.x).toBeGreaterThanOrEqual(lockMs + chain);
+    // per node, the replicas' copies lock local-lvm on pve1 only: x clones at once
+    const perNodePlan = synthesizePlan({ shapes, sourceOf: (v, n) => local(v, n), templates, start: true }, assign);
+    const perNode = estimateDeploy({ plan: perNodePlan, model: { ...m, requestMs: 0 }, templates, sharedStorages: shared });
+    expect(perNode.standEndMs.x).toBeLessThan(chain + 1500);
+    expect(withShared.replicasMade).toBe(1);
+  });
+
   it('formats the estimate for people', () => {
     expect(formatEstimate(28_400)).toBe('about 28 s');
     expect(formatEstimate(100_000)).toBe('about 1 min 40 s');
@@ -144,7 +181,8 @@ describe('estimate vs a deploy on the simulator', () => {
   // the order in which the simulator really finished things. Its accuracy is a benchmark goal (bench/README.md).
   it('predicts the order in which the replica chains end, as the simulator then ends them', async () => {
     const s = env.ctx.settings;
-    env.ctx.settings.placement = { ...s.placement, timeAware: false }; // keep stands on pve2: replicas are made
+    // keep stands on pve2: per-node replicas are made (full clone → template → migrate)
+    env.ctx.settings.placement = { ...s.placement, timeAware: false, sharedReplica: 'never' };
     const plan = await planDeploy(env.ctx, { profile: await netlabProfile(), users: users(4), group: 'est', start: true });
     const e = plan.estimate!;
     expect(e.replicasToMake).toBe(2);

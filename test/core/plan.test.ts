@@ -76,10 +76,10 @@ beforeEach(async () => {
   ctx = await makeContext();
 });
 
-/** The balanced strategy alone (issue 14's time-aware moves off): what these tests are about. */
+/** The balanced strategy alone (issue 14's time-aware moves and shared replica off): what these tests are about. */
 function balancedOnly(): Settings {
   const s = defaultSettings();
-  return { ...s, placement: { ...s.placement, timeAware: false } };
+  return { ...s, placement: { ...s.placement, timeAware: false, sharedReplica: 'never' } };
 }
 
 describe('planDeploy against the default simulated cluster', () => {

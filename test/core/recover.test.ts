@@ -43,6 +43,11 @@ describe('recover: the state file is lost', () => {
     }
     expect((await ctx.store.groups.get('lost'))?.profile.name).toBe('netlab');
     expect((await listTemplates(ctx)).map((t) => t.vmid).sort()).toEqual(plan.replicas.map((x) => x.vmid).sort());
+    // each comes back as the kind it is (per node, or one on shared storage: test/core/shared-replica.test.ts)
+    const byVmid = (a: { vmid: number }, b: { vmid: number }) => a.vmid - b.vmid;
+    expect((await ctx.store.replicas.list('sim')).sort(byVmid).map((x) => [x.vmid, x.node, x.shared === true, x.shared ? x.storage : undefined])).toEqual(
+      [...plan.replicas].sort(byVmid).map((x) => [x.vmid, x.targetNode, x.shared === true, x.shared ? x.storage : undefined]),
+    );
     // running it again finds everything known
     expect(await recover(ctx)).toMatchObject({ stands: 0, known: 4 });
   });

@@ -63,7 +63,7 @@ async function prepareCommand(opts: TemplatesOptions, env: CommandEnv): Promise<
           ['replica', 'node', 'of template', 'status'],
           result.items.map((i) => [
             `${i.replica.vmid} ${i.replica.name}`,
-            i.replica.targetNode,
+            i.replica.shared ? `${i.replica.targetNode} (shared ${i.replica.storage})` : i.replica.targetNode,
             `${i.replica.sourceVmid} (${i.replica.sourceNode})`,
             i.status === 'failed' ? `failed: ${i.error ?? ''}` : i.status === 'made' ? `made in ${(i.ms / 1000).toFixed(1)} s` : 'present',
           ]),
@@ -98,7 +98,7 @@ export async function templatesCommand(opts: TemplatesOptions, env: CommandEnv):
           table(
             io,
             ['replica', 'node', 'of template', 'present', 'used by'],
-            entries.map((e) => [`${e.vmid} ${e.name}`, e.node, `${e.sourceVmid} (${e.sourceNode})`, !canAsk ? '?' : e.present ? 'yes' : 'no', e.usedBy.join('\n') || '-']),
+            entries.map((e) => [`${e.vmid} ${e.name}`, e.shared ? `${e.node} (shared ${e.storage ?? ''})` : e.node, `${e.sourceVmid} (${e.sourceNode})`, !canAsk ? '?' : e.present ? 'yes' : 'no', e.usedBy.join('\n') || '-']),
           ),
         );
       }

@@ -1,4 +1,4 @@
-/** Stage: template replicas on nodes whose storage cannot see the template (full clones, made once per node). */
+/** Stage: template replicas for nodes whose storage cannot see the template (full clones, made once per node, or once on shared storage). */
 import { ProxmoxApiError } from '../../proxmox/errors.js';
 import { isAbort, isTransientTaskFailure, reasonOf, throwIfAborted } from '../executor.js';
 import type { ReplicaPlan, VmPlan } from '../types.js';
@@ -33,7 +33,8 @@ export function replicaReady(run: DeployRun, vm: VmPlan): Promise<void> {
 }
 
 /**
- * Full clone of the template on its node → template → migrate to the target node (as the seed did). Each
+ * Full clone of the template on its node → template → migrate to the target node (as the seed did); a shared
+ * replica (`r.shared`) is cloned onto the shared storage and stays on the template's node: no migration. Each
  * attempt starts from what the cluster shows, so an ambiguous or failed step (596 after a migrate, a failed
  * clone task) is simply looked at again and carried on.
  */
@@ -77,6 +78,7 @@ export async function makeReplica(run: ReplicaRun, r: ReplicaPlan): Promise<void
     vmid: r.vmid,
     name: r.name,
     storage: r.storage,
+    ...(r.shared ? { shared: true } : {}),
     createdAt: new Date().toISOString(),
   });
   await run.ctx.store.journal.confirm('replica', r.vmid, run.cluster);
@@ -100,7 +102,10 @@ export async function replicaOnce(run: ReplicaRun, r: ReplicaPlan, found: string
               name: r.name,
               full: true,
               storage: r.storage,
-              description: `Template replica of ${r.sourceVmid} for ${r.targetNode}, made by pve-stands`,
+              ...(r.format ? { format: r.format } : {}),
+              description: r.shared
+                ? `Template replica of ${r.sourceVmid} on shared storage ${r.storage} for every node, made by pve-stands`
+                : `Template replica of ${r.sourceVmid} for ${r.targetNode}, made by pve-stands`,
             }),
           2,
         ),

@@ -180,6 +180,7 @@ export class NodesClient extends TransportClient {
         full: o.full,
         target: o.target,
         storage: o.storage,
+        format: o.format,
         description: o.description,
         snapname: o.snapname,
       },
