@@ -17,6 +17,7 @@ import { planDeploy } from '../src/core/plan.js';
 import { resetStands, startStands, stopStands } from '../src/core/power.js';
 import { liveStandVms } from '../src/core/status.js';
 import { UserError } from '../src/errors.js';
+import { stored } from '../src/i18n/index.js';
 import { standIsolationLine } from '../src/discord/plan-view.js';
 import { applyEvent, newProgress, renderProgress, ThrottledEditor } from '../src/discord/progress.js';
 import type { DiscordSettings } from '../src/discord/settings.js';
@@ -145,7 +146,7 @@ async function request(cx: CommandContext): Promise<void> {
   const stand = result.stands[0];
   if (!stand || stand.status !== 'ready') {
     await cx.audit('stand request', 'failed', { group, user: userid });
-    throw new UserError(m.standFailed(stand?.error ?? result.status));
+    throw new UserError(m.standFailed(stand ? stored(cx.lang, stand.errorMsg, stand.error, result.status) : result.status));
   }
   await cx.audit('stand request', 'ok', { group, user: userid, job: result.job });
   const lines = [m.standReady(group, userid)];

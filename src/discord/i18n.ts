@@ -23,6 +23,7 @@ function ruDuration(ms: number): string {
 }
 
 const en = {
+  lang: 'en' as Lang,
   accessNames: { admin: 'admin', teacher: 'teacher', student: 'student' } as Record<string, string>,
   denied: (need: string) => `Access denied: this needs the ${need} role.`,
   deniedButton: (owner: string) => `Only <@${owner}> can press this button.`,
@@ -136,6 +137,7 @@ const en = {
 export type Messages = typeof en;
 
 const ru: Messages = {
+  lang: 'ru',
   accessNames: { admin: 'администратор', teacher: 'преподаватель', student: 'студент' },
   denied: (need) => `Доступ запрещён: нужна роль «${need}».`,
   deniedButton: (owner) => `Эту кнопку может нажать только <@${owner}>.`,

@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { allCodes, cliLang, count, plural, render, RU, type Lang, type Msg, type MsgCode, type MsgParams } from '../../src/i18n/index.js';
-import { en } from '../../src/i18n/messages.en.js';
-import { ru } from '../../src/i18n/messages.ru.js';
+import { en as engineEn } from '../../src/i18n/messages.en.js';
+import { ru as engineRu } from '../../src/i18n/messages.ru.js';
+import { runEn } from '../../src/i18n/run.en.js';
+import { runRu } from '../../src/i18n/run.ru.js';
+import { foreignRuns } from '../support/english-runs.js';
+
+const en = { ...engineEn, ...runEn };
+const ru = { ...engineRu, ...runRu };
 import { messages } from '../../src/discord/i18n.js';
 
 /**
@@ -103,36 +109,29 @@ const samples: { [C in MsgCode]: MsgParams<C> } = {
   'warn.vmidTaken': { user: 'alice@pve', vmid: 10001, machine: 'router', name: 'web server' },
   'warn.sharedLan': { machine: 'router', nic: 'net0', bridge: 'vmbr0' },
   'warn.directoryRealm': { count: 3, realms: 'corp (ldap)', users: 'a@corp, b@corp, c@corp' },
+  'fail.api': { cluster: 'lab', request: 'POST /nodes/pve1/qemu/9000/clone', status: 500, text: 'storage full' },
+  'fail.task': { reason: 'clone failed: no space left on device' },
+  'fail.cancelled': {},
+  'fail.text': { message: 'something odd happened' },
+  'fail.foreignPending': { node: 'pve1', list: 'vmbr99 added, an edit' },
+  'fail.sdnBlocked': { list: 'pve1: vmbr99 added' },
+  'fail.sdnForeign': { list: 'VNet x1; pve2: vmbr7' },
+  'fail.sdnReload': { nodes: [{ node: 'pve2', reason: 'ifupdown2 missing' }, { node: null, reason: 'unreachable' }] },
+  'fail.network': { node: 'pve1', reason: 'PUT /nodes/pve1/network failed: 500 busy' },
+  'fail.vmidTaken': { vmid: 10001, name: 'web', node: 'pve1' },
+  'fail.vmidTakenAfterPlan': { vmid: 10001 },
+  'fail.vmVanished': { vmid: 10001 },
+  'fail.poolTaken': { pool: 'netlab-alice', comment: 'kept by hand' },
+  'fail.bridgeTaken': { bridge: 'vmbr1001', node: 'pve1' },
+  'fail.vnetTaken': { vnet: 'x1a2', alias: 'lab net' },
+  'fail.replicaTaken': { vmid: 9100, replica: 'tpl-router-pve2' },
+  'fail.ipsetUnsettled': { name: 'stands-deny', rounds: 12 },
+  'fail.rulesUnsettled': { kind: 'group', name: 'stands-g1' },
+  'fail.nicFlagsUnsettled': { vmid: 10001 },
+  'fail.vmFirewallUnsettled': { vmid: 10001 },
+  'fail.standsFailed': { failed: 2, total: 5 },
+  'fail.unknown': {},
 };
-
-/** Words a Russian text may carry in Latin letters: product names, units, Proxmox's own terms and option names. */
-const ALLOWED = new Set(
-  'Proxmox VE VMID VMIDs SDN TLS API vCPU ecorouter net0 vmbrN full true pve-stands group start balanced round-robin pack node'.split(' '),
-);
-
-/** What is left of a rendered Russian text once parameters, quoted parts and allowed terms are taken out. */
-function foreignRuns(text: string, params: Record<string, unknown>): string[] {
-  let rest = text;
-  // parameters (longest first), also as JSON.stringify quoted them
-  const values = Object.values(params)
-    .map(String)
-    .filter((v) => v !== '')
-    .sort((a, b) => b.length - a.length);
-  for (const v of values) rest = rest.split(JSON.stringify(v)).join(' ◆ ').split(v).join(' ◆ ');
-  rest = rest.replace(/«[^»]*»/g, ' ◆ ').replace(/`[^`]*`/g, ' ◆ ').replace(/--[a-z-]+/g, ' ◆ ');
-  const words = rest.split(/[\s,.;:()–—…]+/).filter(Boolean);
-  const runs: string[] = [];
-  let run: string[] = [];
-  for (const w of words) {
-    if (/^[A-Za-z][A-Za-z0-9.-]*$/.test(w) && !ALLOWED.has(w)) run.push(w);
-    else {
-      if (run.length) runs.push(run.join(' '));
-      run = [];
-    }
-  }
-  if (run.length) runs.push(run.join(' '));
-  return runs;
-}
 
 describe('the engine catalogue', () => {
   it('has the same codes in English and Russian, and every code renders in both with its sample parameters', () => {

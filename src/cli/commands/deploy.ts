@@ -20,7 +20,7 @@ import type { CommandEnv } from '../program.js';
 import { createProgress } from '../progress.js';
 import { CredentialsFile } from '../credentials-file.js';
 import { colors, compactIds, fitText, renderCredentials, stateColor, table } from '../tables.js';
-import { cliLang, count, say, text, type Lang } from '../../i18n/index.js';
+import { cliLang, count, say, stored, text, type Lang } from '../../i18n/index.js';
 
 const nn = (n: number, one: string, other: string): string => count('en', n, { one, other });
 
@@ -174,14 +174,14 @@ export function printDeployResult(io: CliIo, result: DeployResult, o: PrintResul
         s.node,
         s.status + (s.rolledBack ? ' (rolled back)' : ''),
         o.wide ? s.vms.map((v) => `${v.vmid} ${v.name}`).join('\n') : compactIds(s.vms.map((v) => v.vmid)),
-        s.status === 'ready' ? (s.consoleUrl ?? '') : (s.error ?? ''),
+        s.status === 'ready' ? (s.consoleUrl ?? '') : stored(lang, s.errorMsg, s.error),
       ]),
     ),
   );
   // an error cut short in the table is printed whole below it
   const failed = result.stands.filter((s) => s.status !== 'ready' && s.error);
   if (failed.length > 0 && !o.wide) {
-    print(io, fitText(['', 'Errors:', ...failed.map((s) => `  ${s.userid}: ${s.error}`)].join('\n'), terminalWidth(io)));
+    print(io, fitText(['', 'Errors:', ...failed.map((s) => `  ${s.userid}: ${stored(lang, s.errorMsg, s.error)}`)].join('\n'), terminalWidth(io)));
   }
   for (const w of warnings) writeLine(io.stderr, w);
   const withPw = result.credentials.filter((c) => c.password).length;

@@ -1,0 +1,41 @@
+/** What an engine run reports afterwards, in Russian (see run.en.ts). Proxmox's own words are quoted «…». */
+import type { RunCatalog } from './run.en.js';
+
+const q = (t: string): string => `«${t}»`;
+
+export const runRu: RunCatalog = {
+  'fail.api': (p) =>
+    `${p.cluster ? `${p.cluster}: ` : ''}${p.request}: ` +
+    (p.status === 0 ? `нет ответа от Proxmox${p.text ? ` (${q(p.text)})` : ''}` : `Proxmox ответил ошибкой ${p.status}${p.text ? `: ${q(p.text)}` : ''}`),
+  'fail.task': (p) => `задача Proxmox завершилась с ошибкой: ${q(p.reason)}`,
+  'fail.cancelled': () => 'задача отменена',
+  'fail.text': (p) => `ошибка: ${q(p.message)}`,
+  'fail.foreignPending': (p) =>
+    `на узле ${p.node} есть чужие неприменённые изменения сети: ${p.list}; применение применило бы и их, ` +
+    `поэтому мосты стенда не созданы (обратитесь к автору изменений или запустите снова с --apply-foreign-pending)`,
+  'fail.sdnBlocked': (p) =>
+    `изменения SDN применить нельзя: применение перезагружает сеть каждого узла, а есть чужие неприменённые ` +
+    `изменения сети (${p.list}); обратитесь к их автору или запустите снова с --apply-foreign-pending`,
+  'fail.sdnForeign': (p) =>
+    `SDN не применён: есть чужие неприменённые изменения: ${p.list} (чтобы применить и их, запустите снова с --apply-foreign-pending)`,
+  'fail.sdnReload': (p) =>
+    `SDN применён, но ${p.nodes.map((x) => `${x.node ?? 'один из узлов'} (${q(x.reason)})`).join('; ')} не перезагрузил сеть, поэтому VNet стенда там не работают; ` +
+    `исправьте узел, примените SDN ещё раз (Центр обработки данных → SDN → Применить) и повторите развёртывание`,
+  'fail.network': (p) => `сеть на узле ${p.node}: ${q(p.reason)}`,
+  'fail.vmidTaken': (p) => `VMID ${p.vmid} занят другой ВМ (${p.name === undefined ? 'без имени' : p.name} на ${p.node}); спланируйте развёртывание заново`,
+  'fail.vmidTakenAfterPlan': (p) =>
+    `VMID ${p.vmid} занят другой ВМ (${p.name === undefined ? 'неизвестной' : p.name}) после планирования; спланируйте развёртывание заново`,
+  'fail.vmVanished': (p) => `ВМ ${p.vmid} исчезла сразу после завершения клонирования`,
+  'fail.poolTaken': (p) => `пул ${p.pool} уже существует и принадлежит не этому стенду (комментарий: ${p.comment === undefined ? 'нет' : q(p.comment)})`,
+  'fail.bridgeTaken': (p) =>
+    `мост ${p.bridge} на ${p.node} уже существует и принадлежит не этому стенду (${p.comment === undefined ? 'без комментария' : q(p.comment)})`,
+  'fail.vnetTaken': (p) => `VNet ${p.vnet} уже существует и принадлежит не этому стенду (${p.alias === undefined ? 'без псевдонима' : q(p.alias)})`,
+  'fail.replicaTaken': (p) => `VMID ${p.vmid}, запланированный для реплики шаблона ${p.replica}, занят ${p.name === undefined ? 'другой ВМ' : `ВМ ${p.name}`}`,
+  'fail.ipsetUnsettled': (p) => `IPSet ${p.name} не пришёл в нужное состояние за ${p.rounds} проходов (кто-то постоянно его меняет)`,
+  'fail.rulesUnsettled': (p) =>
+    `правила межсетевого экрана ${p.kind === 'group' ? `группы безопасности ${p.name}` : p.kind === 'vm' ? `ВМ ${p.name}` : 'центра обработки данных'} не пришли в нужное состояние (кто-то постоянно их меняет)`,
+  'fail.nicFlagsUnsettled': (p) => `ВМ ${p.vmid}: флаги межсетевого экрана на её сетевых картах не пришли в нужное состояние`,
+  'fail.vmFirewallUnsettled': (p) => `ВМ ${p.vmid}: параметры её межсетевого экрана не пришли в нужное состояние`,
+  'fail.standsFailed': (p) => `не удалось стендов: ${p.failed} из ${p.total}`,
+  'fail.unknown': () => 'ошибка',
+};
