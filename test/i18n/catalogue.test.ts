@@ -4,10 +4,12 @@ import { en as engineEn } from '../../src/i18n/messages.en.js';
 import { ru as engineRu } from '../../src/i18n/messages.ru.js';
 import { runEn } from '../../src/i18n/run.en.js';
 import { runRu } from '../../src/i18n/run.ru.js';
+import { cliEn } from '../../src/i18n/cli.en.js';
+import { cliRu } from '../../src/i18n/cli.ru.js';
 import { foreignRuns } from '../support/english-runs.js';
 
-const en = { ...engineEn, ...runEn };
-const ru = { ...engineRu, ...runRu };
+const en = { ...engineEn, ...runEn, ...cliEn };
+const ru = { ...engineRu, ...runRu, ...cliRu };
 import { messages } from '../../src/discord/i18n.js';
 
 /**
@@ -131,6 +133,111 @@ const samples: { [C in MsgCode]: MsgParams<C> } = {
   'fail.vmFirewallUnsettled': { vmid: 10001 },
   'fail.standsFailed': { failed: 2, total: 5 },
   'fail.unknown': {},
+  'out.state': { state: 'ready' },
+  'out.head': { head: 'consoleError' },
+  'out.yes': {},
+  'out.no': {},
+  'out.errors': {},
+  'out.planSummary': { group: 'netlab-class', cluster: 'lab', stands: 3, vms: 9, clone: 'linked', profile: 'netlab', strategy: 'balanced', mode: 'bridges' },
+  'out.nodeLeftOut': { reason: 'node is offline' },
+  'out.nodeCount': { count: 5, unit: 'stands' },
+  'out.recorded': {},
+  'out.newUser': {},
+  'out.resources': { cores: 4, gib: '6' },
+  'out.tag': { tag: 100 },
+  'out.vlans': { list: '10,20' },
+  'out.moreStands': { count: 5 },
+  'out.replicasHead': {},
+  'out.replica': { exists: false, vmid: 9100, name: 'tpl-router-pve2', source: 9000, from: 'pve1', on: 'pve2' },
+  'out.isolationHead': {},
+  'out.isoNics': {},
+  'out.isoIpset': { ipset: 'stands-deny', list: '', allowIn: true },
+  'out.isoRules': { deny: 'stands-deny', allow: 'stands-allow-in' },
+  'out.isoNothingCluster': {},
+  'out.estimate': { time: 'около 1 мин 40 с', notes: 'пример' },
+  'out.estMakes': { count: 2 },
+  'out.estReuses': { count: 2 },
+  'out.estExist': { count: 3 },
+  'out.estMoved': { count: 2, plain: 'около 3 мин' },
+  'out.estClusterTiming': {},
+  'out.dryRunCreated': {},
+  'out.confirmDeploy': { stands: 3, vms: 9, cluster: 'lab' },
+  'out.rolledBack': {},
+  'out.passwordsWritten': { count: 3, file: '/tmp/creds.csv' },
+  'out.newUsers': {},
+  'out.deployDone': { status: 'partial', ready: 2, failed: 1, secs: '12.5', group: 'netlab-class', job: 'deploy-20261204T1200-ab12' },
+  'out.resumeHint': { group: 'netlab-class' },
+  'out.retryHint': {},
+  'out.credsOutFailed': { file: '/tmp/creds.csv', message: 'EACCES: permission denied' },
+  'out.confirmNeeded': { question: 'Развернуть 3 стенда?' },
+  'out.yesNo': {},
+  'out.cancelled': {},
+  'out.pPlanned': { total: 3 },
+  'out.pJobStarted': { job: 'deploy-1', total: 3 },
+  'out.pVm': { vm: 10001 },
+  'out.pStep': { step: 'clone' },
+  'out.pStepDone': { step: 'клонирование' },
+  'out.pRetry': { step: 'клонирование' },
+  'out.pStandDone': { stand: 'alice@pve' },
+  'out.pStandFailed': { stand: 'alice@pve', step: 'клонирование' },
+  'out.pProgress': { done: 3, total: 10, eta: '1m05s' },
+  'out.pJobFinished': { job: 'deploy-1' },
+  'out.pOverall': { steps: 'шагов 3/10', stands: 'стендов готово 1/3', failed: 0, retries: 2, eta: '1m05s' },
+  'out.pSteps': { done: 3, total: '10' },
+  'out.pStandsDone': { done: 1, total: '3', one: false },
+  'out.pStandRow': { stand: 'alice@pve', state: 'клонирование…', steps: 2 },
+  'out.pRetries': { count: 2 },
+  'out.pRetrying': { step: 'клонирование', message: 'got no worker upid' },
+  'out.pFailedAt': { stand: 'alice@pve', step: 'клонирование', message: '«storage full»' },
+  'out.statusHead': { cluster: 'lab', at: '2026-12-04 12:00:00' },
+  'out.vmsRunning': { running: 3, vms: 5 },
+  'out.cpuOf': { pct: '12%', max: 16 },
+  'out.lastHour': { avg: '10%', peak: '40%' },
+  'out.lastHourWide': { avg: '10%', peak: '40%' },
+  'out.memCompact': { used: '12.0', total: '64.0', alloc: '20.0' },
+  'out.memWide': { used: '12.0', alloc: '20.0', total: '64.0' },
+  'out.shared': {},
+  'out.gib': {},
+  'out.standsCell': { stands: 3, ready: 2, failed: 1 },
+  'out.locked': {},
+  'out.leaseEnds': { at: '2026-12-05 12:00' },
+  'out.lock': { lock: 'backup' },
+  'out.noStands': {},
+  'out.runningJob': { id: 'deploy-1', kind: 'deploy', group: 'netlab-class', done: 3, total: 10 },
+  'out.standOf': { user: 'alice@pve', group: 'netlab-class' },
+  'out.detail': { key: 'state' },
+  'out.leaseDetail': { at: '2026-12-05 12:00' },
+  'out.noGroup': { group: 'netlab-x', names: 'netlab-class, web' },
+  'out.noStandOf': { user: 'bob@pve', group: 'netlab-class', users: 'alice@pve' },
+  'out.noGroups': { file: '/var/lib/stands/state.sqlite' },
+  'out.cleanupHead': { group: 'netlab-class', cluster: 'lab' },
+  'out.nothingLeft': {},
+  'out.dryRunRemoved': {},
+  'out.confirmCleanup': { stands: 3, vms: 9, group: 'netlab-class' },
+  'out.cleanupDone': { status: 'succeeded', vms: 9, bridges: 3, vnets: 0, pools: 3, users: 3, acls: 3 },
+  'out.kept': { what: 'bridges on pve1', reason: 'cannot read it' },
+  'out.cleanupVms': { list: '10001 router' },
+  'out.cleanupRunning': {},
+  'out.cleanupBridges': { list: 'vmbr1000@pve1' },
+  'out.cleanupVnets': { list: 'x1a2' },
+  'out.cleanupPool': { pool: 'netlab-alice' },
+  'out.cleanupUser': { user: 'alice@pve' },
+  'out.cleanupRecordsOnly': {},
+  'out.cleanupFirewall': { list: 'ipset/stands-deny' },
+  'out.prepareHead': { profile: 'netlab', cluster: 'lab', nodes: 'pve2, pve3', needed: 4, present: 1, toMake: 3 },
+  'out.skipped': { node: 'pve3', reason: 'node is offline' },
+  'out.replicaFailed': { error: '«storage full»' },
+  'out.replicaMade': { secs: '12.5' },
+  'out.replicaPresent': {},
+  'out.prepareDone': { made: 2, present: 1, failed: 0 },
+  'out.noSecrets': { cluster: 'lab' },
+  'out.noReplicas': {},
+  'out.noUnused': {},
+  'out.unused': { list: '9100 tpl-router-pve2 on pve2' },
+  'out.onNode': { vmid: 9100, name: 'tpl-router-pve2', node: 'pve2' },
+  'out.confirmPrune': { count: 2 },
+  'out.removedReplica': { what: '9100 tpl-router-pve2 на pve2' },
+  'out.keptReplica': { what: '9100 tpl-router-pve2 на pve2', reason: '«in use»' },
 };
 
 describe('the engine catalogue', () => {
@@ -153,7 +260,8 @@ describe('the engine catalogue', () => {
     for (const code of allCodes()) {
       const params = samples[code] as Record<string, unknown>;
       const text = render('ru', { code, params } as Msg);
-      expect(text, `ru ${code} has no Cyrillic`).toMatch(/[А-Яа-яЁё]/);
+      // `VLANs 10,20` → `VLAN 10,20`, `VNets x1` → `VNet x1`: a term and names, nothing to say in words
+      if (!['out.vlans', 'out.cleanupVnets'].includes(code)) expect(text, `ru ${code} has no Cyrillic`).toMatch(/[А-Яа-яЁё]/);
       // a single Latin word may be a term; two in a row is English prose
       const runs = foreignRuns(text, params).filter((r) => r.split(' ').length >= 2 || !/^[A-Z0-9]/.test(r));
       if (runs.length) offenders.push(`${code}: ${JSON.stringify(runs)} in ${JSON.stringify(text)}`);

@@ -6,7 +6,7 @@
 
 /** Words a Russian text may carry in Latin letters: product names, units, Proxmox's own terms and option names. */
 export const ALLOWED_TERMS = new Set(
-  'Proxmox VE VMID VMIDs SDN TLS API vCPU ecorouter net0 vmbrN full true pve-stands group start balanced round-robin pack node IPSet VNet VNets'.split(' '),
+  'Proxmox VE VMID VMIDs SDN TLS API vCPU ecorouter net0 vmbrN full true pve-stands group start balanced round-robin pack node IPSet VNet VNets ACCEPT DROP REJECT DHCP ACL VLAN UTC'.split(' '),
 );
 
 function flatten(v: unknown): string[] {
