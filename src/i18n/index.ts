@@ -59,7 +59,10 @@ export function stored(lang: Lang, m: unknown, english: string | undefined, fall
 /** The text of a code in a language. */
 export function render(lang: Lang, m: Msg): string {
   const fn = catalogs[lang][m.code] as (p: unknown) => string;
-  return fn(m.params);
+  const params = m.params as Record<string, unknown> | undefined;
+  // a parameter that is a message (Nested) is said in the same language
+  const nested = params && Object.values(params).some(isMsg);
+  return fn(nested ? Object.fromEntries(Object.entries(params).map(([k, v]) => [k, isMsg(v) ? render(lang, v) : v])) : params);
 }
 
 /** A text that may be a code (rendered) or a plain string (kept as is: names, Proxmox's own messages). */

@@ -3,6 +3,8 @@
  * warnings and outcomes of cleanup, power, lease expiry and recovery. `run.ru.ts` is typed as `RunCatalog`.
  * The English text of a failure is byte for byte what the records' `error` field always held.
  */
+import { t, type Nested } from './nested.js';
+
 export const runEn = {
   // ---- why a stand failed (StandRecord.errorMsg, DeployStandResult.errorMsg)
   /** Proxmox answered a request with an error (ProxmoxApiError): its message, as it always read. */
@@ -45,6 +47,33 @@ export const runEn = {
   /** JobRecord.errorMsg of a deploy with failed stands. */
   'fail.standsFailed': (p: { failed: number; total: number }) => `${p.failed} of ${p.total} stands failed`,
   'fail.unknown': () => 'failed',
+  // ---- cleanup: what is kept and why, stand failures, warnings
+  'kept.bridgesOn': (p: { node: string }) => `bridges on ${p.node}`,
+  'kept.vm': (p: { vmid: number; name?: string; node: string }) => `VM ${p.vmid} (${p.name ?? 'unnamed'}) on ${p.node}`,
+  'kept.bridge': (p: { bridge: string; node: string }) => `bridge ${p.bridge} on ${p.node}`,
+  'kept.vnet': (p: { vnet: string }) => `VNet ${p.vnet}`,
+  'kept.acl': (p: { id: string }) => `ACL record ${p.id}`,
+  'kept.pool': (p: { pool: string }) => `pool ${p.pool}`,
+  'kept.user': (p: { user: string }) => `user ${p.user}`,
+  'kept.fwGroup': (p: { name: string }) => `security group ${p.name}`,
+  'kept.fwIpset': (p: { name: string }) => `IPSet ${p.name}`,
+  'kept.cannotReadNetwork': (p: { reason: string }) => `cannot read the node's network: ${p.reason}`,
+  'kept.notOurVm': (p: { reason: string }) => `recorded, but not the VM we created: ${p.reason}`,
+  'kept.notGroups': (p: { mark?: string; kind: 'comment' | 'alias' }) => `not marked as this group's (${p.mark ?? `no ${p.kind}`})`,
+  'kept.notStands': (p: { mark?: string }) => `not marked as this stand's (${p.mark ?? 'no comment'})`,
+  'kept.aclUnreadable': () => 'cannot read its path, user and role: left alone',
+  'kept.userNotMarked': () => 'its comment no longer marks it as created by pve-stands',
+  'kept.userHasStands': (p: { groups: string }) => `still has stands in ${p.groups}`,
+  'kept.poolHolds': (p: { list: string }) => `still holds ${p.list} (not ours)`,
+  'kept.noOurComment': () => 'journaled as ours, but it no longer carries our comment',
+  'clean.foreignPending': (p: { node: string; list: string }) =>
+    `node ${p.node} has pending network changes that are not ours (${p.list}): its bridges were left in place (cleanup again once they are applied or reverted)`,
+  'clean.foreignAppeared': (p: { node: string; list: string }) =>
+    `node ${p.node}: someone else's pending network change appeared (${p.list}); our bridge removals are pending, not applied`,
+  'clean.isolationNotRemoved': (p: { reason: string }) => `isolation firewall objects not removed: ${p.reason} (the next cleanup retries)`,
+  'clean.cancelled': () => 'cancelled',
+  /** A stand record whose cleanup failed: the failure's own text after `cleanup: `. */
+  'clean.failed': (p: { reason: Nested }) => `cleanup: ${t(p.reason)}`,
 };
 
 export type RunCatalog = { [K in keyof typeof runEn]: (typeof runEn)[K] };

@@ -1,5 +1,6 @@
 /** What an engine run reports afterwards, in Russian (see run.en.ts). Proxmox's own words are quoted «…». */
 import type { RunCatalog } from './run.en.js';
+import { t } from './nested.js';
 
 const q = (t: string): string => `«${t}»`;
 
@@ -38,4 +39,29 @@ export const runRu: RunCatalog = {
   'fail.vmFirewallUnsettled': (p) => `ВМ ${p.vmid}: параметры её межсетевого экрана не пришли в нужное состояние`,
   'fail.standsFailed': (p) => `не удалось стендов: ${p.failed} из ${p.total}`,
   'fail.unknown': () => 'ошибка',
+  'kept.bridgesOn': (p) => `мосты на ${p.node}`,
+  'kept.vm': (p) => `ВМ ${p.vmid} (${p.name === undefined ? 'без имени' : p.name}) на ${p.node}`,
+  'kept.bridge': (p) => `мост ${p.bridge} на ${p.node}`,
+  'kept.vnet': (p) => `VNet ${p.vnet}`,
+  'kept.acl': (p) => `запись ACL ${p.id}`,
+  'kept.pool': (p) => `пул ${p.pool}`,
+  'kept.user': (p) => `пользователь ${p.user}`,
+  'kept.fwGroup': (p) => `группа безопасности ${p.name}`,
+  'kept.fwIpset': (p) => `IPSet ${p.name}`,
+  'kept.cannotReadNetwork': (p) => `не удалось прочитать сеть узла: ${q(p.reason)}`,
+  'kept.notOurVm': (p) => `записана, но это не созданная нами ВМ: ${q(p.reason)}`,
+  'kept.notGroups': (p) => `не помечен как объект этой группы (${p.mark === undefined ? (p.kind === 'alias' ? 'нет псевдонима' : 'нет комментария') : q(p.mark)})`,
+  'kept.notStands': (p) => `не помечен как пул этого стенда (${p.mark === undefined ? 'нет комментария' : q(p.mark)})`,
+  'kept.aclUnreadable': () => 'не удалось разобрать путь, пользователя и роль: оставлена как есть',
+  'kept.userNotMarked': () => 'комментарий больше не помечает его как созданного pve-stands',
+  'kept.userHasStands': (p) => `у него ещё есть стенды в ${p.groups}`,
+  'kept.poolHolds': (p) => `в нём ещё есть ${p.list} (не наши)`,
+  'kept.noOurComment': () => 'записан как наш, но нашего комментария на нём больше нет',
+  'clean.foreignPending': (p) =>
+    `на узле ${p.node} есть чужие неприменённые изменения сети (${p.list}): его мосты оставлены (повторите удаление, когда изменения применят или отменят)`,
+  'clean.foreignAppeared': (p) =>
+    `узел ${p.node}: появилось чужое неприменённое изменение сети (${p.list}); удаление наших мостов ожидает применения и не применено`,
+  'clean.isolationNotRemoved': (p) => `объекты межсетевого экрана для изоляции не удалены: ${q(p.reason)} (следующее удаление повторит попытку)`,
+  'clean.cancelled': () => 'отменено',
+  'clean.failed': (p) => `удаление: ${t(p.reason)}`,
 };
