@@ -17,13 +17,11 @@ export function createProgress(io: CliIo, options: { live?: boolean; label?: str
   return live ? new LiveProgress(io, options.label ?? 'stands', lang) : new LineProgress(io, lang);
 }
 
-export function formatDuration(ms: number | undefined): string {
+export function formatDuration(ms: number | undefined, lang: Lang = 'en'): string {
   if (ms === undefined || !Number.isFinite(ms) || ms < 0) return '--';
   const s = Math.round(ms / 1000);
-  if (s < 60) return `${s}s`;
   const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m${String(s % 60).padStart(2, '0')}s`;
-  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+  return say(lang, 'out.clock', m < 60 ? { h: 0, m, s: s % 60 } : { h: Math.floor(m / 60), m: m % 60, s: 0 });
 }
 
 function clock(): string {
@@ -59,7 +57,7 @@ function describe(event: EngineEvent, lang: Lang = 'en'): string | undefined {
     }
     case 'progress':
       return event.done !== undefined && event.total !== undefined
-        ? `${say(lang, 'out.pProgress', { done: event.done, total: event.total, eta: event.etaMs !== undefined ? formatDuration(event.etaMs) : '' })}${msg}`
+        ? `${say(lang, 'out.pProgress', { done: event.done, total: event.total, eta: event.etaMs !== undefined ? formatDuration(event.etaMs, lang) : '' })}${msg}`
         : undefined;
     case 'job-finished':
       return `${say(lang, 'out.pJobFinished', { job: event.job })}${msg}`;
@@ -152,7 +150,7 @@ class LiveProgress implements ProgressView {
       stands: say(this.lang, 'out.pStandsDone', { done: this.ready, total: String(this.stands || '?'), one: this.stands === 1 }),
       failed: this.failed,
       retries: this.retries,
-      eta: formatDuration(this.etaMs),
+      eta: formatDuration(this.etaMs, this.lang),
     };
   }
 

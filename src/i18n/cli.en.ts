@@ -16,6 +16,11 @@ export type StateWord =
 export const cliEn = {
   // ---- words used in several tables
   'out.state': (p: { state: string }) => p.state,
+  /** `3 stopped` in a stand's state: VMs counted by state. */
+  'out.vmsInState': (p: { count: number; state: string }) => `${p.count} ${p.state}`,
+  /** A duration on a progress line: `45s`, `1m05s`, `2h03m`. */
+  'out.clock': (p: { h: number; m: number; s: number }) =>
+    p.h ? `${p.h}h${String(p.m).padStart(2, '0')}m` : p.m ? `${p.m}m${String(p.s).padStart(2, '0')}s` : `${p.s}s`,
   'out.head': (p: { head: Head }): string => HEADS_EN[p.head],
   'out.yes': () => 'yes',
   'out.no': () => 'no',

@@ -28,6 +28,14 @@ const STATES_RU: Record<string, string> = {
   present: 'есть',
 };
 
+/** A VM state counted in a stand's line (`остановлено: 3`). */
+const VM_STATES_RU: Record<string, string> = {
+  running: 'работает',
+  stopped: 'остановлено',
+  paused: 'приостановлено',
+  missing: 'нет на кластере',
+};
+
 const HEADS_RU: Record<Head, string> = {
   user: 'пользователь',
   node: 'узел',
@@ -96,6 +104,8 @@ const CLONES_RU: Record<string, string> = { linked: 'связанные', full: 
 
 export const cliRu: CliCatalog = {
   'out.state': (p) => STATES_RU[p.state] ?? p.state,
+  'out.vmsInState': (p) => `${VM_STATES_RU[p.state] ?? STATES_RU[p.state] ?? p.state}: ${p.count}`,
+  'out.clock': (p) => (p.h ? `${p.h} ч ${p.m} мин` : p.m ? `${p.m} мин ${p.s} с` : `${p.s} с`),
   'out.head': (p) => HEADS_RU[p.head],
   'out.yes': () => 'да',
   'out.no': () => 'нет',

@@ -157,6 +157,8 @@ const samples: { [C in MsgCode]: MsgParams<C> } = {
   'clean.cancelled': {},
   'clean.failed': { reason: 'storage full' },
   'out.state': { state: 'ready' },
+  'out.vmsInState': { count: 3, state: 'stopped' },
+  'out.clock': { h: 0, m: 1, s: 5 },
   'out.head': { head: 'consoleError' },
   'out.yes': {},
   'out.no': {},

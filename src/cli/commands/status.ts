@@ -62,7 +62,7 @@ function nodeRow(n: NodeReport, wide: boolean, lang: Lang): string[] {
 export function standState(s: StandReport, lang: Lang = 'en'): string {
   const counts = new Map<string, number>();
   for (const v of s.vms) counts.set(v.state, (counts.get(v.state) ?? 0) + 1);
-  const vms = [...counts].map(([state, n]) => `${n} ${stateWord(lang, state)}`).join(' ');
+  const vms = [...counts].map(([state, n]) => say(lang, 'out.vmsInState', { count: n, state })).join(lang === 'en' ? ' ' : ', ');
   const locked = s.vms.some((v) => v.lock) ? say(lang, 'out.locked') : '';
   return `${stateWord(lang, s.status)}${vms ? `, ${vms}` : ''}${locked}`;
 }
