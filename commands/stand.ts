@@ -193,7 +193,7 @@ async function power(cx: CommandContext, action: 'rollback' | 'reset' | 'start' 
   const r = await bot.jobs.serial(`group:${stand.group}`, () => fn(app, { group: stand.group, user: stand.userid }, { requestedBy }));
   const failed = r.stands.find((s) => s.status === 'failed');
   await cx.audit(`stand ${action}`, failed ? 'failed' : 'ok', { group: stand.group, user: stand.userid, job: r.job });
-  if (failed) throw new UserError(failed.error ?? r.status);
+  if (failed) throw new UserError(stored(cx.lang, failed.errorMsg, failed.error, r.status));
   await i.editReply({ content: m.standDone(m.standActions[action] ?? action) });
 }
 
@@ -209,7 +209,7 @@ async function remove(cx: CommandContext): Promise<void> {
   });
   const failed = r.stands.find((s) => s.status === 'failed');
   await cx.audit('stand delete', failed ? 'failed' : 'ok', { group: stand.group, user: stand.userid, job: r.job });
-  if (failed) throw new UserError(failed.error ?? r.status);
+  if (failed) throw new UserError(stored(cx.lang, failed.errorMsg, failed.error, r.status));
   await i.editReply({ content: m.standDone(m.standActions.delete!) });
 }
 

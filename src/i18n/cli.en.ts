@@ -152,7 +152,31 @@ export const cliEn = {
   'out.confirmPrune': (p: { count: number }) => `Remove ${nn(p.count, 'unused template replica', 'unused template replicas')}?`,
   'out.removedReplica': (p: { what: string }) => `removed ${p.what}`,
   'out.keptReplica': (p: { what: string; reason: string }) => `kept ${p.what}: ${p.reason}`,
+  // ---- power, expire, recover, resume, password
+  'out.powerQuestion': (p: { action: 'reset' | 'stop' | 'shutdown'; user?: string; group: string }) =>
+    `${POWER_Q_EN[p.action]}: ${p.user ? `${p.user}'s stand in group ${p.group}` : `every stand of group ${p.group}`}?`,
+  'out.vmOutcome': (p: { vmid: number; name: string; outcome: string; message: string }) =>
+    `${p.vmid} ${p.name}: ${p.outcome}${p.message ? ` (${p.message})` : ''}`,
+  'out.powerDone': (p: { action: string; group: string; status: string }) => `${p.action} ${p.group}: ${p.status}`,
+  'out.noLeaseEnded': () => 'no lease has ended',
+  'out.leaseEnded': () => 'lease ended',
+  'out.action': () => 'action',
+  'out.outcome': () => 'outcome',
+  'out.recovered': (p: { cluster: string; file: string; stands: number; groups: number; list: string; vms: number; bridges: number; users: number; replicas: number; known: number }) =>
+    `recovered from ${p.cluster} into ${p.file}: ${nn(p.stands, 'stand', 'stands')} in ${nn(p.groups, 'group', 'groups')}` +
+    `${p.list ? ` (${p.list})` : ''}, ${nn(p.vms, 'VM', 'VMs')}, ${nn(p.bridges, 'bridge', 'bridges')}, ${nn(p.users, 'user', 'users')}, ` +
+    `${nn(p.replicas, 'template replica', 'template replicas')}; ${p.known === 1 ? '1 stand was' : `${p.known} stands were`} already recorded`,
+  'out.nothingToResume': (p: { group?: string }) => `nothing to resume: no unfinished deploy jobs${p.group ? ` in group ${p.group}` : ''}`,
+  'out.resuming': (p: { job: string; group: string; status: string }) => `resuming ${p.job} (group ${p.group}, ${p.status})`,
+  'out.newPassword': (p: { user: string; password: string }) => `new password for ${p.user} (shown only now, not stored): ${p.password}`,
+  'out.newPasswordFile': (p: { user: string; file: string }) => `new password for ${p.user} written to ${p.file} (mode 0600; not shown, not stored elsewhere)`,
 };
+
+const POWER_Q_EN = {
+  reset: 'Roll back to the `start` snapshot (students lose their changes)',
+  stop: 'Stop the VMs',
+  shutdown: 'Shut the VMs down (ACPI; stopped if still running after the timeout)',
+} as const;
 
 /** Table heads. */
 export type Head = keyof typeof HEADS_EN;

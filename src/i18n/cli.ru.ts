@@ -103,7 +103,7 @@ const MODES_RU: Record<string, string> = { bridges: 'мосты', sdn: 'SDN' };
 const CLONES_RU: Record<string, string> = { linked: 'связанные', full: 'полные' };
 
 export const cliRu: CliCatalog = {
-  'out.state': (p) => STATES_RU[p.state] ?? p.state,
+  'out.state': (p) => STATES_RU[p.state] ?? OUTCOMES_RU[p.state] ?? p.state,
   'out.vmsInState': (p) => `${VM_STATES_RU[p.state] ?? STATES_RU[p.state] ?? p.state}: ${p.count}`,
   'out.clock': (p) => (p.h ? `${p.h} ч ${p.m} мин` : p.m ? `${p.m} мин ${p.s} с` : `${p.s} с`),
   'out.head': (p) => HEADS_RU[p.head],
@@ -224,4 +224,38 @@ export const cliRu: CliCatalog = {
   'out.confirmPrune': (p) => `Удалить неиспользуемые реплики шаблонов (${p.count})?`,
   'out.removedReplica': (p) => `удалена ${p.what}`,
   'out.keptReplica': (p) => `оставлена ${p.what}: ${p.reason}`,
+  'out.powerQuestion': (p) =>
+    `${POWER_Q_RU[p.action]}: ${p.user ? `стенд ${p.user} в группе ${p.group}` : `все стенды группы ${p.group}`}?`,
+  'out.vmOutcome': (p) => `${p.vmid} ${p.name}: ${OUTCOMES_RU[p.outcome] ?? p.outcome}${p.message ? ` (${p.message})` : ''}`,
+  'out.powerDone': (p) => `${STEPS_RU[p.action] ?? p.action} ${p.group}: ${STATES_RU[p.status] ?? p.status}`,
+  'out.noLeaseEnded': () => 'ни у одного стенда срок аренды не истёк',
+  'out.leaseEnded': () => 'аренда истекла',
+  'out.action': () => 'действие',
+  'out.outcome': () => 'итог',
+  'out.recovered': (p) =>
+    `восстановлено из ${p.cluster} в ${p.file}: ${n(p.stands, 'stand')} в ${count('ru', p.groups, { one: 'группе', other: 'группах' })}` +
+    `${p.list ? ` (${p.list})` : ''}, ${p.vms} ВМ, мостов: ${p.bridges}, ${n(p.users, 'user')}, реплик шаблонов: ${p.replicas}; ` +
+    `уже были записаны: ${n(p.known, 'stand')}`,
+  'out.nothingToResume': (p) => `продолжать нечего: незавершённых развёртываний нет${p.group ? ` в группе ${p.group}` : ''}`,
+  'out.resuming': (p) => `продолжается ${p.job} (группа ${p.group}, ${STATES_RU[p.status] ?? p.status})`,
+  'out.newPassword': (p) => `новый пароль ${p.user} (показывается только сейчас, нигде не хранится): ${p.password}`,
+  'out.newPasswordFile': (p) => `новый пароль ${p.user} записан в ${p.file} (права 0600; на экран не выводится и больше нигде не хранится)`,
+};
+
+const POWER_Q_RU = {
+  reset: 'Откатить к снимку «start» (изменения студентов пропадут)',
+  stop: 'Остановить ВМ',
+  shutdown: 'Выключить ВМ (ACPI; если после тайм-аута ВМ ещё работают, они будут остановлены)',
+} as const;
+
+/** Outcomes of a VM in a power run, and of a stand in lease expiry. */
+const OUTCOMES_RU: Record<string, string> = {
+  done: 'сделано',
+  already: 'уже было',
+  skipped: 'пропущена',
+  failed: 'ошибка',
+  stopped: 'остановлен',
+  removed: 'удалён',
+  busy: 'занят',
+  ok: 'готово',
 };

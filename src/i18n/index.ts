@@ -60,9 +60,10 @@ export function stored(lang: Lang, m: unknown, english: string | undefined, fall
 export function render(lang: Lang, m: Msg): string {
   const fn = catalogs[lang][m.code] as (p: unknown) => string;
   const params = m.params as Record<string, unknown> | undefined;
-  // a parameter that is a message (Nested) is said in the same language
-  const nested = params && Object.values(params).some(isMsg);
-  return fn(nested ? Object.fromEntries(Object.entries(params).map(([k, v]) => [k, isMsg(v) ? render(lang, v) : v])) : params);
+  // a parameter that is a message (Nested), or a list of them, is said in the same language
+  const said = (v: unknown): unknown => (isMsg(v) ? render(lang, v) : Array.isArray(v) ? v.map(said) : v);
+  const nested = params && Object.values(params).some((v) => isMsg(v) || (Array.isArray(v) && v.some(isMsg)));
+  return fn(nested ? Object.fromEntries(Object.entries(params).map(([k, v]) => [k, said(v)])) : params);
 }
 
 /** A text that may be a code (rendered) or a plain string (kept as is: names, Proxmox's own messages). */

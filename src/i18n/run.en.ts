@@ -47,6 +47,24 @@ export const runEn = {
   /** JobRecord.errorMsg of a deploy with failed stands. */
   'fail.standsFailed': (p: { failed: number; total: number }) => `${p.failed} of ${p.total} stands failed`,
   'fail.unknown': () => 'failed',
+  /** A text with no code (an engine reason kept in English): as is, quoted in another language. */
+  'txt.quoted': (p: { text: string }) => p.text,
+  // ---- power (start, stop, shutdown, rollback): per VM, and a stand's failures together
+  'pw.notOnCluster': (p: { vmid: number; name: string }) => `VM ${p.vmid} (${p.name}) is not on the cluster`,
+  'pw.leftAlone': (p: { vmid: number; reason: Nested }) => `VM ${p.vmid} left alone: ${t(p.reason)}`,
+  'pw.cannotReadConfig': (p: { reason: string }) => `cannot read its config: ${p.reason}`,
+  'pw.noStartSnapshot': (p: { vmid: number }) => `VM ${p.vmid} has no 'start' snapshot`,
+  'pw.gone': (p: { vmid: number }) => `VM ${p.vmid} is gone`,
+  'pw.errors': (p: { list: Nested[] }) => p.list.map(t).join('; '),
+  'pw.alreadyDone': () => 'already done',
+  // ---- lease expiry
+  'lease.busy': () => 'another process is expiring this stand',
+  // ---- recover
+  'rec.vm': (p: { vmid: number; reason: string }) => `VM ${p.vmid}: ${p.reason}`,
+  'rec.vmNoUser': (p: { vmid: number; name: string; group: string }) =>
+    `VM ${p.vmid} (${p.name}) is tagged ${p.group} but names no user and sits in no stand pool: not recovered`,
+  'rec.network': (p: { node: string; reason: string }) => `network of ${p.node}: ${p.reason}`,
+  'rec.bridge': (p: { bridge: string; node: string; comment: string }) => `bridge ${p.bridge} on ${p.node} (${p.comment}) matches no recovered stand: left alone`,
   // ---- cleanup: what is kept and why, stand failures, warnings
   'kept.bridgesOn': (p: { node: string }) => `bridges on ${p.node}`,
   'kept.vm': (p: { vmid: number; name?: string; node: string }) => `VM ${p.vmid} (${p.name ?? 'unnamed'}) on ${p.node}`,
