@@ -7,7 +7,7 @@
  * verified; one that a killed run left half-made is carried on from what the cluster shows.
  */
 import { failureOf } from './failure.js';
-import type { Msg } from '../i18n/index.js';
+import { msg, type Msg } from '../i18n/index.js';
 import type { Profile } from '../config/profile.js';
 import { UserError } from '../errors.js';
 import type { AppContext } from './context.js';
@@ -72,7 +72,7 @@ export async function planPrepare(ctx: AppContext, input: PrepareInput): Promise
   ]);
   const known = new Set(inv.nodes.map((n) => n.name));
   for (const n of input.nodes ?? []) {
-    if (!known.has(n)) throw new UserError(`--nodes: ${n} is not a node of cluster ${cluster} (nodes: ${[...known].join(', ')})`);
+    if (!known.has(n)) throw new UserError(msg('opt.notANode', { node: n, cluster, nodes: [...known].join(', ') }));
   }
   const skipped: PreparePlan['skipped'] = [];
   const wanted = input.nodes ? [...input.nodes] : inv.nodes.map((n) => n.name);

@@ -3,6 +3,7 @@
  * the CLI printed before it spoke Russian, byte for byte (tests and the README capture pin it). `cli.ru.ts` is
  * typed as `CliCatalog`. `--json` keeps its keys and codes in English whatever the language.
  */
+import { t, type Nested } from './nested.js';
 import { count, EN } from './plural.js';
 
 const n = (x: number, forms: keyof typeof EN): string => count('en', x, EN[forms]);
@@ -170,6 +171,19 @@ export const cliEn = {
   'out.resuming': (p: { job: string; group: string; status: string }) => `resuming ${p.job} (group ${p.group}, ${p.status})`,
   'out.newPassword': (p: { user: string; password: string }) => `new password for ${p.user} (shown only now, not stored): ${p.password}`,
   'out.newPasswordFile': (p: { user: string; file: string }) => `new password for ${p.user} written to ${p.file} (mode 0600; not shown, not stored elsewhere)`,
+  // ---- bad options (exit 2, nothing done)
+  'opt.placement': (p: { value: string }) => `--placement ${p.value}: expected balanced, round-robin, pack or node:<name>`,
+  'opt.lease': (p: { value: string }) => `--lease ${p.value}: expected a duration such as "45m", "4h", "1h30m", "2d" or "1w"`,
+  'opt.timeout': (p: { value: string }) => `--timeout ${p.value}: expected a duration such as 90s or 2m`,
+  'opt.prepareNeedsProfile': () => '--prepare needs --profile <name or file>',
+  'opt.nodesList': () => '--nodes: expected node names separated by commas, e.g. pve2,pve3',
+  'opt.prepareAndPrune': () => '--prepare and --prune do not go together',
+  'opt.profileNeedsPrepare': () => '--profile and --nodes go with --prepare',
+  'opt.notANode': (p: { node: string; cluster: string; nodes: string }) => `--nodes: ${p.node} is not a node of cluster ${p.cluster} (nodes: ${p.nodes})`,
+  'opt.fileIsDir': (p: { option: string; file: string }) => `${p.option} ${p.file}: is a directory`,
+  'opt.fileExists': (p: { option: string; file: string }) => `${p.option} ${p.file}: the file exists; nothing was done (add --force to replace it)`,
+  'opt.fileFailed': (p: { option: string; file: string; why: Nested }) => `${p.option} ${p.file}: ${t(p.why)}; nothing was done`,
+  'opt.noDir': (p: { dir: string }) => `no directory ${p.dir}`,
 };
 
 const POWER_Q_EN = {

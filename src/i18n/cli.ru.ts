@@ -1,5 +1,6 @@
 /** The CLI's own output in Russian (see cli.en.ts). Names, numbers and Proxmox's own words stay as given. */
 import type { CliCatalog, Head } from './cli.en.js';
+import { t } from './nested.js';
 import { count, plural, RU } from './plural.js';
 
 const n = (x: number, forms: keyof typeof RU): string => count('ru', x, RU[forms]);
@@ -240,6 +241,18 @@ export const cliRu: CliCatalog = {
   'out.resuming': (p) => `продолжается ${p.job} (группа ${p.group}, ${STATES_RU[p.status] ?? p.status})`,
   'out.newPassword': (p) => `новый пароль ${p.user} (показывается только сейчас, нигде не хранится): ${p.password}`,
   'out.newPasswordFile': (p) => `новый пароль ${p.user} записан в ${p.file} (права 0600; на экран не выводится и больше нигде не хранится)`,
+  'opt.placement': (p) => `--placement ${p.value}: ожидается balanced, round-robin, pack или node:<имя>`,
+  'opt.lease': (p) => `--lease ${p.value}: ожидается длительность вида «45m», «4h», «1h30m», «2d» или «1w»`,
+  'opt.timeout': (p) => `--timeout ${p.value}: ожидается длительность вида 90s или 2m`,
+  'opt.prepareNeedsProfile': () => 'для --prepare нужен --profile <имя или файл>',
+  'opt.nodesList': () => '--nodes: ожидаются имена узлов через запятую, например «pve2,pve3»',
+  'opt.prepareAndPrune': () => '--prepare и --prune вместе не используются',
+  'opt.profileNeedsPrepare': () => '--profile и --nodes используются только с --prepare',
+  'opt.notANode': (p) => `--nodes: ${p.node} — не узел кластера ${p.cluster} (узлы: ${p.nodes})`,
+  'opt.fileIsDir': (p) => `${p.option} ${p.file}: это каталог`,
+  'opt.fileExists': (p) => `${p.option} ${p.file}: файл уже есть; ничего не сделано (чтобы заменить его, добавьте --force)`,
+  'opt.fileFailed': (p) => `${p.option} ${p.file}: ${t(p.why)}; ничего не сделано`,
+  'opt.noDir': (p) => `нет каталога ${p.dir}`,
 };
 
 const POWER_Q_RU = {

@@ -106,4 +106,14 @@ describe('stands --lang ru: deploy with a failure, status, list, templates, clea
     const en = await runCli([...env.globals, 'list']);
     expect(en.stdout).toMatch(/^no groups in /);
   });
+
+  it('a bad option: the error in Russian, the option and its value as typed; English without --lang', async () => {
+    const r = await ru(['deploy', '--profile', 'netlab', '--users', users, '--placement', 'nearest']);
+    expect(r.code).toBe(2);
+    expect(r.stderr.split('\n')[0]).toBe('ошибка: --placement nearest: ожидается balanced, round-robin, pack или node:<имя>');
+    const en = await runCli([...env.globals, 'templates', '--prepare']);
+    expect(en.stderr.split('\n')[0]).toBe('error: --prepare needs --profile <name or file>');
+    const ruT = await ru(['templates', '--prepare']);
+    expect(ruT.stderr.split('\n')[0]).toBe('ошибка: для --prepare нужен --profile <имя или файл>');
+  });
 });

@@ -288,6 +288,18 @@ const samples: { [C in MsgCode]: MsgParams<C> } = {
   'out.resuming': { job: 'deploy-1', group: 'netlab-class', status: 'running' },
   'out.newPassword': { user: 'alice@pve', password: 'Xy7-kq9_Lm2=pQ' },
   'out.newPasswordFile': { user: 'alice@pve', file: '/tmp/alice.csv' },
+  'opt.placement': { value: 'nearest' },
+  'opt.lease': { value: 'soon' },
+  'opt.timeout': { value: 'forever' },
+  'opt.prepareNeedsProfile': {},
+  'opt.nodesList': {},
+  'opt.prepareAndPrune': {},
+  'opt.profileNeedsPrepare': {},
+  'opt.notANode': { node: 'pve9', cluster: 'lab', nodes: 'pve1, pve2' },
+  'opt.fileIsDir': { option: '--out', file: '/tmp' },
+  'opt.fileExists': { option: '--out', file: '/tmp/a.csv' },
+  'opt.fileFailed': { option: '--out', file: '/x/a.csv', why: { code: 'opt.noDir', params: { dir: '/x' } } },
+  'opt.noDir': { dir: '/x' },
 };
 
 describe('the engine catalogue', () => {

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { parseDuration, DURATION_HINT } from '../../config/duration.js';
+import { parseDuration } from '../../config/duration.js';
 import { loadProfile } from '../../config/profile.js';
 import { userListRules } from '../../config/settings.js';
 import { loadUserListFile } from '../../config/user-list.js';
@@ -20,7 +20,7 @@ import type { CommandEnv } from '../program.js';
 import { createProgress } from '../progress.js';
 import { CredentialsFile } from '../credentials-file.js';
 import { colors, compactIds, fitText, renderCredentials, stateColor, table } from '../tables.js';
-import { say, stored, text, type Lang } from '../../i18n/index.js';
+import { msg, say, stored, text, type Lang } from '../../i18n/index.js';
 import { head, langOf, stateWord } from '../lang.js';
 
 export interface DeployOptions {
@@ -56,10 +56,10 @@ export async function deployCommand(opts: DeployOptions, env: CommandEnv): Promi
   const { io } = env;
   const lang = langOf(env);
   if (opts.placement !== undefined && !isPlacementStrategy(opts.placement)) {
-    throw new UserError(`--placement ${opts.placement}: expected balanced, round-robin, pack or node:<name>`);
+    throw new UserError(msg('opt.placement', { value: opts.placement }));
   }
   if (opts.lease !== undefined && parseDuration(opts.lease) === undefined) {
-    throw new UserError(`--lease ${opts.lease}: ${DURATION_HINT}`);
+    throw new UserError(msg('opt.lease', { value: opts.lease }));
   }
   // Inputs first: a bad profile or user list must stop us before anything talks to the cluster.
   const profile = await loadProfile(env.paths.configDir, profileArg(opts.profile, io.cwd));

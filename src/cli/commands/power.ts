@@ -10,7 +10,7 @@ import { print, printJson } from '../output.js';
 import type { CommandEnv } from '../program.js';
 import { createProgress } from '../progress.js';
 import { table } from '../tables.js';
-import { say, stored } from '../../i18n/index.js';
+import { msg, say, stored } from '../../i18n/index.js';
 import { head, langOf, stateWord } from '../lang.js';
 
 export interface PowerCommandOptions {
@@ -31,7 +31,7 @@ export function powerCommand(action: PowerAction) {
     const { io } = env;
     const lang = langOf(env);
     const timeoutMs = opts.timeout !== undefined ? parseDuration(opts.timeout) : undefined;
-    if (opts.timeout !== undefined && timeoutMs === undefined) throw new UserError(`--timeout ${opts.timeout}: expected a duration such as 90s or 2m`);
+    if (opts.timeout !== undefined && timeoutMs === undefined) throw new UserError(msg('opt.timeout', { value: opts.timeout }));
     // what loses work or interrupts students asks first; starting asks nothing
     if (action !== 'start') {
       const question = say(lang, 'out.powerQuestion', { action, group: opts.group, ...(opts.user ? { user: opts.user } : {}) });

@@ -13,7 +13,7 @@ import { createProgress } from '../progress.js';
 import { profileArg } from './deploy.js';
 import type { CommandEnv } from '../program.js';
 import { table } from '../tables.js';
-import { say, stored } from '../../i18n/index.js';
+import { msg, say, stored } from '../../i18n/index.js';
 import { head, langOf } from '../lang.js';
 
 export interface TemplatesOptions {
@@ -34,9 +34,9 @@ export interface TemplatesOptions {
  */
 async function prepareCommand(opts: TemplatesOptions, env: CommandEnv): Promise<number> {
   const { io } = env;
-  if (!opts.profile) throw new UserError('--prepare needs --profile <name or file>');
+  if (!opts.profile) throw new UserError(msg('opt.prepareNeedsProfile'));
   const nodes = opts.nodes?.split(',').map((n) => n.trim()).filter(Boolean);
-  if (opts.nodes !== undefined && !nodes?.length) throw new UserError('--nodes: expected node names separated by commas, e.g. pve2,pve3');
+  if (opts.nodes !== undefined && !nodes?.length) throw new UserError(msg('opt.nodesList'));
   const profile = await loadProfile(env.paths.configDir, profileArg(opts.profile, io.cwd));
   const lang = langOf(env);
   return withContext(env, { cluster: opts.cluster }, async (ctx) => {
@@ -91,9 +91,9 @@ async function prepareCommand(opts: TemplatesOptions, env: CommandEnv): Promise<
 export async function templatesCommand(opts: TemplatesOptions, env: CommandEnv): Promise<number> {
   const { io } = env;
   const lang = langOf(env);
-  if (opts.prepare && opts.prune) throw new UserError('--prepare and --prune do not go together');
+  if (opts.prepare && opts.prune) throw new UserError(msg('opt.prepareAndPrune'));
   if (opts.prepare) return prepareCommand(opts, env);
-  if (opts.profile || opts.nodes) throw new UserError('--profile and --nodes go with --prepare');
+  if (opts.profile || opts.nodes) throw new UserError(msg('opt.profileNeedsPrepare'));
   // listing reads the state file, and asks the cluster whether each replica is there only when it has the secrets
   return withContext(env, { secrets: opts.prune ? true : 'optional', ...(opts.cluster ? { cluster: opts.cluster } : {}) }, async (ctx) => {
     if (!opts.prune) {
