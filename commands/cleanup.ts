@@ -5,7 +5,7 @@
 import { SlashCommandBuilder } from 'discord.js';
 import { describeCleanupPlan, planCleanup, runCleanup, type CleanupPlan } from '../src/core/cleanup.js';
 import { newJobId } from '../src/core/executor.js';
-import { ensureGroupFree, groupChoices } from '../src/discord/engine-glue.js';
+import { ensureGroupFree, failedLine, groupChoices } from '../src/discord/engine-glue.js';
 import { confirmRow } from '../src/discord/plan-view.js';
 import { clip } from '../src/discord/progress.js';
 import { cancelButton, takeOwnPending } from '../src/discord/confirm.js';
@@ -36,7 +36,7 @@ async function confirm(cx: ButtonContext, id: string): Promise<void> {
     jobId,
     run: async (onEvent, signal) => {
       const r = await runCleanup(cx.app, cplan, { onEvent, signal, jobId, requestedBy });
-      const failed = r.stands.filter((s) => s.status === 'failed').map((s) => `❌ ${s.userid}: ${s.error ?? 'failed'}`);
+      const failed = r.stands.filter((s) => s.status === 'failed').map((s) => failedLine(cx.lang, s));
       return { outcome: r.status, ...(failed.length ? { note: failed.slice(0, 15).join('\n') } : {}) };
     },
     after: async (r) => {
@@ -76,7 +76,7 @@ export const cleanup: BotCommand = {
       embeds: [
         {
           title: clip(m.cleanupTitle(group), 256),
-          description: clip(describeCleanupPlan(cplan).join('\n'), 4000),
+          description: clip(describeCleanupPlan(cplan, cx.lang).join('\n'), 4000),
           footer: { text: m.planConfirm(Math.round(bot.settings.confirmTimeoutMs / 1000)) },
           color: 0xd32f2f,
         },

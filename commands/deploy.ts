@@ -63,6 +63,7 @@ async function confirm(cx: ButtonContext, id: string): Promise<void> {
     run: async (onEvent, signal) =>
       deployOutcome(
         await runDeploy(cx.app, plan, { onEvent, signal, jobId, requestedBy: { via: 'discord', id: i.user.id, name: i.user.username } }),
+        cx.lang,
       ),
     after: async (r) => {
       await cx.audit('deploy', r.outcome === 'succeeded' ? 'ok' : r.outcome === 'partial' ? 'partial' : 'failed', {

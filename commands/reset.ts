@@ -5,7 +5,7 @@
 import { SlashCommandBuilder } from 'discord.js';
 import { resetStands } from '../src/core/power.js';
 import { cancelButton, takeOwnPending } from '../src/discord/confirm.js';
-import { ensureGroupFree, groupChoices } from '../src/discord/engine-glue.js';
+import { ensureGroupFree, failedLine, groupChoices } from '../src/discord/engine-glue.js';
 import { confirmRow } from '../src/discord/plan-view.js';
 import { clip } from '../src/discord/progress.js';
 import { UserError } from '../src/errors.js';
@@ -39,7 +39,7 @@ async function confirm(cx: ButtonContext, id: string): Promise<void> {
     run: async (onEvent, signal) => {
       const res = await resetStands(cx.app, { group: r.group, ...(r.user ? { user: r.user } : {}) }, { onEvent, signal, requestedBy });
       jobId = res.job;
-      const failed = res.stands.filter((s) => s.status === 'failed').map((s) => `❌ ${s.userid}: ${s.error ?? 'failed'}`);
+      const failed = res.stands.filter((s) => s.status === 'failed').map((s) => failedLine(cx.lang, s));
       return { outcome: res.status, ...(failed.length ? { note: failed.slice(0, 15).join('\n') } : {}) };
     },
     after: async (res) => {

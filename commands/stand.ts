@@ -17,6 +17,7 @@ import { planDeploy } from '../src/core/plan.js';
 import { resetStands, startStands, stopStands } from '../src/core/power.js';
 import { liveStandVms } from '../src/core/status.js';
 import { UserError } from '../src/errors.js';
+import { stored } from '../src/i18n/index.js';
 import { standIsolationLine } from '../src/discord/plan-view.js';
 import { applyEvent, newProgress, renderProgress, ThrottledEditor } from '../src/discord/progress.js';
 import type { DiscordSettings } from '../src/discord/settings.js';
@@ -145,7 +146,7 @@ async function request(cx: CommandContext): Promise<void> {
   const stand = result.stands[0];
   if (!stand || stand.status !== 'ready') {
     await cx.audit('stand request', 'failed', { group, user: userid });
-    throw new UserError(m.standFailed(stand?.error ?? result.status));
+    throw new UserError(m.standFailed(stand ? stored(cx.lang, stand.errorMsg, stand.error, result.status) : result.status));
   }
   await cx.audit('stand request', 'ok', { group, user: userid, job: result.job });
   const lines = [m.standReady(group, userid)];
@@ -192,7 +193,7 @@ async function power(cx: CommandContext, action: 'rollback' | 'reset' | 'start' 
   const r = await bot.jobs.serial(`group:${stand.group}`, () => fn(app, { group: stand.group, user: stand.userid }, { requestedBy }));
   const failed = r.stands.find((s) => s.status === 'failed');
   await cx.audit(`stand ${action}`, failed ? 'failed' : 'ok', { group: stand.group, user: stand.userid, job: r.job });
-  if (failed) throw new UserError(failed.error ?? r.status);
+  if (failed) throw new UserError(stored(cx.lang, failed.errorMsg, failed.error, r.status));
   await i.editReply({ content: m.standDone(m.standActions[action] ?? action) });
 }
 
@@ -208,7 +209,7 @@ async function remove(cx: CommandContext): Promise<void> {
   });
   const failed = r.stands.find((s) => s.status === 'failed');
   await cx.audit('stand delete', failed ? 'failed' : 'ok', { group: stand.group, user: stand.userid, job: r.job });
-  if (failed) throw new UserError(failed.error ?? r.status);
+  if (failed) throw new UserError(stored(cx.lang, failed.errorMsg, failed.error, r.status));
   await i.editReply({ content: m.standDone(m.standActions.delete!) });
 }
 

@@ -5,6 +5,7 @@ import { credentialsCsv } from '../core/credentials-csv.js';
 import type { StandCredential } from '../core/credentials.js';
 import { UserError } from '../errors.js';
 import { describeFsError } from '../config/text-input.js';
+import { msg } from '../i18n/index.js';
 
 /**
  * `--credentials-out FILE` / `password --out FILE`: a CSV for the teacher, created mode 0600 before the run starts
@@ -24,9 +25,9 @@ export class CredentialsFile {
       (s) => s,
       () => undefined,
     );
-    if (exists?.isDirectory()) throw new UserError(`${o.option} ${file}: is a directory`);
+    if (exists?.isDirectory()) throw new UserError(msg('opt.fileIsDir', { option: o.option, file }));
     if (exists && !o.force) {
-      throw new UserError(`${o.option} ${file}: the file exists; nothing was done (add --force to replace it)`);
+      throw new UserError(msg('opt.fileExists', { option: o.option, file }));
     }
     try {
       if (exists) await rm(abs, { force: true });
@@ -35,8 +36,8 @@ export class CredentialsFile {
       await chmod(abs, 0o600);
       return new CredentialsFile(abs, handle);
     } catch (err) {
-      const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? `no directory ${path.dirname(abs)}` : describeFsError(err);
-      throw new UserError(`${o.option} ${file}: ${why}; nothing was done`);
+      const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? msg('opt.noDir', { dir: path.dirname(abs) }) : msg('txt.quoted', { text: describeFsError(err) });
+      throw new UserError(msg('opt.fileFailed', { option: o.option, file, why }));
     }
   }
 

@@ -1,7 +1,7 @@
 import cliProgress from 'cli-progress';
 import type { EngineEvent } from '../core/types.js';
 import { writeLine, type CliIo } from './io.js';
-import { count } from '../i18n/index.js';
+import { say, stored, type Lang } from '../i18n/index.js';
 
 /** Turns the engine's events into something a person can follow: a live display on a terminal, lines otherwise. */
 export interface ProgressView {
@@ -11,48 +11,56 @@ export interface ProgressView {
   stop(): void;
 }
 
-export function createProgress(io: CliIo, options: { live?: boolean; label?: string } = {}): ProgressView {
+export function createProgress(io: CliIo, options: { live?: boolean; label?: string; lang?: Lang } = {}): ProgressView {
   const live = options.live ?? io.progressTty;
-  return live ? new LiveProgress(io, options.label ?? 'stands') : new LineProgress(io);
+  const lang = options.lang ?? 'en';
+  return live ? new LiveProgress(io, options.label ?? 'stands', lang) : new LineProgress(io, lang);
 }
 
-export function formatDuration(ms: number | undefined): string {
+export function formatDuration(ms: number | undefined, lang: Lang = 'en'): string {
   if (ms === undefined || !Number.isFinite(ms) || ms < 0) return '--';
   const s = Math.round(ms / 1000);
-  if (s < 60) return `${s}s`;
   const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m${String(s % 60).padStart(2, '0')}s`;
-  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+  return say(lang, 'out.clock', m < 60 ? { h: 0, m, s: s % 60 } : { h: Math.floor(m / 60), m: m % 60, s: 0 });
 }
 
 function clock(): string {
   return new Date().toISOString().slice(11, 19);
 }
 
-function describe(event: EngineEvent): string | undefined {
-  const who = event.stand ? `${event.stand}${event.vm !== undefined ? ` vm ${event.vm}` : ''}: ` : '';
-  const msg = event.message ? ` ${event.message}` : '';
+/**
+ * An event's `message` is English (logs): in another language it is left out, except a failure (its code, else
+ * the text quoted) and a retry's reason (Proxmox's words, quoted).
+ */
+function describe(event: EngineEvent, lang: Lang = 'en'): string | undefined {
+  const en = lang === 'en';
+  const step = (s: string | undefined): string => say(lang, 'out.pStep', { step: s ?? 'step' });
+  const who = event.stand ? `${event.stand}${event.vm !== undefined ? say(lang, 'out.pVm', { vm: event.vm }) : ''}: ` : '';
+  const msg = event.message && en ? ` ${event.message}` : '';
+  const quoted = event.message ? (en ? ` ${event.message}` : ` «${event.message}»`) : '';
   switch (event.type) {
     case 'planned':
-      return `planned${event.total !== undefined ? ` ${event.total} stands` : ''}${msg}`;
+      return `${say(lang, 'out.pPlanned', event.total !== undefined ? { total: event.total } : {})}${msg}`;
     case 'job-started':
-      return `job ${event.job} started${event.total !== undefined ? ` (${event.total} stands)` : ''}${msg}`;
+      return `${say(lang, 'out.pJobStarted', { job: event.job, ...(event.total !== undefined ? { total: event.total } : {}) })}${msg}`;
     case 'step-started':
-      return `${who}${event.step ?? 'step'}…${msg}`;
+      return `${who}${step(event.step)}…${msg}`;
     case 'step-finished':
-      return `${who}${event.step ?? 'step'} done${msg}`;
+      return `${who}${say(lang, 'out.pStepDone', { step: step(event.step) })}${msg}`;
     case 'retry':
-      return `${who}retry${event.step ? ` ${event.step}` : ''}:${msg}`;
+      return `${who}${say(lang, 'out.pRetry', { step: event.step ? step(event.step) : '' })}${quoted}`;
     case 'stand-done':
-      return `✔ ${event.message ?? `${event.stand ?? ''} done`}`;
-    case 'stand-failed':
-      return `✘ ${event.stand ?? ''} FAILED${event.step ? ` at ${event.step}` : ''}:${msg}`;
+      return `✔ ${en ? (event.message ?? `${event.stand ?? ''} done`) : say(lang, 'out.pStandDone', { stand: event.stand ?? '' })}`;
+    case 'stand-failed': {
+      const why = event.msg || !event.message ? ` ${stored(lang, event.msg, event.message)}`.trimEnd() : quoted;
+      return `✘ ${say(lang, 'out.pStandFailed', { stand: event.stand ?? '', step: event.step ? step(event.step) : '' })}${en ? msg : why}`;
+    }
     case 'progress':
       return event.done !== undefined && event.total !== undefined
-        ? `progress ${event.done}/${event.total}${event.etaMs !== undefined ? `, ETA ${formatDuration(event.etaMs)}` : ''}${msg}`
+        ? `${say(lang, 'out.pProgress', { done: event.done, total: event.total, eta: event.etaMs !== undefined ? formatDuration(event.etaMs, lang) : '' })}${msg}`
         : undefined;
     case 'job-finished':
-      return `job ${event.job} finished${msg}`;
+      return `${say(lang, 'out.pJobFinished', { job: event.job })}${msg}`;
     default:
       return undefined;
   }
@@ -60,9 +68,12 @@ function describe(event: EngineEvent): string | undefined {
 
 /** Not a terminal (CI, a pipe, a log file): one timestamped line per event, on stderr. */
 class LineProgress implements ProgressView {
-  constructor(private readonly io: CliIo) {}
+  constructor(
+    private readonly io: CliIo,
+    private readonly lang: Lang = 'en',
+  ) {}
   onEvent(event: EngineEvent): void {
-    const text = describe(event);
+    const text = describe(event, this.lang);
     if (text) writeLine(this.io.stderr, `${clock()} ${text}`);
   }
   log(line: string): void {
@@ -99,6 +110,7 @@ class LiveProgress implements ProgressView {
   constructor(
     private readonly io: CliIo,
     label: string,
+    private readonly lang: Lang = 'en',
   ) {
     this.multi = new cliProgress.MultiBar(
       {
@@ -108,9 +120,16 @@ class LiveProgress implements ProgressView {
             const size = options.barsize ?? 30;
             const filled = Math.round(Math.min(1, params.progress) * size);
             const bar = '█'.repeat(filled) + '░'.repeat(Math.max(0, size - filled));
-            return `${label} ${bar} ${payload.steps} | ${payload.stands} | ${payload.failed} failed | ${count('en', Number(payload.retries), { one: 'retry', other: 'retries' })} | ETA ${payload.eta}`;
+            const line = say(this.lang, 'out.pOverall', {
+              steps: String(payload.steps),
+              stands: String(payload.stands),
+              failed: Number(payload.failed),
+              retries: Number(payload.retries),
+              eta: String(payload.eta),
+            });
+            return `${label} ${bar} ${line}`;
           }
-          return `  ${payload.stand}  ${payload.state}  (${payload.steps} steps done)`;
+          return say(this.lang, 'out.pStandRow', { stand: String(payload.stand), state: String(payload.state), steps: Number(payload.steps) });
         },
         hideCursor: true,
         clearOnComplete: false,
@@ -127,11 +146,11 @@ class LiveProgress implements ProgressView {
   private payload(): Record<string, string | number> {
     return {
       kind: 'overall',
-      steps: `${this.stepsDone}/${this.stepsTotal || '?'} steps`,
-      stands: `${this.ready}/${this.stands || '?'} ${this.stands === 1 ? 'stand' : 'stands'} done`,
+      steps: say(this.lang, 'out.pSteps', { done: this.stepsDone, total: String(this.stepsTotal || '?') }),
+      stands: say(this.lang, 'out.pStandsDone', { done: this.ready, total: String(this.stands || '?'), one: this.stands === 1 }),
       failed: this.failed,
       retries: this.retries,
-      eta: formatDuration(this.etaMs),
+      eta: formatDuration(this.etaMs, this.lang),
     };
   }
 
@@ -143,7 +162,7 @@ class LiveProgress implements ProgressView {
   private row(stand: string): StandRow {
     let row = this.rows.get(stand);
     if (!row) {
-      row = { bar: this.multi.create(1, 0, { kind: 'stand', stand, state: 'queued', steps: 0 }), steps: 0, retries: 0 };
+      row = { bar: this.multi.create(1, 0, { kind: 'stand', stand, state: say(this.lang, 'out.state', { state: 'queued' }), steps: 0 }), steps: 0, retries: 0 };
       this.rows.set(stand, row);
     }
     return row;
@@ -173,8 +192,9 @@ class LiveProgress implements ProgressView {
       case 'step-started':
         if (stand) {
           const row = this.row(stand);
-          const vm = event.vm !== undefined ? ` (vm ${event.vm})` : '';
-          row.bar.update(0, { state: `${event.step ?? ''}${vm}…${row.retries ? ` [${count('en', row.retries, { one: 'retry', other: 'retries' })}]` : ''}` });
+          const vm = event.vm !== undefined ? ` (${say(this.lang, 'out.pVm', { vm: event.vm }).trim()})` : '';
+          const step = event.step ? say(this.lang, 'out.pStep', { step: event.step }) : '';
+          row.bar.update(0, { state: `${step}${vm}…${row.retries ? ` [${say(this.lang, 'out.pRetries', { count: row.retries })}]` : ''}` });
         }
         break;
       case 'step-finished':
@@ -189,16 +209,20 @@ class LiveProgress implements ProgressView {
         if (stand) {
           const row = this.row(stand);
           row.retries++;
-          row.bar.update(0, { state: `retrying ${event.step ?? ''}: ${event.message ?? ''}`.trim() });
+          row.bar.update(0, { state: say(this.lang, 'out.pRetrying', { step: event.step ? say(this.lang, 'out.pStep', { step: event.step }) : '', message: event.message ?? '' }) });
         }
         break;
       case 'stand-done':
         this.ready++;
-        if (stand) this.finishRow(stand, `✔ ${event.message ?? `${stand} done`}`);
+        if (stand) this.finishRow(stand, `✔ ${this.lang === 'en' ? (event.message ?? `${stand} done`) : say(this.lang, 'out.pStandDone', { stand })}`);
         break;
       case 'stand-failed':
         this.failed++;
-        if (stand) this.finishRow(stand, `✘ ${stand} failed${event.step ? ` at ${event.step}` : ''}: ${event.message ?? ''}`);
+        if (stand) {
+          const step = event.step ? say(this.lang, 'out.pStep', { step: event.step }) : '';
+          const why = this.lang === 'en' || event.msg ? stored(this.lang, event.msg, event.message) : event.message ? `«${event.message}»` : '';
+          this.finishRow(stand, `✘ ${say(this.lang, 'out.pFailedAt', { stand, step, message: why })}`);
+        }
         break;
       case 'job-finished':
         break;

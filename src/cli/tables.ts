@@ -1,7 +1,9 @@
 import { colorEnabled, palette, type Palette } from '../color.js';
 import { renderTable, type Column } from '../core/text-table.js';
 import type { StandCredential } from '../core/credentials.js';
+import { say, type Lang } from '../i18n/index.js';
 import { terminalWidth, type CliIo } from './io.js';
+import { head } from './lang.js';
 
 export { compactIds, displayWidth, fitText } from '../core/text-table.js';
 
@@ -22,22 +24,28 @@ export function colors(io: CliIo): Palette {
 /** Colours a VM or stand state word: running/ready green, stopped yellow, failed/missing red. */
 export function stateColor(p: Palette): (text: string, value: string) => string {
   return (text, value) => {
-    if (/failed|missing|error/.test(value)) return p.red(text);
-    if (/stopped|partial|paused|cancelled/.test(value)) return p.yellow(text);
-    if (/running|ready|succeeded/.test(value)) return p.green(text);
+    // the value may be the Russian word (cli.ru.ts STATES_RU)
+    if (/failed|missing|error|ошибк|нет на кластере/.test(value)) return p.red(text);
+    if (/stopped|partial|paused|cancelled|останов|частично|приостанов|отмен/.test(value)) return p.yellow(text);
+    if (/running|ready|succeeded|работает|готов|успешно/.test(value)) return p.green(text);
     return text;
   };
 }
 
 /** Passwords of users created in this run: printed once, never logged or stored; never cut short. */
-export function renderCredentials(io: CliIo, creds: StandCredential[]): string {
+export function renderCredentials(io: CliIo, creds: StandCredential[], lang: Lang = 'en'): string {
   const withPw = creds.filter((c) => c.password);
   if (withPw.length === 0) return '';
   return [
-    'New users (passwords are shown only now — hand them out, they are not stored):',
+    say(lang, 'out.newUsers'),
     table(
       io,
-      [{ head: 'user' }, { head: 'password' }, { head: 'pool', shrink: 'truncate', min: 8 }, { head: 'console', shrink: 'truncate', min: 10 }],
+      [
+        { head: head(lang, 'user') },
+        { head: head(lang, 'password') },
+        { head: head(lang, 'pool'), shrink: 'truncate', min: 8 },
+        { head: head(lang, 'console'), shrink: 'truncate', min: 10 },
+      ],
       withPw.map((c) => [c.userid, c.password ?? '', c.pool, c.consoleUrl ?? '']),
     ),
   ].join('\n');

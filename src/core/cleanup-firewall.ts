@@ -15,11 +15,13 @@ import type { ProxmoxClient } from '../proxmox/client.js';
 import { FirewallApi, isDigestConflict } from '../proxmox/firewall.js';
 import type { AppContext } from './context.js';
 import { FW_MARK } from './isolation.js';
+import { msg, render } from '../i18n/index.js';
+import { keptItem, type CleanupKept } from './kept.js';
 
 export interface IsolationCleanupResult {
   /** Legacy cluster objects: `security group stands-isolation`, `IPSet stands-deny`… */
   removed: string[];
-  kept: { what: string; reason: string }[];
+  kept: CleanupKept[];
 }
 
 const MAX_ROUNDS = 50;
@@ -56,11 +58,12 @@ export async function cleanupIsolation(ctx: AppContext, client: ProxmoxClient, c
   const fw = new FirewallApi(client);
   const scope = { kind: 'cluster' } as const;
   for (const o of left) {
-    const what = o.kind === 'group' ? `security group ${o.name}` : `IPSet ${o.name}`;
+    const whatMsg = o.kind === 'group' ? msg('kept.fwGroup', { name: o.name }) : msg('kept.fwIpset', { name: o.name });
+    const what = render('en', whatMsg);
     const there =
       o.kind === 'group' ? (await fw.groups()).find((g) => g.group === o.name) : (await fw.ipsets(scope)).find((s) => s.name === o.name);
     if (there && there.comment !== FW_MARK) {
-      res.kept.push({ what, reason: 'journaled as ours, but it no longer carries our comment' });
+      res.kept.push(keptItem(whatMsg, msg('kept.noOurComment')));
     } else if (there && o.kind === 'group') {
       // a group with rules cannot be deleted: its rules first, highest position first, each with the list's digest
       for (let round = 0; ; round++) {

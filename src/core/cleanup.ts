@@ -18,7 +18,9 @@ import { parseSegmentMarker } from './naming.js';
 import type { EngineEvent, EngineEventHandler } from './types.js';
 import { UserError } from '../errors.js';
 import { cleanupIsolation, isolationLeftovers } from './cleanup-firewall.js';
-import { msg } from '../i18n/index.js';
+import { msg, render, say, text, type Lang, type Msg } from '../i18n/index.js';
+import { failureMsg } from './failure.js';
+import { keptItem, type CleanupKept } from './kept.js';
 
 export interface CleanupVm {
   vmid: number;
@@ -43,10 +45,7 @@ export interface CleanupStand {
   /** Nothing of this stand is left on the cluster: only the records go. */
   recordsOnly: boolean;
 }
-export interface CleanupKept {
-  what: string;
-  reason: string;
-}
+export { keptItem, type CleanupKept } from './kept.js';
 export interface CleanupPlan {
   cluster: string;
   group: string;
@@ -75,6 +74,7 @@ export interface CleanupStandResult {
   userid: string;
   status: 'removed' | 'failed';
   error?: string;
+  errorMsg?: Msg;
   destroyedVms: number[];
 }
 export interface CleanupResult {
@@ -84,7 +84,9 @@ export interface CleanupResult {
   stands: CleanupStandResult[];
   removed: { vms: number; bridges: number; vnets: number; pools: number; users: number; acls: number };
   kept: CleanupKept[];
+  /** In English (logs); `warningMsgs` holds the same, index for index, as codes. */
   warnings: string[];
+  warningMsgs?: Msg[];
 }
 
 /** What a cleanup of `group` (or of some of its users) would remove: reads only. */
@@ -138,7 +140,7 @@ export async function planCleanup(
       try {
         networks.set(n, await client.listNetwork(n));
       } catch (err) {
-        kept.push({ what: `bridges on ${n}`, reason: `cannot read the node's network: ${reasonOf(err)}` });
+        kept.push(keptItem(msg('kept.bridgesOn', { node: n }), msg('kept.cannotReadNetwork', { reason: reasonOf(err) })));
       }
     }),
   );
@@ -192,7 +194,7 @@ export async function planCleanup(
         cfg.description === undefined &&
         entries.some((e) => e.kind === 'vm' && Number(e.id) === vmid && e.state === 'intended');
       if (!verdict.ours && !inFlight) {
-        kept.push({ what: `VM ${vmid} (${cfg.name ?? 'unnamed'}) on ${node}`, reason: `recorded, but not the VM we created: ${verdict.reason}` });
+        kept.push(keptItem(msg('kept.vm', { vmid, node, ...(cfg.name !== undefined ? { name: cfg.name } : {}) }), msg('kept.notOurVm', { reason: verdict.reason })));
         continue;
       }
       cs.vms.push({ vmid, node, name: cfg.name ?? c.name ?? String(vmid), running: live.status === 'running' });
@@ -212,7 +214,7 @@ export async function planCleanup(
       }
       const m = parseSegmentMarker(i.comments);
       if (!m || m.group !== o.group) {
-        kept.push({ what: `bridge ${iface} on ${node}`, reason: `not marked as this group's (${i.comments ?? 'no comment'})` });
+        kept.push(keptItem(msg('kept.bridge', { bridge: iface, node }), msg('kept.notGroups', { kind: 'comment', ...(i.comments !== undefined ? { mark: i.comments } : {}) })));
         continue;
       }
       cs.bridges.push({ node, iface });
@@ -226,7 +228,7 @@ export async function planCleanup(
       if (!v) continue;
       const m = parseSegmentMarker(v.alias);
       if (!m || m.group !== o.group) {
-        kept.push({ what: `VNet ${id}`, reason: `not marked as this group's (${v.alias ?? 'no alias'})` });
+        kept.push(keptItem(msg('kept.vnet', { vnet: id }), msg('kept.notGroups', { kind: 'alias', ...(v.alias !== undefined ? { mark: v.alias } : {}) })));
         continue;
       }
       cs.vnets.push(id);
@@ -235,7 +237,7 @@ export async function planCleanup(
     for (const e of entries) {
       if (e.kind !== 'acl') continue;
       const g = parseAclId(e.id);
-      if (!g) kept.push({ what: `ACL record ${e.id}`, reason: 'cannot read its path, user and role: left alone' });
+      if (!g) kept.push(keptItem(msg('kept.acl', { id: e.id }), msg('kept.aclUnreadable')));
       else if (aclSet.has(aclId(g.path, g.userid, g.role))) cs.acls.push(e.id);
       else gone.push(e);
     }
@@ -250,7 +252,7 @@ export async function planCleanup(
       } else if (marker?.group === o.group && marker.userid === userid) {
         cs.deletePool = true;
       } else {
-        kept.push({ what: `pool ${poolId}`, reason: `not marked as this stand's (${p.comment ?? 'no comment'})` });
+        kept.push(keptItem(msg('kept.pool', { pool: poolId }), msg('kept.notStands', p.comment !== undefined ? { mark: p.comment } : {})));
       }
     }
     // user: created by us (journal), marked ours, and no other stand (in any group) of this user remains
@@ -258,8 +260,8 @@ export async function planCleanup(
     const u = userIndex.get(userid);
     const otherStands = allStands.filter((s) => s.userid === userid && !(s.group === o.group));
     if (userEntry && u) {
-      if (!isOurUserComment(u.comment)) kept.push({ what: `user ${userid}`, reason: 'its comment no longer marks it as created by pve-stands' });
-      else if (otherStands.length) kept.push({ what: `user ${userid}`, reason: `still has stands in ${otherStands.map((s) => s.group).join(', ')}` });
+      if (!isOurUserComment(u.comment)) kept.push(keptItem(msg('kept.user', { user: userid }), msg('kept.userNotMarked')));
+      else if (otherStands.length) kept.push(keptItem(msg('kept.user', { user: userid }), msg('kept.userHasStands', { groups: otherStands.map((s) => s.group).join(', ') })));
       else cs.deleteUser = true;
     } else if (userEntry && !u) {
       gone.push(userEntry);
@@ -275,19 +277,22 @@ export async function planCleanup(
 }
 
 /** Lines for a dry run (`stands cleanup --dry-run`, the bot's confirm message). */
-export function describeCleanupPlan(p: CleanupPlan): string[] {
+export function describeCleanupPlan(p: CleanupPlan, lang: Lang = 'en'): string[] {
   const lines: string[] = [];
   for (const s of p.stands) {
     const parts: string[] = [];
-    if (s.vms.length) parts.push(`VMs ${s.vms.map((v) => `${v.vmid} ${v.name}${v.running ? ' (running)' : ''}`).join(', ')}`);
-    if (s.bridges.length) parts.push(`bridges ${s.bridges.map((b) => `${b.iface}@${b.node}`).join(', ')}`);
-    if (s.vnets.length) parts.push(`VNets ${s.vnets.join(', ')}`);
-    if (s.deletePool) parts.push(`pool ${s.pool}`);
-    if (s.deleteUser) parts.push(`user ${s.userid}`);
-    lines.push(`${s.userid}: ${parts.length ? parts.join('; ') : 'nothing left on the cluster (records only)'}`);
+    if (s.vms.length) {
+      const vms = s.vms.map((v) => `${v.vmid} ${v.name}${v.running ? say(lang, 'out.cleanupRunning') : ''}`).join(', ');
+      parts.push(say(lang, 'out.cleanupVms', { list: vms }));
+    }
+    if (s.bridges.length) parts.push(say(lang, 'out.cleanupBridges', { list: s.bridges.map((b) => `${b.iface}@${b.node}`).join(', ') }));
+    if (s.vnets.length) parts.push(say(lang, 'out.cleanupVnets', { list: s.vnets.join(', ') }));
+    if (s.deletePool) parts.push(say(lang, 'out.cleanupPool', { pool: s.pool ?? '' }));
+    if (s.deleteUser) parts.push(say(lang, 'out.cleanupUser', { user: s.userid }));
+    lines.push(`${s.userid}: ${parts.length ? parts.join('; ') : say(lang, 'out.cleanupRecordsOnly')}`);
   }
-  if (p.firewall?.length) lines.push(`firewall (no isolated stand left): ${p.firewall.join(', ')}`);
-  for (const k of p.kept) lines.push(`kept: ${k.what}: ${k.reason}`);
+  if (p.firewall?.length) lines.push(say(lang, 'out.cleanupFirewall', { list: p.firewall.join(', ') }));
+  for (const k of p.kept) lines.push(say(lang, 'out.kept', { what: text(lang, k.whatMsg, k.what), reason: text(lang, k.reasonMsg, k.reason) }));
   return lines;
 }
 
@@ -312,9 +317,10 @@ class CleanupRun {
   private readonly emit: (e: EngineEvent) => void;
   private readonly lanes = new Lanes();
   private readonly progress: Progress;
-  private readonly errors = new Map<string, string>();
+  private readonly errors = new Map<string, Msg>();
   private readonly destroyed = new Map<string, number[]>();
   private readonly warnings: string[] = [];
+  private readonly warningMsgs: Msg[] = [];
   private readonly kept: CleanupKept[];
   private readonly removed = { vms: 0, bridges: 0, vnets: 0, pools: 0, users: 0, acls: 0 };
 
@@ -331,9 +337,14 @@ class CleanupRun {
     this.kept = [...cplan.kept];
   }
 
+  private warn(m: Msg): void {
+    this.warnings.push(render('en', m));
+    this.warningMsgs.push(m);
+  }
+
   private failStand(userid: string, err: unknown): void {
     if (isAbort(err)) throw err;
-    if (!this.errors.has(userid)) this.errors.set(userid, reasonOf(err));
+    if (!this.errors.has(userid)) this.errors.set(userid, failureMsg(err));
     this.log.warn({ stand: userid, err }, 'cleanup step failed');
   }
 
@@ -390,7 +401,11 @@ class CleanupRun {
     const stands: CleanupStandResult[] = cplan.stands.map((s) => ({
       userid: s.userid,
       status: this.errors.has(s.userid) || aborted ? 'failed' : 'removed',
-      ...(this.errors.has(s.userid) ? { error: this.errors.get(s.userid) } : aborted ? { error: 'cancelled' } : {}),
+      ...(this.errors.has(s.userid)
+        ? { error: render('en', this.errors.get(s.userid)!), errorMsg: this.errors.get(s.userid)! }
+        : aborted
+          ? { error: render('en', msg('clean.cancelled')), errorMsg: msg('clean.cancelled') }
+          : {}),
       destroyedVms: this.destroyed.get(s.userid) ?? [],
     }));
     const failed = stands.filter((s) => s.status === 'failed').length;
@@ -402,7 +417,7 @@ class CleanupRun {
           : { type: 'stand-failed', job, stand: s.userid, message: s.error },
       );
     }
-    const result: CleanupResult = { job, group: cplan.group, status, stands, removed: this.removed, kept: this.kept, warnings: this.warnings };
+    const result: CleanupResult = { job, group: cplan.group, status, stands, removed: this.removed, kept: this.kept, warnings: this.warnings, warningMsgs: this.warningMsgs };
     if (!this.options.lockHeld) {
       await this.ctx.store.jobs
         .update(job, { status, result, finishedAt: new Date().toISOString(), progress: this.progress.counts })
@@ -480,9 +495,9 @@ class CleanupRun {
       const list = await this.client.listNetwork(node);
       const foreign = await this.foreignPending(node, list);
       if (foreign.length && !this.options.applyForeignPending) {
-        const msg = `node ${node} has pending network changes that are not ours (${foreign.join(', ')}): its bridges were left in place (cleanup again once they are applied or reverted)`;
-        this.warnings.push(msg);
-        for (const s of stands) this.errors.set(s.userid, msg);
+        const m = msg('clean.foreignPending', { node, list: foreign.join(', ') });
+        this.warn(m);
+        for (const s of stands) this.errors.set(s.userid, m);
         return;
       }
       const removed: { userid: string; iface: string }[] = [];
@@ -497,9 +512,9 @@ class CleanupRun {
       if (after.changes) {
         const f2 = await this.foreignPending(node, after);
         if (f2.length && !this.options.applyForeignPending) {
-          const msg = `node ${node}: someone else's pending network change appeared (${f2.join(', ')}); our bridge removals are pending, not applied`;
-          this.warnings.push(msg);
-          for (const s of stands) this.errors.set(s.userid, msg);
+          const m = msg('clean.foreignAppeared', { node, list: f2.join(', ') });
+          this.warn(m);
+          for (const s of stands) this.errors.set(s.userid, m);
           return;
         }
         throwIfAborted(this.options.signal);
@@ -581,7 +596,7 @@ class CleanupRun {
           if (p) {
             const others = (p.members ?? []).filter((m) => m.type === 'qemu' || m.type === 'lxc');
             if (others.length) {
-              this.kept.push({ what: `pool ${s.pool}`, reason: `still holds ${others.map((m) => m.id).join(', ')} (not ours)` });
+              this.kept.push(keptItem(msg('kept.pool', { pool: s.pool }), msg('kept.poolHolds', { list: others.map((m) => m.id).join(', ') })));
             } else {
               await this.lanes.accessWrite(() => this.client.deletePool(s.pool!));
               this.removed.pools++;
@@ -594,7 +609,7 @@ class CleanupRun {
           // re-check at the last moment: a stand of this user may have been deployed meanwhile in another group
           const others = (await this.ctx.store.stands.list()).filter((r) => r.userid === s.userid && r.group !== this.cplan.group);
           if (others.length) {
-            this.kept.push({ what: `user ${s.userid}`, reason: `still has stands in ${others.map((r) => r.group).join(', ')}` });
+            this.kept.push(keptItem(msg('kept.user', { user: s.userid }), msg('kept.userHasStands', { groups: others.map((r) => r.group).join(', ') })));
           } else {
             await this.lanes.accessWrite(() => this.client.deleteUser(s.userid));
             await this.ctx.store.journal.forget('user', s.userid, cluster);
@@ -614,7 +629,7 @@ class CleanupRun {
       this.kept.push(...r.kept);
     } catch (err) {
       if (isAbort(err)) throw err;
-      this.warnings.push(`isolation firewall objects not removed: ${reasonOf(err)} (the next cleanup retries)`);
+      this.warn(msg('clean.isolationNotRemoved', { reason: reasonOf(err) }));
     }
   }
 
@@ -624,7 +639,10 @@ class CleanupRun {
     for (const s of this.cplan.stands) {
       if (this.errors.has(s.userid)) {
         await this.ctx.store.stands
-          .update(this.cplan.group, s.userid, (r) => ({ ...r, status: 'failed', error: `cleanup: ${this.errors.get(s.userid)}` }))
+          .update(this.cplan.group, s.userid, (r) => {
+            const m = msg('clean.failed', { reason: this.errors.get(s.userid)! });
+            return { ...r, status: 'failed', error: render('en', m), errorMsg: m };
+          })
           .catch(() => undefined);
         continue;
       }

@@ -19,6 +19,7 @@
  *   waiter's own poll schedule, tasks.ts pollDelays).
  * What it does not model: the deployer's CPU and store writes, request latency beyond `requestMs`, retries.
  */
+import { estimateText } from '../i18n/duration.js';
 import { pollDelays } from '../proxmox/tasks.js';
 import { DEFAULT_EXEC_LIMITS, type ExecLimits } from './executor.js';
 import { expectedTaskMs, type TimingModel } from './timing-model.js';
@@ -437,14 +438,5 @@ export function estimateDeploy(input: EstimateInput): Estimate {
 
 /** "about 1 min 40 s": rounded to 5 s above a minute, to 1 s below. */
 export function formatEstimate(ms: number): string {
-  if (!(ms > 0)) return 'under 1 s';
-  const s = ms / 1000;
-  if (s < 60) return `about ${Math.max(1, Math.round(s))} s`;
-  const r = Math.round(s / 5) * 5;
-  const min = Math.floor(r / 60);
-  const sec = r % 60;
-  if (min < 60) return sec ? `about ${min} min ${sec} s` : `about ${min} min`;
-  const h = Math.floor(min / 60);
-  const mm = min % 60;
-  return mm ? `about ${h} h ${mm} min` : `about ${h} h`;
+  return estimateText('en', ms);
 }

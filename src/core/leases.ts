@@ -10,9 +10,14 @@ import { GroupBusyError } from '../store/store.js';
 import type { StandRecord } from '../store/schemas.js';
 import type { AppContext } from './context.js';
 import { planCleanup, runCleanup } from './cleanup.js';
-import { reasonOf } from './executor.js';
+import { failureOf } from './failure.js';
 import { shutdownStands, stopStands } from './power.js';
-import { msg } from '../i18n/index.js';
+import { msg, render, type Msg } from '../i18n/index.js';
+
+/** A stand's failure from a power or cleanup result: its English text and code, as the result gave them. */
+function failedOf(s: { error?: string; errorMsg?: Msg } | undefined): Pick<ExpiredStand, 'message' | 'messageMsg'> {
+  return { ...(s?.error !== undefined ? { message: s.error } : {}), ...(s?.errorMsg ? { messageMsg: s.errorMsg } : {}) };
+}
 
 export type { LeaseAction } from '../config/settings.js';
 import type { LeaseAction } from '../config/settings.js';
@@ -23,7 +28,9 @@ export interface ExpiredStand {
   leaseExpiresAt: string;
   action: LeaseAction;
   outcome: 'stopped' | 'removed' | 'busy' | 'failed';
+  /** In English; `messageMsg` is the same as a code. */
   message?: string;
+  messageMsg?: Msg;
 }
 
 export interface ExpireResult {
@@ -99,7 +106,7 @@ export async function expireLeases(
     // claim is kept once done (never twice) and dropped when the stand could not be handled (next run retries)
     const claim = await ctx.store.tryAcquireLease(`once:expire-${action}:${s.group}/${s.userid}/${s.leaseExpiresAt}`, 'lease expiry', 7 * 24 * 3_600_000);
     if (!claim) {
-      out.push({ ...base, outcome: 'busy', message: 'another process is expiring this stand' });
+      out.push({ ...base, outcome: 'busy', message: render('en', msg('lease.busy')), messageMsg: msg('lease.busy') });
       continue;
     }
     const before = out.length;
@@ -108,18 +115,21 @@ export async function expireLeases(
         const power = action === 'stop' ? stopStands : shutdownStands;
         const r = await power(ctx, { group: s.group, user: s.userid }, { requestedBy: { via: 'schedule', name: 'lease expiry' } });
         const ok = r.status === 'succeeded';
-        out.push({ ...base, outcome: ok ? 'stopped' : 'failed', ...(ok ? {} : { message: r.stands[0]?.error }) });
+        out.push({ ...base, outcome: ok ? 'stopped' : 'failed', ...(ok ? {} : failedOf(r.stands[0])) });
         if (ok) await ctx.store.stands.addHistory(s.group, s.userid, { event: LEASE_EXPIRED, message: action === 'stop' ? 'stopped' : 'shut down', at: new Date(Math.max(now, Date.now())).toISOString() });
       } else {
         const r = await runCleanup(ctx, await planCleanup(ctx, { group: s.group, user: s.userid }), {
           requestedBy: { via: 'schedule', name: 'lease expiry' },
         });
         const ok = r.status === 'succeeded';
-        out.push({ ...base, outcome: ok ? 'removed' : 'failed', ...(ok ? {} : { message: r.stands[0]?.error }) });
+        out.push({ ...base, outcome: ok ? 'removed' : 'failed', ...(ok ? {} : failedOf(r.stands[0])) });
       }
     } catch (err) {
-      if (err instanceof GroupBusyError) out.push({ ...base, outcome: 'busy', message: err.message });
-      else out.push({ ...base, outcome: 'failed', message: reasonOf(err) });
+      if (err instanceof GroupBusyError) out.push({ ...base, outcome: 'busy', message: err.message, ...(err.msg ? { messageMsg: err.msg } : {}) });
+      else {
+        const f = failureOf(err);
+        out.push({ ...base, outcome: 'failed', message: f.error, messageMsg: f.errorMsg });
+      }
     }
     const outcome = out[before]?.outcome;
     if (outcome === 'busy' || outcome === 'failed') await claim.release().catch(() => undefined);

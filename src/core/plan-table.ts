@@ -3,8 +3,7 @@
  * to a terminal, a log file, a test assertion or a Discord code block. Tables fit the given width (text-table.ts):
  * one line per stand by default, every detail with `wide`.
  */
-import { formatEstimate } from './estimate.js';
-import { say, text, type Lang } from '../i18n/index.js';
+import { estimateText, say, text, type Head, type Lang } from '../i18n/index.js';
 import { pct } from './placement.js';
 import { compactIds, fitText, renderTable, type Column } from './text-table.js';
 import type { DeployPlan, ExcludedNode, NodeProjection, RefusalRow, StandPlan } from './types.js';
@@ -12,7 +11,6 @@ import type { DeployPlan, ExcludedNode, NodeProjection, RefusalRow, StandPlan } 
 /** Width used where no terminal is known (errors carried to the bot, logs). */
 export const DEFAULT_WIDTH = 100;
 
-const gib = (mib: number): string => `${(mib / 1024).toFixed(mib % 1024 === 0 ? 0 : 1)} GiB`;
 const gibNum = (mib: number): string => `${(mib / 1024).toFixed(mib % 1024 === 0 ? 0 : 1)}`;
 
 export interface PlanNodeRow {
@@ -44,27 +42,30 @@ export interface PlanTableData {
   estimate?: string;
 }
 
+const head = (lang: Lang, h: Head): string => say(lang, 'out.head', { head: h });
+
+/** The estimate's time in a language (`about 1 min 40 s`); English keeps the text the plan carries. */
+function estimateTime(e: NonNullable<DeployPlan['estimate']>, lang: Lang): string {
+  return lang === 'en' ? e.text : estimateText(lang, e.ms);
+}
+
 /** The plan's estimate as one line: the time, and what the replicas add or save. */
-export function estimateLine(plan: Pick<DeployPlan, 'estimate'>): string | undefined {
+export function estimateLine(plan: Pick<DeployPlan, 'estimate'>, lang: Lang = 'en'): string | undefined {
   const e = plan.estimate;
   if (!e) return undefined;
   const notes: string[] = [];
-  if (e.replicasToMake > 0) notes.push(`makes ${e.replicasToMake} template replica${e.replicasToMake === 1 ? '' : 's'} first`);
+  if (e.replicasToMake > 0) notes.push(say(lang, 'out.estMakes', { count: e.replicasToMake }));
   if (e.replicasReused > 0) {
-    notes.push(
-      e.replicasToMake > 0
-        ? `reuses ${e.replicasReused}`
-        : `its ${e.replicasReused} template replica${e.replicasReused === 1 ? '' : 's'} exist${e.replicasReused === 1 ? 's' : ''}: makes none`,
-    );
+    notes.push(e.replicasToMake > 0 ? say(lang, 'out.estReuses', { count: e.replicasReused }) : say(lang, 'out.estExist', { count: e.replicasReused }));
   }
   if (e.moved > 0 && e.strategyMs !== undefined) {
-    notes.push(`${e.moved} stand${e.moved === 1 ? '' : 's'} placed for time (the plain balanced placement: ${formatEstimate(e.strategyMs).replace(/^about /, '')})`);
+    notes.push(say(lang, 'out.estMoved', { count: e.moved, plain: estimateText(lang, e.strategyMs, { about: false }) }));
   }
-  if (e.timing === 'cluster') notes.push("task durations from this cluster's recent tasks");
-  return `Estimated time: ${e.text}${notes.length ? ` (${notes.join('; ')})` : ''}`;
+  if (e.timing === 'cluster') notes.push(say(lang, 'out.estClusterTiming'));
+  return say(lang, 'out.estimate', { time: estimateTime(e, lang), notes: notes.join('; ') });
 }
 
-function nodeRow(n: NodeProjection, unit: string, lang: Lang = 'en'): PlanNodeRow {
+function nodeRow(n: NodeProjection, unit: 'stands' | 'vms', lang: Lang = 'en', excluded?: ExcludedNode): PlanNodeRow {
   const memUsed = n.baseMemMiB + n.addedMemMiB;
   const coresUsed = n.baseCores + n.addedCores;
   return {
@@ -74,29 +75,33 @@ function nodeRow(n: NodeProjection, unit: string, lang: Lang = 'en'): PlanNodeRo
       ? say(lang, 'nodes.memoryCell', { used: gibNum(memUsed), total: gibNum(n.maxMemMiB), util: pct(n.memUtil), added: gibNum(n.addedMemMiB) })
       : '-',
     cpu: n.online ? say(lang, 'nodes.cpuCell', { used: coresUsed, max: n.maxCpu, util: pct(n.cpuUtil) }) : '-',
-    note: n.excluded ? `left out: ${n.excluded}` : n.stands > 0 ? `${n.stands} ${unit}` : '',
+    note: n.excluded
+      ? say(lang, 'out.nodeLeftOut', { reason: text(lang, excluded?.reasonMsg, n.excluded) })
+      : n.stands > 0
+        ? say(lang, 'out.nodeCount', { count: n.stands, unit })
+        : '',
   };
 }
 
-function networksOf(s: StandPlan): string {
+function networksOf(s: StandPlan, lang: Lang): string {
   if (s.segments.length === 0) return '-';
-  const segs = s.segments.map((g) => `${g.alias}=${g.iface}${g.tag !== undefined ? `(tag ${g.tag})` : ''}${g.vlanAware ? ' vlan-aware' : ''}`);
-  return s.vlans.length > 0 ? `${segs.join(', ')}; VLANs ${s.vlans.join(',')}` : segs.join(', ');
+  const segs = s.segments.map((g) => `${g.alias}=${g.iface}${g.tag !== undefined ? say(lang, 'out.tag', { tag: g.tag }) : ''}${g.vlanAware ? ' vlan-aware' : ''}`);
+  return s.vlans.length > 0 ? `${segs.join(', ')}; ${say(lang, 'out.vlans', { list: s.vlans.join(',') })}` : segs.join(', ');
 }
 
-function standRow(s: StandPlan): PlanStandRow {
+function standRow(s: StandPlan, lang: Lang): PlanStandRow {
   const nodes = [...new Set(s.vms.map((v) => v.node))];
   const notes: string[] = [];
-  if (s.recorded) notes.push('recorded (re-run)');
-  if (!s.userExists) notes.push('new user');
+  if (s.recorded) notes.push(say(lang, 'out.recorded'));
+  if (!s.userExists) notes.push(say(lang, 'out.newUser'));
   notes.push(...s.warnings);
   return {
     user: s.userid,
     node: nodes.join(', '),
     pool: s.pool,
     vmids: s.vms.map((v) => `${v.vmid} ${v.machine}`).join(', '),
-    networks: networksOf(s),
-    resources: `${s.cores} cores, ${gib(s.memoryMiB)}`,
+    networks: networksOf(s, lang),
+    resources: say(lang, 'out.resources', { cores: s.cores, gib: gibNum(s.memoryMiB) }),
     note: notes.join('; '),
   };
 }
@@ -111,26 +116,44 @@ export function planWarnings(plan: Pick<DeployPlan, 'warnings' | 'warningMsgs'>,
   return coded.map((w) => text(lang, w));
 }
 
+/** What the isolation writes: the plan's own (English) lines, or the same said in another language. */
+function isolationLines(plan: DeployPlan, lang: Lang): string[] {
+  const iso = plan.isolation;
+  if (!iso) return [];
+  if (lang === 'en') return iso.objects;
+  return [
+    say(lang, 'out.isoNics'),
+    say(lang, 'out.isoIpset', { ipset: iso.denyIpset, list: iso.deny.join(', '), allowIn: false }),
+    say(lang, 'out.isoIpset', { ipset: iso.allowInIpset, list: iso.allowIn.join(', '), allowIn: true }),
+    say(lang, 'out.isoRules', { deny: iso.denyIpset, allow: iso.allowInIpset }),
+    say(lang, 'out.isoNothingCluster'),
+  ];
+}
+
 export function planTableData(plan: DeployPlan, lang: Lang = 'en'): PlanTableData {
   const vms = plan.stands.reduce((n, s) => n + s.vms.length, 0);
-  const summary =
-    `group ${plan.group} on ${plan.cluster}: ${plan.stands.length} stands, ${vms} VMs (${plan.clone} clones), ` +
-    `profile ${plan.profile.name}, placement ${plan.strategy}, networks ${plan.mode}`;
-  const unit = plan.mode === 'bridges' ? 'stands' : 'VMs';
+  const summary = say(lang, 'out.planSummary', {
+    group: plan.group,
+    cluster: plan.cluster,
+    stands: plan.stands.length,
+    vms,
+    clone: plan.clone,
+    profile: plan.profile.name,
+    strategy: plan.strategy,
+    mode: plan.mode,
+  });
+  const unit = plan.mode === 'bridges' ? 'stands' : 'vms';
   return {
     summary,
-    nodes: plan.nodes.map((n) => nodeRow(n, unit, lang)),
-    stands: plan.stands.map(standRow),
-    replicas: plan.replicas.map(
-      (r) =>
-        r.shared
-          ? `${r.exists ? 'reuse' : 'create'} replica ${r.vmid} (${r.name}) of template ${r.sourceVmid} from ${r.sourceNode} on shared storage ${r.storage}, for every node`
-          : `${r.exists ? 'reuse' : 'create'} replica ${r.vmid} (${r.name}) of template ${r.sourceVmid} from ${r.sourceNode} on ${r.targetNode}`,
+    nodes: plan.nodes.map((n) => nodeRow(n, unit, lang, plan.excluded.find((e) => e.node === n.node))),
+    stands: plan.stands.map((s) => standRow(s, lang)),
+    replicas: plan.replicas.map((r) =>
+      say(lang, 'out.replica', { exists: r.exists, vmid: r.vmid, name: r.name, source: r.sourceVmid, from: r.sourceNode, on: r.targetNode }),
     ),
     excluded: plan.excluded,
-    isolation: plan.isolation?.objects ?? [],
+    isolation: isolationLines(plan, lang),
     warnings: planWarnings(plan, lang),
-    ...(plan.estimate ? { estimate: estimateLine(plan) } : {}),
+    ...(plan.estimate ? { estimate: estimateLine(plan, lang) } : {}),
   };
 }
 
@@ -165,20 +188,20 @@ export function renderPlan(plan: DeployPlan, o: { maxStands?: number } & RenderO
   const width = o.width ?? DEFAULT_WIDTH;
   const lang = o.lang ?? 'en';
   const d = planTableData(plan, lang);
-  const out: string[] = [plan.estimate ? `${d.summary}; ${plan.estimate.text}` : d.summary, '', nodesTable(d.nodes, width, lang), ''];
+  const out: string[] = [plan.estimate ? `${d.summary}; ${estimateTime(plan.estimate, lang)}` : d.summary, '', nodesTable(d.nodes, width, lang), ''];
   const max = o.maxStands ?? Infinity;
   const shown = plan.stands.slice(0, max);
   if (o.wide) {
     out.push(
       renderTable(
         [
-          { head: 'user', shrink: 'wrap', min: 12 },
-          { head: 'node' },
-          { head: 'pool', shrink: 'wrap', min: 10 },
-          { head: 'VMIDs', shrink: 'wrap', min: 12 },
-          { head: 'bridges / VLANs', shrink: 'wrap', min: 14 },
-          { head: 'resources', shrink: 'wrap', min: 9 },
-          { head: 'note', shrink: 'wrap', min: 8 },
+          { head: head(lang, 'user'), shrink: 'wrap', min: 12 },
+          { head: head(lang, 'node') },
+          { head: head(lang, 'pool'), shrink: 'wrap', min: 10 },
+          { head: head(lang, 'vmids'), shrink: 'wrap', min: 12 },
+          { head: head(lang, 'bridgesVlans'), shrink: 'wrap', min: 14 },
+          { head: head(lang, 'resources'), shrink: 'wrap', min: 9 },
+          { head: head(lang, 'note'), shrink: 'wrap', min: 8 },
         ],
         d.stands.slice(0, max).map((s) => [s.user, s.node, s.pool, s.vmids, s.networks, s.resources, s.note]),
         { width },
@@ -188,20 +211,20 @@ export function renderPlan(plan: DeployPlan, o: { maxStands?: number } & RenderO
     out.push(
       renderTable(
         [
-          { head: 'user', shrink: 'truncate', min: 12 },
-          { head: 'node' },
-          { head: 'VMIDs', shrink: 'truncate', min: 9 },
-          { head: 'bridges', shrink: 'truncate', min: 10 },
-          { head: 'note', shrink: 'truncate', min: 8 },
+          { head: head(lang, 'user'), shrink: 'truncate', min: 12 },
+          { head: head(lang, 'node') },
+          { head: head(lang, 'vmids'), shrink: 'truncate', min: 9 },
+          { head: head(lang, 'bridges'), shrink: 'truncate', min: 10 },
+          { head: head(lang, 'note'), shrink: 'truncate', min: 8 },
         ],
         shown.map((s, i) => [s.userid, d.stands[i]!.node, compactIds(s.vms.map((v) => v.vmid)), networksShort(s), d.stands[i]!.note]),
         { width },
       ),
     );
   }
-  if (d.stands.length > max) out.push(`… and ${d.stands.length - max} more stands`);
-  if (d.replicas.length > 0) out.push('', ['Template replicas:', ...d.replicas.map((r) => `  ${r}`)].join('\n'));
-  if (d.isolation.length > 0) out.push('', ['Isolation (Proxmox firewall, objects marked ours):', ...d.isolation.map((l) => `  ${l}`)].join('\n'));
+  if (d.stands.length > max) out.push(say(lang, 'out.moreStands', { count: d.stands.length - max }));
+  if (d.replicas.length > 0) out.push('', [say(lang, 'out.replicasHead'), ...d.replicas.map((r) => `  ${r}`)].join('\n'));
+  if (d.isolation.length > 0) out.push('', [say(lang, 'out.isolationHead'), ...d.isolation.map((l) => `  ${l}`)].join('\n'));
   if (d.excluded.length > 0) out.push('', [say(lang, 'refusal.nodesLeftOut'), ...d.excluded.map((e) => `  ${e.node}: ${text(lang, e.reasonMsg, e.reason)}`)].join('\n'));
   if (d.warnings.length > 0) out.push('', [say(lang, 'plan.warnings'), ...d.warnings.map((w) => `  ${w}`)].join('\n'));
   if (d.estimate) out.push('', d.estimate);
@@ -230,7 +253,7 @@ export function renderRefusal(
   // a left-out node's reason is listed below the table in full rather than squeezed into its note
   if (nodes.length > 0) {
     const rowOf = (n: NodeProjection): PlanNodeRow => ({
-      ...nodeRow(n, '', lang),
+      ...nodeRow(n, 'stands', lang),
       note: n.excluded ? say(lang, 'nodes.leftOut') : n.stands > 0 ? say(lang, 'nodes.placed', { count: n.stands }) : '',
     });
     out.push(nodesTable(nodes.map(rowOf), width, lang));

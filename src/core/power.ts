@@ -13,7 +13,14 @@ import { GROUP_LOCK_TTL_MS } from './deploy.js';
 import { Lanes, Progress, newJobId, reasonOf, safeEmitter, throwIfAborted } from './executor.js';
 import { vmOwnership } from './ownership.js';
 import type { EngineEvent, EngineEventHandler } from './types.js';
-import { msg } from '../i18n/index.js';
+import { msg, render, type Msg } from '../i18n/index.js';
+import { failureMsg } from './failure.js';
+
+/** A VM's result message: English text and its code. */
+function note(res: PowerVmResult, m: Msg): void {
+  res.message = render('en', m);
+  res.messageMsg = m;
+}
 
 export type PowerAction = 'reset' | 'start' | 'stop' | 'shutdown';
 
@@ -37,13 +44,16 @@ export interface PowerVmResult {
   vmid: number;
   name: string;
   outcome: 'done' | 'already' | 'skipped' | 'failed';
+  /** In English; `messageMsg` is the same as a code. */
   message?: string;
+  messageMsg?: Msg;
 }
 
 export interface PowerStandResult {
   userid: string;
   status: 'ok' | 'failed';
   error?: string;
+  errorMsg?: Msg;
   vms: PowerVmResult[];
 }
 
@@ -164,17 +174,21 @@ async function powerStand(
       vms.push(res);
       if (!r || !r.node) {
         res.outcome = 'failed';
-        res.message = `VM ${vm.vmid} (${vm.name}) is not on the cluster`;
+        note(res, msg('pw.notOnCluster', { vmid: vm.vmid, name: vm.name }));
         o.progress.drop(action);
         return;
       }
       let node = r.node;
       // everything recorded at creation must match (ownership.ts vmOwnership), not a tag alone: a VM that took a
       // freed VMID, or a copy of a stand VM, is left alone
-      const verdict = await ownVm(ctx, s, vm, r).catch((err: unknown) => ({ ours: false as const, reason: `cannot read its config: ${reasonOf(err)}` }));
+      const verdict = await ownVm(ctx, s, vm, r).catch((err: unknown) => ({
+        ours: false as const,
+        reason: render('en', msg('pw.cannotReadConfig', { reason: reasonOf(err) })),
+        reasonMsg: msg('pw.cannotReadConfig', { reason: reasonOf(err) }),
+      }));
       if (!verdict.ours) {
         res.outcome = 'skipped';
-        res.message = `VM ${vm.vmid} left alone: ${verdict.reason}`;
+        note(res, msg('pw.leftAlone', { vmid: vm.vmid, reason: 'reasonMsg' in verdict ? verdict.reasonMsg : msg('txt.quoted', { text: verdict.reason }) }));
         o.log.warn({ vmid: vm.vmid, reason: verdict.reason }, 'recorded VM is not the one we created');
         o.progress.drop(action);
         return;
@@ -215,14 +229,11 @@ async function powerStand(
         o.progress.finish(action, Date.now() - t0);
       } catch (err) {
         res.outcome = 'failed';
-        res.message =
-          err instanceof ProxmoxApiError && /snapshot 'start' does not exist|does not exist/.test(err.fullText) && action === 'reset'
-            ? `VM ${vm.vmid} has no 'start' snapshot`
-            : err instanceof TaskFailedError && /already running/.test(err.exitstatus)
-              ? undefined
-              : reasonOf(err);
+        if (err instanceof ProxmoxApiError && /snapshot 'start' does not exist|does not exist/.test(err.fullText) && action === 'reset') {
+          note(res, msg('pw.noStartSnapshot', { vmid: vm.vmid }));
+        } else if (!(err instanceof TaskFailedError && /already running/.test(err.exitstatus))) note(res, failureMsg(err));
         if (err instanceof TaskFailedError && /already running/.test(err.exitstatus)) res.outcome = 'already';
-        if (err instanceof ProxmoxApiError && isNotFound(err.fullText) && action !== 'reset') res.message = `VM ${vm.vmid} is gone`;
+        if (err instanceof ProxmoxApiError && isNotFound(err.fullText) && action !== 'reset') note(res, msg('pw.gone', { vmid: vm.vmid }));
         o.progress.drop(action);
       }
     }),
@@ -232,12 +243,14 @@ async function powerStand(
   const result: PowerStandResult = {
     userid: s.userid,
     status: failed.length ? 'failed' : 'ok',
-    ...(failed.length ? { error: failed.map((f) => f.message).join('; ') } : {}),
+    ...(failed.length
+      ? { error: failed.map((f) => f.message).join('; '), errorMsg: msg('pw.errors', { list: failed.map((f) => f.messageMsg ?? f.message ?? '') }) }
+      : {}),
     vms,
   };
   o.emit(
     failed.length
-      ? { type: 'stand-failed', job: o.job, stand: s.userid, message: result.error }
+      ? { type: 'stand-failed', job: o.job, stand: s.userid, message: result.error, ...(result.errorMsg ? { msg: result.errorMsg } : {}) }
       : { type: 'stand-done', job: o.job, stand: s.userid, message: `${s.userid}: ${action} done` },
   );
   await ctx.store.stands.addHistory(s.group, s.userid, { event: action, job: o.job, ...(result.error ? { message: result.error } : {}) }).catch(() => undefined);

@@ -6,11 +6,13 @@
  * the engine's lanes. Idempotent: a replica that is recorded and present as a template on its node is only
  * verified; one that a killed run left half-made is carried on from what the cluster shows.
  */
+import { failureOf } from './failure.js';
+import { msg, type Msg } from '../i18n/index.js';
 import type { Profile } from '../config/profile.js';
 import { UserError } from '../errors.js';
 import type { AppContext } from './context.js';
 import { makeReplica, type ReplicaRun } from './deploy/replicas.js';
-import { DEFAULT_EXEC_LIMITS, Lanes, abortable, isAbort, newJobId, reasonOf, safeEmitter } from './executor.js';
+import { DEFAULT_EXEC_LIMITS, Lanes, abortable, isAbort, newJobId, safeEmitter } from './executor.js';
 import { loadInventory, type TemplateInfo } from './inventory.js';
 import { estimateAssignment, planTiming } from './plan-estimate.js';
 import { chooseSharedReplicas, sharedReplicaCandidates } from './shared-replica.js';
@@ -39,7 +41,9 @@ export interface PreparePlan {
 export interface PrepareItem {
   replica: ReplicaPlan;
   status: 'present' | 'made' | 'failed';
+  /** In English; `errorMsg` is the same as a code. */
   error?: string;
+  errorMsg?: Msg;
   ms: number;
 }
 
@@ -70,7 +74,7 @@ export async function planPrepare(ctx: AppContext, input: PrepareInput): Promise
   ]);
   const known = new Set(inv.nodes.map((n) => n.name));
   for (const n of input.nodes ?? []) {
-    if (!known.has(n)) throw new UserError(`--nodes: ${n} is not a node of cluster ${cluster} (nodes: ${[...known].join(', ')})`);
+    if (!known.has(n)) throw new UserError(msg('opt.notANode', { node: n, cluster, nodes: [...known].join(', ') }));
   }
   const skipped: PreparePlan['skipped'] = [];
   const wanted = input.nodes ? [...input.nodes] : inv.nodes.map((n) => n.name);
@@ -198,10 +202,10 @@ export async function runPrepare(
           emit({ type: 'stand-done', job, stand: replicaLabel(r), vm: r.vmid, step: 'replica', message: `${replicaLabel(r)}: made`, done, total });
         } catch (err) {
           if (isAbort(err)) throw err;
-          const error = reasonOf(err);
-          items.push({ replica: r, status: 'failed', error, ms: Date.now() - t0 });
+          const { error, errorMsg } = failureOf(err);
+          items.push({ replica: r, status: 'failed', error, errorMsg, ms: Date.now() - t0 });
           done++;
-          emit({ type: 'stand-failed', job, stand: replicaLabel(r), vm: r.vmid, step: 'replica', message: error, done, total });
+          emit({ type: 'stand-failed', job, stand: replicaLabel(r), vm: r.vmid, step: 'replica', message: error, msg: errorMsg, done, total });
         }
       }),
     );

@@ -12,6 +12,7 @@ import type { NetworkList, VmConfig } from '../proxmox/types.js';
 import type { StandRecordInput, StandVm } from '../store/schemas.js';
 import type { AppContext } from './context.js';
 import { reasonOf } from './executor.js';
+import { msg, render, type Msg } from '../i18n/index.js';
 import { parseSegmentMarker, userName } from './naming.js';
 import { aclId, groupsFromTags, isOurUserComment, parsePoolComment, parseVmDescription } from './ownership.js';
 
@@ -25,7 +26,9 @@ export interface RecoverReport {
   replicas: number;
   /** Stands already in the store (left untouched). */
   known: number;
+  /** In English; `warningMsgs` holds the same, index for index, as codes. */
   warnings: string[];
+  warningMsgs?: Msg[];
 }
 
 interface Found {
@@ -42,6 +45,11 @@ export async function recover(ctx: AppContext, o: { cluster?: string } = {}): Pr
   const cluster = o.cluster ?? ctx.defaultCluster;
   const client = ctx.client(cluster);
   const warnings: string[] = [];
+  const warningMsgs: Msg[] = [];
+  const warn = (m: Msg): void => {
+    warnings.push(render('en', m));
+    warningMsgs.push(m);
+  };
   const [resources, pools, users, acl] = await Promise.all([
     client.clusterResources(),
     client.listPools(),
@@ -68,7 +76,7 @@ export async function recover(ctx: AppContext, o: { cluster?: string } = {}): Pr
     try {
       cfg = await client.vmConfig(r.node!, r.vmid!);
     } catch (err) {
-      warnings.push(`VM ${r.vmid}: ${reasonOf(err)}`);
+      warn(msg('rec.vm', { vmid: r.vmid!, reason: reasonOf(err) }));
       continue;
     }
     if (maybeReplica) {
@@ -104,7 +112,7 @@ export async function recover(ctx: AppContext, o: { cluster?: string } = {}): Pr
     if (!found && r.pool) found = [...stands.values()].find((s) => s.pool === r.pool && s.group === group);
     if (!found) {
       if (!d) {
-        warnings.push(`VM ${r.vmid} (${cfg.name}) is tagged ${group} but names no user and sits in no stand pool: not recovered`);
+        warn(msg('rec.vmNoUser', { vmid: r.vmid!, name: String(cfg.name), group }));
         continue;
       }
       found = { group, userid: d.userid, pool: r.pool ?? '', vms: [], segments: [], slugs: new Set() };
@@ -133,7 +141,7 @@ export async function recover(ctx: AppContext, o: { cluster?: string } = {}): Pr
     try {
       list = await client.listNetwork(node);
     } catch (err) {
-      warnings.push(`network of ${node}: ${reasonOf(err)}`);
+      warn(msg('rec.network', { node, reason: reasonOf(err) }));
       continue;
     }
     for (const i of list.ifaces) {
@@ -141,7 +149,7 @@ export async function recover(ctx: AppContext, o: { cluster?: string } = {}): Pr
       if (!m) continue;
       const owner = [...stands.values()].find((s) => s.group === m.group && (s.slugs.has(m.user) || userName(s.userid) === m.user));
       if (!owner) {
-        warnings.push(`bridge ${i.iface} on ${node} (${i.comments}) matches no recovered stand: left alone`);
+        warn(msg('rec.bridge', { bridge: i.iface, node, comment: String(i.comments) }));
         continue;
       }
       owner.segments.push({ alias: m.alias, kind: 'bridge', iface: i.iface, node, vlanAware: Boolean(i.bridge_vlan_aware) });
@@ -220,5 +228,6 @@ export async function recover(ctx: AppContext, o: { cluster?: string } = {}): Pr
     replicas: replicaCount,
     known,
     warnings,
+    warningMsgs,
   };
 }

@@ -54,7 +54,9 @@ export interface StandReport {
   pool: string;
   node: string;
   status: StandRecord['status'];
+  /** In English; `errorMsg` is the same as a code (as recorded; render with `stored`). */
   error?: string;
+  errorMsg?: StandRecord['errorMsg'];
   leaseExpiresAt?: string;
   vms: StandVmReport[];
   consoleUrl?: string;
@@ -137,6 +139,7 @@ export async function getStatus(ctx: AppContext, q: StatusQuery = {}): Promise<S
       node: s.node,
       status: s.status,
       ...(s.error ? { error: s.error } : {}),
+      ...(s.error && s.errorMsg ? { errorMsg: s.errorMsg } : {}),
       ...(s.leaseExpiresAt ? { leaseExpiresAt: s.leaseExpiresAt } : {}),
       vms,
       ...(vms[0] ? { consoleUrl: vms[0].consoleUrl } : {}),

@@ -281,7 +281,9 @@ export interface EngineEvent {
   stand?: string;
   vm?: number;
   step?: string;
+  /** In English (logs); `msg` is the same as a code, when there is one (a stand's failure). */
   message?: string;
+  msg?: Msg;
   done?: number;
   total?: number;
   etaMs?: number;

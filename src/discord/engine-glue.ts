@@ -9,6 +9,7 @@ import type { StandCredential } from '../core/credentials.js';
 import type { DeployResult } from '../core/deploy.js';
 import type { DeployPlan } from '../core/types.js';
 import { UserError } from '../errors.js';
+import { say, stored, type Lang } from '../i18n/index.js';
 import type { Messages } from './i18n.js';
 import type { JobResult } from './jobs.js';
 import type { Bot } from './types.js';
@@ -19,8 +20,13 @@ export interface DeployJobResult extends JobResult {
   failed: number;
 }
 
-export function deployOutcome(r: DeployResult): DeployJobResult {
-  const failedLines = r.stands.filter((s) => s.status === 'failed').map((s) => `❌ ${s.userid}: ${s.error ?? 'failed'}`);
+/** `❌ user: why`, the reason in the reader's language (its code), else as the engine wrote it. */
+export function failedLine(lang: Lang, s: { userid: string; error?: string | undefined; errorMsg?: unknown }): string {
+  return `❌ ${s.userid}: ${stored(lang, s.errorMsg, s.error, say(lang, 'fail.unknown'))}`;
+}
+
+export function deployOutcome(r: DeployResult, lang: Lang): DeployJobResult {
+  const failedLines = r.stands.filter((s) => s.status === 'failed').map((s) => failedLine(lang, s));
   return {
     outcome: r.status,
     jobId: r.job,

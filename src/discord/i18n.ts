@@ -4,7 +4,7 @@
  * Errors, refusals and warnings raised by the engine render from the engine catalogue (src/i18n) instead.
  */
 import { formatEstimate } from '../core/estimate.js';
-import { count, EN, RU, type Lang } from '../i18n/index.js';
+import { count, EN, estimateText, RU, type Lang } from '../i18n/index.js';
 
 export type { Lang } from '../i18n/index.js';
 
@@ -12,17 +12,10 @@ export type { Lang } from '../i18n/index.js';
 const en_ = (n: number, w: keyof typeof EN): string => count('en', n, EN[w]);
 const ru_ = (n: number, w: keyof typeof RU): string => count('ru', n, RU[w]);
 
-/** "около 1 мин 40 с": the same rounding as formatEstimate. */
-function ruDuration(ms: number): string {
-  return formatEstimate(ms)
-    .replace(/^about /, 'около ')
-    .replace(/^under 1 s$/, 'меньше 1 с')
-    .replace(/ min\b/g, ' мин')
-    .replace(/ h\b/g, ' ч')
-    .replace(/ s$/, ' с');
-}
+const ruDuration = (ms: number): string => estimateText('ru', ms);
 
 const en = {
+  lang: 'en' as Lang,
   accessNames: { admin: 'admin', teacher: 'teacher', student: 'student' } as Record<string, string>,
   denied: (need: string) => `Access denied: this needs the ${need} role.`,
   deniedButton: (owner: string) => `Only <@${owner}> can press this button.`,
@@ -136,6 +129,7 @@ const en = {
 export type Messages = typeof en;
 
 const ru: Messages = {
+  lang: 'ru',
   accessNames: { admin: 'администратор', teacher: 'преподаватель', student: 'студент' },
   denied: (need) => `Доступ запрещён: нужна роль «${need}».`,
   deniedButton: (owner) => `Эту кнопку может нажать только <@${owner}>.`,

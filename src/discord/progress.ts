@@ -6,6 +6,7 @@
  */
 import type { APIEmbed } from 'discord.js';
 import type { EngineEvent } from '../core/types.js';
+import { stored, type Msg } from '../i18n/index.js';
 import type { Messages } from './i18n.js';
 
 export type StandState = 'pending' | 'running' | 'done' | 'failed';
@@ -30,6 +31,8 @@ export interface StandProgress {
   state: StandState;
   step?: string;
   message?: string;
+  /** The failure as a code, rendered in the reader's language. */
+  msg?: Msg;
   /** Steps the job runs for this stand, when known (a deploy's plan): the stand counts as done after the last. */
   steps?: number;
   finished: number;
@@ -85,6 +88,7 @@ export function applyEvent(s: ProgressState, e: EngineEvent): ProgressState {
         if (stand.state !== 'failed') s.failures++;
         stand.state = 'failed';
         if (e.message) stand.message = e.message;
+        if (e.msg) stand.msg = e.msg;
       }
       break;
     default:
@@ -132,7 +136,7 @@ export function renderProgress(s: ProgressState, m: Messages): APIEmbed {
   const order: StandState[] = ['failed', 'running', 'pending', 'done'];
   const entries = [...s.stands.entries()].sort((a, b) => order.indexOf(a[1].state) - order.indexOf(b[1].state));
   for (const [name, st] of entries.slice(0, MAX_STAND_LINES)) {
-    const detail = st.state === 'failed' ? (st.message ?? '') : st.state === 'running' ? (st.step ?? '') : '';
+    const detail = st.state === 'failed' ? stored(m.lang, st.msg, st.message) : st.state === 'running' ? (st.step ?? '') : '';
     lines.push(`${ICON[st.state]} ${clip(name, 60)} — ${m.standStates[st.state] ?? st.state}${detail ? `: ${clip(detail, 120)}` : ''}`);
   }
   if (entries.length > MAX_STAND_LINES) lines.push(m.moreStands(entries.length - MAX_STAND_LINES));

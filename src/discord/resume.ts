@@ -41,7 +41,7 @@ export async function resumeJobs(bot: Bot): Promise<string[]> {
           // after a crash our own stale lock (`job:<id>`) may still be held until its TTL runs out: wait for it
           for (;;) {
             try {
-              return deployOutcome(await resume(app, job.id, { onEvent, signal, requestedBy: job.requestedBy }));
+              return deployOutcome(await resume(app, job.id, { onEvent, signal, requestedBy: job.requestedBy }), lang);
             } catch (err) {
               if (!(err instanceof GroupBusyError) || err.holder !== `job:${job.id}` || signal.aborted) throw err;
               await new Promise((r) => setTimeout(r, 1000));

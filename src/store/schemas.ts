@@ -6,6 +6,14 @@ import { z } from 'zod';
 
 const isoTime = z.string().min(1);
 
+/**
+ * A message as a code and its parameters (src/i18n `Msg`): the faces render it in the reader's language. Kept
+ * loose here (any code, any parameters) so a record written by another version still reads; `stored()` in
+ * src/i18n falls back to the English text beside it when this version does not know the code.
+ */
+export const StoredMsg = z.strictObject({ code: z.string(), params: z.unknown() });
+export type StoredMsg = z.infer<typeof StoredMsg>;
+
 export const StandStatus = z.enum(['planned', 'deploying', 'ready', 'failed', 'removing', 'removed']);
 export type StandStatus = z.infer<typeof StandStatus>;
 
@@ -66,7 +74,9 @@ export const StandRecord = z.strictObject({
   poolCreated: z.boolean(),
   aclCreated: z.boolean().default(false),
   status: StandStatus,
+  /** Why the stand failed, in English (older readers, --json); `errorMsg` is the same as a code. */
   error: z.string().optional(),
+  errorMsg: StoredMsg.optional(),
   discord: z.string().optional(),
   leaseExpiresAt: isoTime.optional(),
   /** `stand`: the stand's VMs are isolated by the Proxmox firewall (src/core/isolation.ts). */
@@ -142,6 +152,7 @@ export const JobRecord = z.strictObject({
     .optional(),
   holder: z.string().optional(),
   error: z.string().optional(),
+  errorMsg: StoredMsg.optional(),
   result: z.unknown().optional(),
   createdAt: isoTime,
   updatedAt: isoTime,

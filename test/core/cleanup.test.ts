@@ -51,7 +51,11 @@ describe('cleanup', () => {
       vms: [...r.vms, { machine: 'x', vmid: 100, node: 'pve1', name: 'web-prod', status: 'ready', steps: [] }],
     }));
     const cplan = await planCleanup(env.ctx, { group: 'net2' });
-    expect(cplan.kept).toContainEqual({ what: 'VM 100 (web-prod) on pve1', reason: "recorded, but not the VM we created: it is not marked as net2's" });
+    // the English texts as always; the same as codes beside them (kept items carry whatMsg/reasonMsg)
+    expect(cplan.kept).toContainEqual(
+      expect.objectContaining({ what: 'VM 100 (web-prod) on pve1', reason: "recorded, but not the VM we created: it is not marked as net2's" }),
+    );
+    expect(cplan.kept.find((k) => k.what === 'VM 100 (web-prod) on pve1')?.whatMsg).toEqual({ code: 'kept.vm', params: { vmid: 100, node: 'pve1', name: 'web-prod' } });
     expect(cplan.stands.flatMap((x) => x.vms.map((v) => v.vmid))).not.toContain(100);
   });
 

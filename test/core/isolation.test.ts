@@ -288,7 +288,8 @@ describe('isolation: stand refused', () => {
     expect(describeCleanupPlan(cplan).at(-1)).toBe(`firewall (no isolated stand left): security group stands-isolation, IPSet stands-allow-in, IPSet ${DENY_IPSET}`);
     const res = await runCleanup(env.ctx, cplan);
     expect(res.status).toBe('succeeded');
-    expect(res.kept).toEqual([{ what: 'IPSet stands-allow-in', reason: 'journaled as ours, but it no longer carries our comment' }]);
+    // the English texts as always, with their codes beside them
+    expect(res.kept).toEqual([expect.objectContaining({ what: 'IPSet stands-allow-in', reason: 'journaled as ours, but it no longer carries our comment' })]);
     const left = env.sim.state.firewall.cluster;
     expect(left.groups.has('stands-isolation')).toBe(false);
     expect(left.ipsets.has(DENY_IPSET)).toBe(false);

@@ -1,5 +1,6 @@
 import { Locale } from 'discord.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { englishRuns } from '../support/english-runs.js';
 import { startStack, type Stack } from './stack.js';
 
 /** Two or more English words in a row (a Russian reply may hold single terms such as VMID, SDN, node:pve9). */
@@ -71,5 +72,38 @@ describe('the bot renders engine errors in the member’s language', () => {
     expect(en?.value).toBe('machine gw: net1 on the existing bridge vmbr0 puts student VMs on a shared LAN');
     // the plan waits for a Confirm nobody gives: nothing is created
     expect(s.sim.state.vms.size).toBe(before);
+  });
+
+  it('a deploy with a failing stand: its ❌ line and progress line in Russian, Proxmox’s text quoted', async () => {
+    const { fake } = s;
+    const { token } = fake.slash({
+      member: fake.members.teacher,
+      name: 'deploy',
+      options: { profile: 'basic', group: 'ru-fail' },
+      attachments: upload('class.txt', 'orlov\nsokolov\n'),
+      locale: Locale.Russian,
+    });
+    const plan = (await fake.waitFor((r) => r.interactionToken === token && r.method === 'PATCH', 20_000, 'the plan')).message!;
+    expect(plan.embeds[0]!.title).toBe('План развёртывания: ru-fail (профиль basic)');
+    // Proxmox refuses one config write (the first, of whichever stand gets there first) with a text of its own
+    s.sim.faults.add({ kind: 'error', method: 'PUT', path: '/nodes/*/qemu/*/config', status: 500, message: 'unable to parse drive options', times: 1 });
+    const click = fake.click({ member: fake.members.teacher, messageId: plan.id, customId: fake.button(plan.id, 'deploy:confirm:'), locale: Locale.Russian });
+    const post = await fake.waitFor((r) => r.interactionToken === click.token && r.method === 'POST' && !r.path.endsWith('/callback'), 20_000, 'progress');
+    const final = await fake.waitFor(
+      (r) => r.method === 'PATCH' && r.message?.id === post.message!.id && /Завершено/.test(r.body?.embeds?.[0]?.footer?.text ?? ''),
+      30_000,
+      'the final progress edit',
+    );
+    s.sim.faults.clear();
+    const embed = final.body.embeds[0] as { title: string; description: string; footer: { text: string } };
+    expect(embed.footer.text).toMatch(/^Завершено: частично с ошибками · deploy-/);
+    const reason = 'sim: PUT /nodes/pve\\d/qemu/\\d+/config: Proxmox ответил ошибкой 500: «unable to parse drive options»';
+    const failed = new RegExp(`^❌ ((?:orlov|sokolov)@pve): ${reason}$`, 'm').exec(embed.description);
+    expect(failed, embed.description).not.toBeNull();
+    const other = failed![1] === 'orlov@pve' ? 'sokolov@pve' : 'orlov@pve';
+    expect(embed.description).toMatch(new RegExp(`^❌ ${failed![1]} — ошибка: sim: PUT /nodes/pve\\d/qemu/\\d+/config: Proxmox ответил`, 'm'));
+    expect(embed.description).toContain(`✅ ${other} — готов`);
+    const text = `${embed.title}\n${embed.description}`.replace(/\bPUT \/\S+/g, ' ').replace(/\bdeploy-\S+/g, ' ');
+    expect(englishRuns(text, ['sim', 'pve1', 'pve2', 'pve3', 'ru-fail'])).toEqual([]);
   });
 });

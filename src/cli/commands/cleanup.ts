@@ -8,9 +8,8 @@ import { print, printJson } from '../output.js';
 import type { CommandEnv } from '../program.js';
 import { createProgress } from '../progress.js';
 import { fitText, table } from '../tables.js';
-import { count } from '../../i18n/index.js';
-
-const nn = (n: number, one: string, other: string): string => count('en', n, { one, other });
+import { say, stored, text } from '../../i18n/index.js';
+import { head, langOf, stateWord } from '../lang.js';
 
 export interface CleanupCommandOptions {
   group: string;
@@ -26,27 +25,28 @@ export interface CleanupCommandOptions {
  */
 export async function cleanupCommand(opts: CleanupCommandOptions, env: CommandEnv): Promise<number> {
   const { io } = env;
+  const lang = langOf(env);
   return withContext(env, {}, async (ctx) => {
     const cplan = await planCleanup(ctx, { group: opts.group, ...(opts.user ? { user: opts.user } : {}) });
     const out = opts.json ? io.stderr : io.stdout;
-    const lines = describeCleanupPlan(cplan);
-    writeLine(out, `Cleanup of group ${cplan.group} on cluster ${cplan.cluster}:`);
+    const lines = describeCleanupPlan(cplan, lang);
+    writeLine(out, say(lang, 'out.cleanupHead', { group: cplan.group, cluster: cplan.cluster }));
     for (const l of lines) writeLine(out, fitText(`  ${l}`, terminalWidth(io)));
-    if (cplan.stands.length === 0) writeLine(out, '  nothing of ours is left');
+    if (cplan.stands.length === 0) writeLine(out, say(lang, 'out.nothingLeft'));
 
     if (opts.dryRun) {
       if (opts.json) printJson(io, { dryRun: true, cleanup: cplan });
-      else print(io, '\nDry run: nothing was removed.');
+      else print(io, say(lang, 'out.dryRunRemoved'));
       return EXIT_OK;
     }
     const vms = cplan.stands.reduce((n, s) => n + s.vms.length, 0);
     if (
       cplan.stands.length > 0 &&
-      !(await confirm(io, `Remove ${nn(cplan.stands.length, 'stand', 'stands')} with ${nn(vms, 'VM', 'VMs')} of group ${cplan.group}?`, opts.yes))
+      !(await confirm(io, say(lang, 'out.confirmCleanup', { stands: cplan.stands.length, vms, group: cplan.group }), opts.yes, lang))
     ) {
       cancelled();
     }
-    const progress = createProgress(io, { label: `cleanup ${cplan.group}` });
+    const progress = createProgress(io, { label: `cleanup ${cplan.group}`, lang });
     let result: CleanupResult;
     try {
       result = await retryAfterStaleLock(io, () => runCleanup(ctx, cplan, {
@@ -65,19 +65,16 @@ export async function cleanupCommand(opts: CleanupCommandOptions, env: CommandEn
           io,
           table(
             io,
-            ['user', 'status', 'VMs destroyed', 'error'],
-            result.stands.map((s) => [s.userid, s.status, s.destroyedVms.join(', ') || '-', s.error ?? '']),
+            [head(lang, 'user'), head(lang, 'status'), head(lang, 'vmsDestroyed'), head(lang, 'error')],
+            result.stands.map((s) => [s.userid, stateWord(lang, s.status), s.destroyedVms.join(', ') || '-', stored(lang, s.errorMsg, s.error)]),
           ),
         );
       }
       const r = result.removed;
-      print(
-        io,
-        `${result.status}: removed ${nn(r.vms, 'VM', 'VMs')}, ${nn(r.bridges, 'bridge', 'bridges')}, ${nn(r.vnets, 'VNet', 'VNets')}, ${nn(r.pools, 'pool', 'pools')}, ` +
-          `${nn(r.users, 'user', 'users')}, ${nn(r.acls, 'ACL entry', 'ACL entries')}`,
-      );
-      for (const k of result.kept) print(io, `kept: ${k.what}: ${k.reason}`);
-      for (const w of result.warnings) writeLine(io.stderr, `warning: ${w}`);
+      print(io, say(lang, 'out.cleanupDone', { status: result.status, ...r }));
+      for (const k of result.kept) print(io, say(lang, 'out.kept', { what: text(lang, k.whatMsg, k.what), reason: text(lang, k.reasonMsg, k.reason) }));
+      const coded = result.warningMsgs?.length === result.warnings.length ? result.warningMsgs : result.warnings;
+      for (const w of coded) writeLine(io.stderr, say(lang, 'cli.warning', { message: text(lang, w) }));
     }
     return result.status === 'succeeded' ? EXIT_OK : EXIT_PARTIAL;
   });

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { parseDuration, DURATION_HINT } from '../../config/duration.js';
+import { parseDuration } from '../../config/duration.js';
 import { loadProfile } from '../../config/profile.js';
 import { userListRules } from '../../config/settings.js';
 import { loadUserListFile } from '../../config/user-list.js';
@@ -20,9 +20,8 @@ import type { CommandEnv } from '../program.js';
 import { createProgress } from '../progress.js';
 import { CredentialsFile } from '../credentials-file.js';
 import { colors, compactIds, fitText, renderCredentials, stateColor, table } from '../tables.js';
-import { cliLang, count, say, text, type Lang } from '../../i18n/index.js';
-
-const nn = (n: number, one: string, other: string): string => count('en', n, { one, other });
+import { msg, say, stored, text, type Lang } from '../../i18n/index.js';
+import { head, langOf, stateWord } from '../lang.js';
 
 export interface DeployOptions {
   profile: string;
@@ -55,11 +54,12 @@ export function profileArg(value: string, cwd: string): string {
  */
 export async function deployCommand(opts: DeployOptions, env: CommandEnv): Promise<number> {
   const { io } = env;
+  const lang = langOf(env);
   if (opts.placement !== undefined && !isPlacementStrategy(opts.placement)) {
-    throw new UserError(`--placement ${opts.placement}: expected balanced, round-robin, pack or node:<name>`);
+    throw new UserError(msg('opt.placement', { value: opts.placement }));
   }
   if (opts.lease !== undefined && parseDuration(opts.lease) === undefined) {
-    throw new UserError(`--lease ${opts.lease}: ${DURATION_HINT}`);
+    throw new UserError(msg('opt.lease', { value: opts.lease }));
   }
   // Inputs first: a bad profile or user list must stop us before anything talks to the cluster.
   const profile = await loadProfile(env.paths.configDir, profileArg(opts.profile, io.cwd));
@@ -75,7 +75,7 @@ export async function deployCommand(opts: DeployOptions, env: CommandEnv): Promi
     if (users.users.length === 0) {
       throw new ConfigError({ file: users.file, message: 'the user list has no users' });
     }
-    for (const w of users.warnings) writeLine(io.stderr, `warning: ${formatIssue(w)}`);
+    for (const w of users.warnings) writeLine(io.stderr, say(lang, 'cli.warning', { message: formatIssue(w) }));
 
     const plan = await planDeploy(ctx, {
       profile,
@@ -88,19 +88,19 @@ export async function deployCommand(opts: DeployOptions, env: CommandEnv): Promi
       ...(opts.start !== undefined ? { start: opts.start } : {}),
     });
     // With --json the human-readable plan goes to stderr: stdout carries only the result object.
-    writeLine(opts.json ? io.stderr : io.stdout, renderPlan(plan, { width: terminalWidth(io), lang: cliLang(env.globals.lang, io.env), ...(opts.wide ? { wide: true } : {}) }));
+    writeLine(opts.json ? io.stderr : io.stdout, renderPlan(plan, { width: terminalWidth(io), lang, ...(opts.wide ? { wide: true } : {}) }));
 
     if (opts.dryRun) {
       if (opts.json) printJson(io, { dryRun: true, plan });
-      else print(io, '\nDry run: nothing was created.');
+      else print(io, say(lang, 'out.dryRunCreated'));
       return EXIT_OK;
     }
     const vms = plan.stands.reduce((n, s) => n + s.vms.length, 0);
-    if (!(await confirm(io, `Deploy ${nn(plan.stands.length, 'stand', 'stands')}, ${nn(vms, 'VM', 'VMs')}, on cluster ${plan.cluster}?`, opts.yes))) {
+    if (!(await confirm(io, say(lang, 'out.confirmDeploy', { stands: plan.stands.length, vms, cluster: plan.cluster }), opts.yes, lang))) {
       cancelled();
     }
 
-    const progress = createProgress(io, { label: plan.group });
+    const progress = createProgress(io, { label: plan.group, lang });
     let result: DeployResult;
     try {
       result = await retryAfterStaleLock(io, () => runDeploy(ctx, plan, {
@@ -121,10 +121,13 @@ export async function deployCommand(opts: DeployOptions, env: CommandEnv): Promi
         savedTo = credsFile.file;
       } catch (err) {
         // the passwords exist only in memory now: show them rather than lose them
-        writeLine(io.stderr, `warning: --credentials-out ${opts.credentialsOut}: ${String((err as Error).message)}; the passwords are printed instead`);
+        writeLine(
+          io.stderr,
+          say(lang, 'cli.warning', { message: say(lang, 'out.credsOutFailed', { file: opts.credentialsOut ?? '', message: String((err as Error).message) }) }),
+        );
       }
     }
-    printDeployResult(io, result, { json: opts.json, wide: opts.wide, credentialsFile: savedTo, lang: cliLang(env.globals.lang, io.env), ...(plan.estimate ? { estimate: plan.estimate } : {}) });
+    printDeployResult(io, result, { json: opts.json, wide: opts.wide, credentialsFile: savedTo, lang, ...(plan.estimate ? { estimate: plan.estimate } : {}) });
     // shown now, however the run ended (interrupted and partial runs print theirs too)
     await markPasswordsShown(ctx, result.credentials, savedTo ? `written to ${savedTo}` : opts.json ? 'printed (JSON)' : 'printed');
     return result.status === 'succeeded' ? EXIT_OK : EXIT_PARTIAL;
@@ -163,39 +166,39 @@ export function printDeployResult(io: CliIo, result: DeployResult, o: PrintResul
     table(
       io,
       [
-        { head: 'user', shrink: 'truncate', min: 12 },
-        { head: 'node' },
-        { head: 'status', paint: stateColor(p) },
-        o.wide ? { head: 'VMs', shrink: 'wrap', min: 12 } : { head: 'VMIDs', shrink: 'truncate', min: 9 },
-        o.wide ? { head: 'console / error', shrink: 'wrap', min: 16 } : { head: 'console / error', shrink: 'truncate', min: 10 },
+        { head: head(lang, 'user'), shrink: 'truncate', min: 12 },
+        { head: head(lang, 'node') },
+        { head: head(lang, 'status'), paint: stateColor(p) },
+        o.wide ? { head: head(lang, 'vms'), shrink: 'wrap', min: 12 } : { head: head(lang, 'vmids'), shrink: 'truncate', min: 9 },
+        o.wide ? { head: head(lang, 'consoleError'), shrink: 'wrap', min: 16 } : { head: head(lang, 'consoleError'), shrink: 'truncate', min: 10 },
       ],
       result.stands.map((s) => [
         s.userid,
         s.node,
-        s.status + (s.rolledBack ? ' (rolled back)' : ''),
+        stateWord(lang, s.status) + (s.rolledBack ? say(lang, 'out.rolledBack') : ''),
         o.wide ? s.vms.map((v) => `${v.vmid} ${v.name}`).join('\n') : compactIds(s.vms.map((v) => v.vmid)),
-        s.status === 'ready' ? (s.consoleUrl ?? '') : (s.error ?? ''),
+        s.status === 'ready' ? (s.consoleUrl ?? '') : stored(lang, s.errorMsg, s.error),
       ]),
     ),
   );
   // an error cut short in the table is printed whole below it
   const failed = result.stands.filter((s) => s.status !== 'ready' && s.error);
   if (failed.length > 0 && !o.wide) {
-    print(io, fitText(['', 'Errors:', ...failed.map((s) => `  ${s.userid}: ${s.error}`)].join('\n'), terminalWidth(io)));
+    print(io, fitText(['', say(lang, 'out.errors'), ...failed.map((s) => `  ${s.userid}: ${stored(lang, s.errorMsg, s.error)}`)].join('\n'), terminalWidth(io)));
   }
   for (const w of warnings) writeLine(io.stderr, w);
   const withPw = result.credentials.filter((c) => c.password).length;
   if (o.credentialsFile) {
-    print(io, `\n${nn(withPw, 'new password', 'new passwords')} written to ${o.credentialsFile} (mode 0600; not shown, not stored elsewhere)`);
+    print(io, say(lang, 'out.passwordsWritten', { count: withPw, file: o.credentialsFile }));
   } else {
-    const creds = renderCredentials(io, result.credentials);
+    const creds = renderCredentials(io, result.credentials, lang);
     if (creds) print(io, `\n${creds}`);
   }
   const secs = (result.durationMs / 1000).toFixed(1);
-  print(io, `\n${result.status}: ${result.ready} ready, ${result.failed} failed in ${secs}s (group ${result.group}, job ${result.job})`);
+  print(io, say(lang, 'out.deployDone', { status: result.status, ready: result.ready, failed: result.failed, secs, group: result.group, job: result.job }));
   if (result.status === 'cancelled') {
-    print(io, `Interrupted: run \`stands resume --group ${result.group}\` (or the same deploy again) to finish.`);
+    print(io, say(lang, 'out.resumeHint', { group: result.group }));
   } else if (result.failed > 0) {
-    print(io, 'Run the same command again to retry the failed stands (finished ones are left as they are).');
+    print(io, say(lang, 'out.retryHint'));
   }
 }

@@ -4,6 +4,8 @@ import { EXIT_OK } from '../errors.js';
 import { print, printJson } from '../output.js';
 import type { CommandEnv } from '../program.js';
 import { table } from '../tables.js';
+import { say } from '../../i18n/index.js';
+import { head, langOf } from '../lang.js';
 
 export interface ListOptions {
   json?: boolean;
@@ -12,6 +14,7 @@ export interface ListOptions {
 /** `stands list`: groups and their stands from the state file (no request to the cluster). */
 export async function listCommand(opts: ListOptions, env: CommandEnv): Promise<number> {
   // the state file only: no Proxmox secrets needed (their variables may be unset)
+  const lang = langOf(env);
   return withContext(env, { secrets: false }, async (ctx) => {
     const groups = await listGroups(ctx);
     if (opts.json) {
@@ -19,19 +22,19 @@ export async function listCommand(opts: ListOptions, env: CommandEnv): Promise<n
       return EXIT_OK;
     }
     if (groups.length === 0) {
-      print(env.io, `no groups in ${ctx.store.file}`);
+      print(env.io, say(lang, 'out.noGroups', { file: ctx.store.file }));
       return EXIT_OK;
     }
     print(
       env.io,
       table(
         env.io,
-        ['group', 'cluster', 'profile', 'stands', 'created', 'job'],
+        (['group', 'cluster', 'profile', 'stands', 'created', 'job'] as const).map((h) => head(lang, h)),
         groups.map((g) => [
           g.name,
           g.cluster,
           g.profile,
-          `${g.stands} (${g.ready} ready${g.failed ? `, ${g.failed} failed` : ''})`,
+          say(lang, 'out.standsCell', { stands: g.stands, ready: g.ready, failed: g.failed }),
           g.createdAt.slice(0, 16).replace('T', ' '),
           g.lockedBy ?? '',
         ]),

@@ -4,6 +4,8 @@ import { withContext } from '../engine.js';
 import { EXIT_OK } from '../errors.js';
 import { print, printJson } from '../output.js';
 import type { CommandEnv } from '../program.js';
+import { say } from '../../i18n/index.js';
+import { langOf } from '../lang.js';
 
 export interface PasswordOptions {
   user: string;
@@ -19,6 +21,7 @@ export interface PasswordOptions {
  */
 export async function passwordCommand(opts: PasswordOptions, env: CommandEnv): Promise<number> {
   const { io } = env;
+  const lang = langOf(env);
   const file = opts.out !== undefined ? await CredentialsFile.reserve(opts.out, { force: opts.force, cwd: io.cwd, option: '--out' }) : undefined;
   let written = false;
   try {
@@ -31,17 +34,17 @@ export async function passwordCommand(opts: PasswordOptions, env: CommandEnv): P
           written = true;
         } catch (err) {
           // the new password exists only here now: show it rather than lose it
-          print(io, `new password for ${r.userid} (shown only now, not stored): ${r.password}`);
+          print(io, say(lang, 'out.newPassword', { user: r.userid, password: r.password }));
           await shown('stands password (printed)');
           throw err;
         }
         await shown(`stands password (written to ${file.file})`);
         if (opts.json) printJson(io, { userid: r.userid, file: file.file });
-        else print(io, `new password for ${r.userid} written to ${file.file} (mode 0600; not shown, not stored elsewhere)`);
+        else print(io, say(lang, 'out.newPasswordFile', { user: r.userid, file: file.file }));
         return EXIT_OK;
       }
       if (opts.json) printJson(io, r);
-      else print(io, `new password for ${r.userid} (shown only now, not stored): ${r.password}`);
+      else print(io, say(lang, 'out.newPassword', { user: r.userid, password: r.password }));
       await shown('stands password (printed)');
       return EXIT_OK;
     });

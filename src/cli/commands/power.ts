@@ -10,6 +10,8 @@ import { print, printJson } from '../output.js';
 import type { CommandEnv } from '../program.js';
 import { createProgress } from '../progress.js';
 import { table } from '../tables.js';
+import { msg, say, stored } from '../../i18n/index.js';
+import { head, langOf, stateWord } from '../lang.js';
 
 export interface PowerCommandOptions {
   group: string;
@@ -22,25 +24,22 @@ export interface PowerCommandOptions {
 
 const RUN = { reset: resetStands, start: startStands, stop: stopStands, shutdown: shutdownStands } as const;
 
-/** Questions for what loses work or interrupts students; starting asks nothing. */
-const QUESTION: Partial<Record<PowerAction, string>> = {
-  reset: 'Roll back to the `start` snapshot (students lose their changes)',
-  stop: 'Stop the VMs',
-  shutdown: 'Shut the VMs down (ACPI; stopped if still running after the timeout)',
-};
 
 /** `stands rollback (alias reset)|start|stop|shutdown --group G [--user U]`. */
 export function powerCommand(action: PowerAction) {
   return async (opts: PowerCommandOptions, env: CommandEnv): Promise<number> => {
     const { io } = env;
+    const lang = langOf(env);
     const timeoutMs = opts.timeout !== undefined ? parseDuration(opts.timeout) : undefined;
-    if (opts.timeout !== undefined && timeoutMs === undefined) throw new UserError(`--timeout ${opts.timeout}: expected a duration such as 90s or 2m`);
-    const question = QUESTION[action];
-    const who = opts.user ? `${opts.user}'s stand in group ${opts.group}` : `every stand of group ${opts.group}`;
-    if (question && !(await confirm(io, `${question}: ${who}?`, opts.yes))) cancelled();
+    if (opts.timeout !== undefined && timeoutMs === undefined) throw new UserError(msg('opt.timeout', { value: opts.timeout }));
+    // what loses work or interrupts students asks first; starting asks nothing
+    if (action !== 'start') {
+      const question = say(lang, 'out.powerQuestion', { action, group: opts.group, ...(opts.user ? { user: opts.user } : {}) });
+      if (!(await confirm(io, question, opts.yes, lang))) cancelled();
+    }
     return withContext(env, {}, async (ctx) => {
       const name = action === 'reset' ? 'rollback' : action;
-      const progress = createProgress(io, { label: `${name} ${opts.group}` });
+      const progress = createProgress(io, { label: `${name} ${opts.group}`, lang });
       let result: PowerResult;
       try {
         result = await retryAfterStaleLock(io, () =>
@@ -65,15 +64,17 @@ export function powerCommand(action: PowerAction) {
           io,
           table(
             io,
-            ['user', 'status', 'VMs'],
+            [head(lang, 'user'), head(lang, 'status'), head(lang, 'vms')],
             result.stands.map((s) => [
               s.userid,
-              s.status + (s.error ? `: ${s.error}` : ''),
-              s.vms.map((v) => `${v.vmid} ${v.name}: ${v.outcome}${v.message ? ` (${v.message})` : ''}`).join('\n'),
+              stateWord(lang, s.status) + (s.error ? `: ${stored(lang, s.errorMsg, s.error)}` : ''),
+              s.vms
+                .map((v) => say(lang, 'out.vmOutcome', { vmid: v.vmid, name: v.name, outcome: v.outcome, message: v.message ? stored(lang, v.messageMsg, v.message) : '' }))
+                .join('\n'),
             ]),
           ),
         );
-        print(io, `${name} ${result.group}: ${result.status}`);
+        print(io, say(lang, 'out.powerDone', { action: name, group: result.group, status: result.status }));
       }
       return result.status === 'succeeded' ? EXIT_OK : EXIT_PARTIAL;
     });

@@ -4,9 +4,8 @@ import { EXIT_OK } from '../errors.js';
 import { writeLine } from '../io.js';
 import { print, printJson } from '../output.js';
 import type { CommandEnv } from '../program.js';
-import { count } from '../../i18n/index.js';
-
-const nn = (n: number, one: string, other: string): string => count('en', n, { one, other });
+import { say, text } from '../../i18n/index.js';
+import { langOf } from '../lang.js';
 
 export interface RecoverOptions {
   cluster?: string;
@@ -15,6 +14,7 @@ export interface RecoverOptions {
 
 /** `stands recover`: the state file was lost; rebuild it from the tags and comments on the cluster (reads only). */
 export async function recoverCommand(opts: RecoverOptions, env: CommandEnv): Promise<number> {
+  const lang = langOf(env);
   return withContext(env, { cluster: opts.cluster }, async (ctx) => {
     const r = await recover(ctx, opts.cluster ? { cluster: opts.cluster } : {});
     if (opts.json) {
@@ -23,11 +23,21 @@ export async function recoverCommand(opts: RecoverOptions, env: CommandEnv): Pro
     }
     print(
       env.io,
-      `recovered from ${r.cluster} into ${ctx.store.file}: ${nn(r.stands, 'stand', 'stands')} in ${nn(r.groups.length, 'group', 'groups')}` +
-        `${r.groups.length ? ` (${r.groups.join(', ')})` : ''}, ${nn(r.vms, 'VM', 'VMs')}, ${nn(r.bridges, 'bridge', 'bridges')}, ${nn(r.users, 'user', 'users')}, ` +
-        `${nn(r.replicas, 'template replica', 'template replicas')}; ${r.known === 1 ? '1 stand was' : `${r.known} stands were`} already recorded`,
+      say(lang, 'out.recovered', {
+        cluster: r.cluster,
+        file: ctx.store.file,
+        stands: r.stands,
+        groups: r.groups.length,
+        list: r.groups.join(', '),
+        vms: r.vms,
+        bridges: r.bridges,
+        users: r.users,
+        replicas: r.replicas,
+        known: r.known,
+      }),
     );
-    for (const w of r.warnings) writeLine(env.io.stderr, `warning: ${w}`);
+    const coded = r.warningMsgs?.length === r.warnings.length ? r.warningMsgs : r.warnings;
+    for (const w of coded) writeLine(env.io.stderr, say(lang, 'cli.warning', { message: text(lang, w) }));
     return EXIT_OK;
   });
 }

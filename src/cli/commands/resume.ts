@@ -8,7 +8,8 @@ import { print } from '../output.js';
 import type { CommandEnv } from '../program.js';
 import { createProgress } from '../progress.js';
 import { printDeployResult } from './deploy.js';
-import { cliLang } from '../../i18n/index.js';
+import { say } from '../../i18n/index.js';
+import { langOf } from '../lang.js';
 
 export interface ResumeOptions {
   group?: string;
@@ -21,6 +22,7 @@ const UNFINISHED = new Set(['queued', 'running', 'cancelled', 'partial', 'failed
 /** `stands resume`: runs interrupted deploy jobs again from their stored plan; they converge (idempotent). */
 export async function resumeCommand(opts: ResumeOptions, env: CommandEnv): Promise<number> {
   const { io } = env;
+  const lang = langOf(env);
   return withContext(env, {}, async (ctx) => {
     const jobs = (await ctx.store.jobs.list(opts.group ? { group: opts.group } : {})).filter(
       (j) => j.kind === 'deploy' && UNFINISHED.has(j.status),
@@ -34,14 +36,14 @@ export async function resumeCommand(opts: ResumeOptions, env: CommandEnv): Promi
     }
     if (latest.size === 0) {
       if (opts.json) print(io, JSON.stringify({ resumed: [] }));
-      else print(io, `nothing to resume: no unfinished deploy jobs${opts.group ? ` in group ${opts.group}` : ''}`);
+      else print(io, say(lang, 'out.nothingToResume', opts.group ? { group: opts.group } : {}));
       return EXIT_OK;
     }
     let code = EXIT_OK;
     const results = [];
     for (const job of latest.values()) {
-      const progress = createProgress(io, { label: job.group ?? job.id });
-      progress.log(`resuming ${job.id} (group ${job.group ?? '?'}, ${job.status})`);
+      const progress = createProgress(io, { label: job.group ?? job.id, lang });
+      progress.log(say(lang, 'out.resuming', { job: job.id, group: job.group ?? '?', status: job.status }));
       try {
         const result = await retryAfterStaleLock(io, () =>
           resume(ctx, job.id, {
@@ -53,7 +55,7 @@ export async function resumeCommand(opts: ResumeOptions, env: CommandEnv): Promi
         progress.stop();
         results.push(result);
         if (!opts.json) {
-          printDeployResult(io, result, { wide: opts.wide, lang: cliLang(env.globals.lang, io.env) });
+          printDeployResult(io, result, { wide: opts.wide, lang });
           await markPasswordsShown(ctx, result.credentials, 'printed');
         }
         if (result.status !== 'succeeded') code = EXIT_PARTIAL;

@@ -13,7 +13,8 @@ import { createProgress } from '../progress.js';
 import { profileArg } from './deploy.js';
 import type { CommandEnv } from '../program.js';
 import { table } from '../tables.js';
-import { count } from '../../i18n/index.js';
+import { msg, say, stored } from '../../i18n/index.js';
+import { head, langOf } from '../lang.js';
 
 export interface TemplatesOptions {
   prune?: boolean;
@@ -33,21 +34,28 @@ export interface TemplatesOptions {
  */
 async function prepareCommand(opts: TemplatesOptions, env: CommandEnv): Promise<number> {
   const { io } = env;
-  if (!opts.profile) throw new UserError('--prepare needs --profile <name or file>');
+  if (!opts.profile) throw new UserError(msg('opt.prepareNeedsProfile'));
   const nodes = opts.nodes?.split(',').map((n) => n.trim()).filter(Boolean);
-  if (opts.nodes !== undefined && !nodes?.length) throw new UserError('--nodes: expected node names separated by commas, e.g. pve2,pve3');
+  if (opts.nodes !== undefined && !nodes?.length) throw new UserError(msg('opt.nodesList'));
   const profile = await loadProfile(env.paths.configDir, profileArg(opts.profile, io.cwd));
+  const lang = langOf(env);
   return withContext(env, { cluster: opts.cluster }, async (ctx) => {
     const plan = await planPrepare(ctx, { profile, ...(opts.cluster ? { cluster: opts.cluster } : {}), ...(nodes ? { nodes } : {}) });
     const out = opts.json ? io.stderr : io.stdout;
     const toMake = plan.replicas.filter((r) => !r.exists);
     writeLine(
       out,
-      `profile ${plan.profile} on ${plan.cluster}, nodes ${plan.nodes.join(', ') || '-'}: ${plan.replicas.length} template replica(s) needed, ` +
-        `${plan.replicas.length - toMake.length} present, ${toMake.length} to make`,
+      say(lang, 'out.prepareHead', {
+        profile: plan.profile,
+        cluster: plan.cluster,
+        nodes: plan.nodes.join(', ') || '-',
+        needed: plan.replicas.length,
+        present: plan.replicas.length - toMake.length,
+        toMake: toMake.length,
+      }),
     );
-    for (const s of plan.skipped) writeLine(out, `  skipped ${s.node}: ${s.reason}`);
-    const progress = createProgress(io, { label: 'replicas' });
+    for (const s of plan.skipped) writeLine(out, say(lang, 'out.skipped', { node: s.node, reason: s.reason }));
+    const progress = createProgress(io, { label: 'replicas', lang });
     let result: PrepareResult;
     try {
       result = await runPrepare(ctx, plan, { onEvent: (e) => progress.onEvent(e), ...(io.signal ? { signal: io.signal } : {}) });
@@ -60,16 +68,20 @@ async function prepareCommand(opts: TemplatesOptions, env: CommandEnv): Promise<
         io,
         table(
           io,
-          ['replica', 'node', 'of template', 'status'],
+          [head(lang, 'replica'), head(lang, 'node'), head(lang, 'ofTemplate'), head(lang, 'status')],
           result.items.map((i) => [
             `${i.replica.vmid} ${i.replica.name}`,
-            i.replica.shared ? `${i.replica.targetNode} (shared ${i.replica.storage})` : i.replica.targetNode,
+            i.replica.shared ? say(lang, 'out.replicaSharedNode', { node: i.replica.targetNode, storage: i.replica.storage }) : i.replica.targetNode,
             `${i.replica.sourceVmid} (${i.replica.sourceNode})`,
-            i.status === 'failed' ? `failed: ${i.error ?? ''}` : i.status === 'made' ? `made in ${(i.ms / 1000).toFixed(1)} s` : 'present',
+            i.status === 'failed'
+              ? say(lang, 'out.replicaFailed', { error: stored(lang, i.errorMsg, i.error) })
+              : i.status === 'made'
+                ? say(lang, 'out.replicaMade', { secs: (i.ms / 1000).toFixed(1) })
+                : say(lang, 'out.replicaPresent'),
           ]),
         ),
       );
-      print(io, `${result.made} made, ${result.present} present, ${result.failed} failed`);
+      print(io, say(lang, 'out.prepareDone', { made: result.made, present: result.present, failed: result.failed }));
     }
     return result.failed > 0 ? EXIT_PARTIAL : EXIT_OK;
   });
@@ -78,9 +90,10 @@ async function prepareCommand(opts: TemplatesOptions, env: CommandEnv): Promise<
 /** `stands templates [--prune]`: our per-node template replicas, who uses them; --prune removes unused ones. */
 export async function templatesCommand(opts: TemplatesOptions, env: CommandEnv): Promise<number> {
   const { io } = env;
-  if (opts.prepare && opts.prune) throw new UserError('--prepare and --prune do not go together');
+  const lang = langOf(env);
+  if (opts.prepare && opts.prune) throw new UserError(msg('opt.prepareAndPrune'));
   if (opts.prepare) return prepareCommand(opts, env);
-  if (opts.profile || opts.nodes) throw new UserError('--profile and --nodes go with --prepare');
+  if (opts.profile || opts.nodes) throw new UserError(msg('opt.profileNeedsPrepare'));
   // listing reads the state file, and asks the cluster whether each replica is there only when it has the secrets
   return withContext(env, { secrets: opts.prune ? true : 'optional', ...(opts.cluster ? { cluster: opts.cluster } : {}) }, async (ctx) => {
     if (!opts.prune) {
@@ -89,16 +102,22 @@ export async function templatesCommand(opts: TemplatesOptions, env: CommandEnv):
       const entries = canAsk
         ? await listTemplates(ctx)
         : listReplicaUsage(await ctx.store.replicas.list(cluster.name), await ctx.store.stands.list({ cluster: cluster.name }));
-      if (!canAsk) writeLine(io.stderr, `note: no Proxmox secrets for cluster ${cluster.name}: listed from the state file, presence not checked`);
+      if (!canAsk) writeLine(io.stderr, say(lang, 'out.noSecrets', { cluster: cluster.name }));
       if (opts.json) printJson(io, { templates: canAsk ? entries : entries.map(({ present: _, ...e }) => e), presenceChecked: canAsk });
-      else if (entries.length === 0) print(io, 'no template replicas recorded');
+      else if (entries.length === 0) print(io, say(lang, 'out.noReplicas'));
       else {
         print(
           io,
           table(
             io,
-            ['replica', 'node', 'of template', 'present', 'used by'],
-            entries.map((e) => [`${e.vmid} ${e.name}`, e.shared ? `${e.node} (shared ${e.storage ?? ''})` : e.node, `${e.sourceVmid} (${e.sourceNode})`, !canAsk ? '?' : e.present ? 'yes' : 'no', e.usedBy.join('\n') || '-']),
+            (['replica', 'node', 'ofTemplate', 'present', 'usedBy'] as const).map((h) => head(lang, h)),
+            entries.map((e) => [
+              `${e.vmid} ${e.name}`,
+              e.shared ? say(lang, 'out.replicaSharedNode', { node: e.node, storage: e.storage ?? '' }) : e.node,
+              `${e.sourceVmid} (${e.sourceNode})`,
+              !canAsk ? '?' : e.present ? say(lang, 'out.yes') : say(lang, 'out.no'),
+              e.usedBy.join('\n') || '-',
+            ]),
           ),
         );
       }
@@ -109,16 +128,17 @@ export async function templatesCommand(opts: TemplatesOptions, env: CommandEnv):
     const out = opts.json ? io.stderr : io.stdout;
     if (unused.length === 0) {
       if (opts.json) printJson(io, { removed: [], kept: entries.map((entry) => ({ entry, reason: 'in use' })) });
-      else print(io, 'no unused template replicas');
+      else print(io, say(lang, 'out.noUnused'));
       return EXIT_OK;
     }
-    out.write(`Unused replicas: ${unused.map((e) => `${e.vmid} ${e.name} on ${e.node}`).join(', ')}\n`);
-    if (!(await confirm(io, `Remove ${count('en', unused.length, { one: 'unused template replica', other: 'unused template replicas' })}?`, opts.yes))) cancelled();
+    const onNode = (e: { vmid: number; name: string; node: string }): string => say(lang, 'out.onNode', { vmid: e.vmid, name: e.name, node: e.node });
+    out.write(`${say(lang, 'out.unused', { list: unused.map(onNode).join(', ') })}\n`);
+    if (!(await confirm(io, say(lang, 'out.confirmPrune', { count: unused.length }), opts.yes, lang))) cancelled();
     const result = await pruneTemplates(ctx);
     if (opts.json) printJson(io, result);
     else {
-      for (const e of result.removed) print(io, `removed ${e.vmid} ${e.name} on ${e.node}`);
-      for (const k of result.kept) print(io, `kept ${k.entry.vmid} ${k.entry.name} on ${k.entry.node}: ${k.reason}`);
+      for (const e of result.removed) print(io, say(lang, 'out.removedReplica', { what: onNode(e) }));
+      for (const k of result.kept) print(io, say(lang, 'out.keptReplica', { what: onNode(k.entry), reason: lang === 'en' ? k.reason : `«${k.reason}»` }));
     }
     return result.kept.some((k) => k.entry.usedBy.length === 0) ? EXIT_PARTIAL : EXIT_OK;
   });

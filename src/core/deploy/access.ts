@@ -93,7 +93,7 @@ export async function ensurePool(run: DeployRun, st: StandState): Promise<boolea
     const marker = parsePoolComment(existing.comment);
     const j = await run.ctx.store.journal.get('pool', s.pool, run.cluster);
     const ours = (marker?.group === s.group && marker.userid === s.userid) || (j?.group === s.group && j.user === s.userid);
-    if (!ours) run.fail(st, `pool ${s.pool} already exists and is not this stand's (comment: ${existing.comment ?? 'none'})`);
+    if (!ours) run.fail(st, msg('fail.poolTaken', { pool: s.pool, ...(existing.comment !== undefined ? { comment: existing.comment } : {}) }));
     if (j?.state === 'intended') await run.ctx.store.journal.confirm('pool', s.pool, run.cluster);
     return false;
   }

@@ -1,11 +1,11 @@
 /** Stage: private bridges per node (classic mode), the bridge journal and someone else's pending network edits. */
-import { msg } from '../../i18n/index.js';
+import { msg, type Msg } from '../../i18n/index.js';
 import type { NetworkList } from '../../proxmox/types.js';
 import { isAbort, reasonOf, throwIfAborted } from '../executor.js';
 import { parsePendingIfaces } from '../networks.js';
 import { parseSegmentMarker } from '../naming.js';
 import type { SegmentPlan } from '../types.js';
-import { StandFailure, type StandState } from './context.js';
+import { StandFailure, standFailed, type StandState } from './context.js';
 import type { DeployRun } from './run.js';
 
 export function isOurIface(run: DeployRun, node: string, iface: string, list: NetworkList, journaled: Set<string>): boolean {
@@ -35,19 +35,16 @@ export async function readBridgeJournal(run: DeployRun): Promise<Set<string>> {
   return new Set((await run.ctx.store.journal.list({ cluster: run.cluster, kind: 'bridge' })).map((e) => e.id));
 }
 
-export function foreignMessage(run: DeployRun, node: string, foreign: string[]): string {
-  return (
-    `node ${node} has pending network changes that are not ours: ${foreign.join(', ')}; applying would apply them ` +
-    `too, so this stand's bridges were not set up (ask their author, or re-run with --apply-foreign-pending)`
-  );
+export function foreignMessage(_run: DeployRun, node: string, foreign: string[]): Msg {
+  return msg('fail.foreignPending', { node, list: foreign.join(', ') });
 }
 
 /** Create the bridges of every stand on `node`, then apply the node's network once. */
 export async function nodeNetwork(run: DeployRun, node: string): Promise<void> {
   const stands = [...run.stands.values()].filter((st) => st.plan.segments.some((g) => g.kind === 'bridge' && (g.node ?? st.plan.node) === node));
-  const failAll = (message: string, list = stands): void => {
+  const failAll = (message: Msg, list = stands): void => {
     for (const st of list) {
-      st.error ??= message;
+      standFailed(st, message);
       st.network.reject(new StandFailure(message));
       st.networkUp.reject(new StandFailure(message));
     }
@@ -78,7 +75,7 @@ export async function nodeNetwork(run: DeployRun, node: string): Promise<void> {
         ready.push(st);
       } catch (err) {
         if (isAbort(err)) throw err;
-        st.error ??= reasonOf(err);
+        standFailed(st, err);
         st.network.reject(err);
         st.networkUp.reject(err);
       }
@@ -112,11 +109,11 @@ export async function nodeNetwork(run: DeployRun, node: string): Promise<void> {
     run.counts.networkApplies++;
     for (const st of ready) st.networkUp.resolve();
   } catch (err) {
-    const message = `network on ${node}: ${reasonOf(err)}`;
+    const message = msg('fail.network', { node, reason: reasonOf(err) });
     for (const st of stands) {
       st.network.reject(err);
       st.networkUp.reject(err);
-      if (!isAbort(err)) st.error ??= message;
+      if (!isAbort(err)) standFailed(st, message);
     }
   }
 }
@@ -128,7 +125,7 @@ export async function ensureBridge(run: DeployRun, st: StandState, node: string,
   if (existing) {
     const marker = parseSegmentMarker(existing.comments);
     const ours = marker && `stands:${marker.group}:${marker.user}:${marker.alias}` === seg.comment;
-    if (!ours) run.fail(st, `bridge ${seg.iface} on ${node} already exists and is not this stand's (${existing.comments ?? 'no comment'})`);
+    if (!ours) run.fail(st, msg('fail.bridgeTaken', { bridge: seg.iface, node, ...(existing.comments !== undefined ? { comment: existing.comments } : {}) }));
     await run.ctx.store.journal.intend('bridge', `${node}/${seg.iface}`, { cluster: run.cluster, group: s.group, user: s.userid, node, job: run.job });
     await run.ctx.store.journal.confirm('bridge', `${node}/${seg.iface}`, run.cluster);
     return false;

@@ -6,7 +6,8 @@ import type { AppContext } from '../context.js';
 import type { StandCredential } from '../credentials.js';
 import type { ExecLimits } from '../executor.js';
 import type { EngineEventHandler, StandPlan } from '../types.js';
-import type { Msg } from '../../i18n/index.js';
+import { msg as code, render, type Msg } from '../../i18n/index.js';
+import { failureOf } from '../failure.js';
 
 /** The group lock lives this long without renewal: a crashed job's lock frees itself after it (STANDS_LOCK_TTL_MS). */
 export const GROUP_LOCK_TTL_MS = lockTtlFromEnv();
@@ -40,7 +41,9 @@ export interface DeployStandResult {
   pool: string;
   node: string;
   status: 'ready' | 'failed' | 'cancelled';
+  /** In English (logs, old readers); `errorMsg` is the same as a code the faces render in the reader's language. */
   error?: string;
+  errorMsg?: Msg;
   vms: DeployVmResult[];
   /** We created the PVE user (in this run or an earlier one). */
   createdUser: boolean;
@@ -79,14 +82,29 @@ export interface DeployResult {
   durationMs: number;
 }
 
-/** A stand-level failure with a reason that is safe to show. */
+/** A stand-level failure with a reason that is safe to show, as a code (`message` is its English text). */
 export class StandFailure extends Error {
   override readonly name = 'StandFailure';
+  readonly msg: Msg;
+  constructor(reason: Msg | string) {
+    super(typeof reason === 'string' ? reason : render('en', reason));
+    this.msg = typeof reason === 'string' ? code('fail.text', { message: reason }) : reason;
+  }
+}
+
+/** The first reason a stand failed wins: its English text in `error`, its code in `errorMsg`. */
+export function standFailed(st: StandState, reason: unknown): void {
+  if (st.error !== undefined) return;
+  const f = failureOf(reason);
+  st.error = f.error;
+  st.errorMsg = f.errorMsg;
 }
 
 export interface StandState {
   plan: StandPlan;
+  /** Set through standFailed (English text and code together). */
   error?: string;
+  errorMsg?: Msg;
   password?: string;
   createdUser: boolean;
   pool: Deferred<void>;

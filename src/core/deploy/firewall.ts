@@ -17,7 +17,7 @@ import { normalizeCidr } from '../../config/cidr.js';
 import { throwIfAborted } from '../executor.js';
 import { ALLOW_IN_IPSET, DENY_IPSET, FW_MARK, privateNicsOf, ruleKey, vmRules, withNicFirewall } from '../isolation.js';
 import type { VmPlan } from '../types.js';
-import type { StandState } from './context.js';
+import { StandFailure, type StandState } from './context.js';
 import type { DeployRun } from './run.js';
 
 /** Rounds of read-and-fix before giving up (each conflict or hand edit in between costs one). */
@@ -70,7 +70,7 @@ async function ensureIpset(
   // one entry removed or a batch added per round: room for every entry there is and every one wanted
   let limit = MAX_ROUNDS + wanted.size;
   for (let round = 0; ; round++) {
-    if (round >= limit) throw new Error(`IPSet ${name} did not settle after ${round} rounds (someone keeps editing it)`);
+    if (round >= limit) throw new StandFailure(msg('fail.ipsetUnsettled', { name, rounds: round }));
     const entries = await run.abortable(lane(() => fw.ipsetEntries(scope, name)));
     if (round === 0) limit += entries.length;
     // ours entirely: anything not wanted (or a nomatch entry) goes
@@ -110,7 +110,7 @@ export async function convergeRules(
 ): Promise<number> {
   let writes = 0;
   for (let round = 0; ; round++) {
-    if (round >= MAX_ROUNDS + want.length * 2) throw new Error(`firewall rules of ${describe(target)} did not settle (someone keeps editing them)`);
+    if (round >= MAX_ROUNDS + want.length * 2) throw new StandFailure(msg('fail.rulesUnsettled', describe(target)));
     const rules = await run.abortable(lane(() => fw.rules(target)));
     const remaining = want.map(ruleKey);
     const extra = rules.filter((r) => {
@@ -140,8 +140,8 @@ export async function convergeRules(
   }
 }
 
-function describe(t: FwRuleTarget): string {
-  return t.kind === 'group' ? `security group ${t.group}` : t.kind === 'vm' ? `VM ${t.vmid}` : 'the datacenter';
+function describe(t: FwRuleTarget): { kind: 'group' | 'vm' | 'cluster'; name: string } {
+  return t.kind === 'group' ? { kind: 'group', name: t.group } : t.kind === 'vm' ? { kind: 'vm', name: String(t.vmid) } : { kind: 'cluster', name: '' };
 }
 
 /** One VM of an isolated stand: NIC flags, firewall options, rules. Returns 'skipped' when nothing was written. */
@@ -158,7 +158,7 @@ export async function isolateVm(run: DeployRun, st: StandState, vm: VmPlan): Pro
 
   // firewall=1 on every NIC (the config stage writes it; this puts back a flag removed by hand)
   for (let round = 0; ; round++) {
-    if (round >= MAX_ROUNDS) throw new Error(`VM ${vm.vmid}: its NICs' firewall flags did not settle`);
+    if (round >= MAX_ROUNDS) throw new StandFailure(msg('fail.nicFlagsUnsettled', { vmid: vm.vmid }));
     const cfg = await run.abortable(lane(() => run.client.vmConfig(node, vm.vmid)));
     const params: Record<string, string> = {};
     for (const [k, v] of Object.entries(cfg)) {
@@ -178,7 +178,7 @@ export async function isolateVm(run: DeployRun, st: StandState, vm: VmPlan): Pro
 
   // options: on, inbound DROP, outbound ACCEPT, DHCP allowed (stand VMs get their addresses by DHCP)
   for (let round = 0; ; round++) {
-    if (round >= MAX_ROUNDS) throw new Error(`VM ${vm.vmid}: its firewall options did not settle`);
+    if (round >= MAX_ROUNDS) throw new StandFailure(msg('fail.vmFirewallUnsettled', { vmid: vm.vmid }));
     const o = await run.abortable(lane(() => fw.vmOptions(node, vm.vmid)));
     if (o.enable === 1 && o.policy_in === 'DROP' && o.policy_out === 'ACCEPT' && o.dhcp === 1) break;
     throwIfAborted(run.signal);

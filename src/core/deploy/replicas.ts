@@ -1,4 +1,5 @@
 /** Stage: template replicas for nodes whose storage cannot see the template (full clones, made once per node, or once on shared storage). */
+import { msg } from '../../i18n/index.js';
 import { ProxmoxApiError } from '../../proxmox/errors.js';
 import { isAbort, isTransientTaskFailure, reasonOf, throwIfAborted } from '../executor.js';
 import type { ReplicaPlan, VmPlan } from '../types.js';
@@ -89,7 +90,7 @@ export async function replicaOnce(run: ReplicaRun, r: ReplicaPlan, found: string
   let where = found;
   if (where) {
     const cfg = await run.client.vmConfig(where, r.vmid);
-    if (cfg.name !== r.name) throw new StandFailure(`VMID ${r.vmid} planned for template replica ${r.name} is taken by ${cfg.name ?? 'another VM'}`);
+    if (cfg.name !== r.name) throw new StandFailure(msg('fail.replicaTaken', { vmid: r.vmid, replica: r.name, ...(cfg.name !== undefined ? { name: cfg.name } : {}) }));
     if (cfg.lock) await run.abortable(run.client.waitUnlocked(where, r.vmid));
   } else {
     await run.lanes.storage(run.lockKey(r.storage, r.sourceNode), true, async () => {

@@ -34,6 +34,7 @@ import {
   StandFailure,
   type StandState,
   Deferred,
+  standFailed,
   consoleBaseFor,
   aclKey,
   diskGiB,
@@ -112,8 +113,8 @@ export class DeployRun {
   lastJobWrite = 0;
   readonly sharedStorage = new Map<string, boolean>();
   /** Nodes with someone else's pending network edit at the start: their stands are not started at all. */
-  readonly blocked = new Map<string, string>();
-  sdnBlocked: string | undefined;
+  readonly blocked = new Map<string, Msg>();
+  sdnBlocked: Msg | undefined;
   readonly templateStorage = new Map<number, string>();
   readonly templateDiskGiB = new Map<number, number>();
   /** Order of the replica copies in the full-clone lane (they start together; a slot frees for the highest). */
@@ -191,9 +192,7 @@ export class DeployRun {
           if (f.length) foreign.push(`${n}: ${f.join(', ')}`);
         }
         if (foreign.length) {
-          this.sdnBlocked =
-            `SDN changes cannot be applied: applying reloads every node's network, and there are pending network ` +
-            `changes that are not ours (${foreign.join('; ')}); ask their author, or re-run with --apply-foreign-pending`;
+          this.sdnBlocked = msg('fail.sdnBlocked', { list: foreign.join('; ') });
         }
       }
       await recordStands(this);
@@ -327,11 +326,11 @@ export class DeployRun {
     const blocked = this.blockedReason(s);
     if (blocked) {
       // nothing is created for a stand whose bridges cannot be applied
-      st.error ??= blocked;
+      standFailed(st, blocked);
       for (const d of [st.pool, st.network, st.networkUp]) d.reject(new StandFailure(blocked));
       for (const kind of standStepKinds(s, this.plan.start)) this.progress.drop(kind);
-      await recordChange(this, st, (r) => ({ ...r, status: 'failed', error: blocked }), true).catch(() => undefined);
-      this.emit({ type: 'stand-failed', job: this.job, stand: s.userid, message: blocked });
+      await recordChange(this, st, (r) => ({ ...r, status: 'failed', error: st.error, errorMsg: st.errorMsg }), true).catch(() => undefined);
+      this.emit({ type: 'stand-failed', job: this.job, stand: s.userid, message: st.error, ...(st.errorMsg ? { msg: st.errorMsg } : {}) });
       return;
     }
     const steps: Promise<unknown>[] = [access(this, st), ...s.vms.map((vm) => runVm(this, st, vm))];
@@ -347,7 +346,7 @@ export class DeployRun {
     }
     const now = new Date().toISOString();
     if (failure) {
-      st.error ??= reasonOf(failure.reason);
+      standFailed(st, failure.reason);
       this.log.warn({ stand: s.userid, err: failure.reason }, 'stand failed');
       await recordChange(
         this,
@@ -356,11 +355,12 @@ export class DeployRun {
           ...r,
           status: 'failed',
           error: st.error,
+          errorMsg: st.errorMsg,
           history: [...r.history, { at: now, event: 'deploy-failed', job: this.job, message: st.error }].slice(-100),
         }),
         true,
       ).catch(() => undefined);
-      this.emit({ type: 'stand-failed', job: this.job, stand: s.userid, message: st.error });
+      this.emit({ type: 'stand-failed', job: this.job, stand: s.userid, message: st.error, ...(st.errorMsg ? { msg: st.errorMsg } : {}) });
       return;
     }
     await recordChange(
@@ -370,6 +370,7 @@ export class DeployRun {
         ...r,
         status: 'ready',
         error: undefined,
+        errorMsg: undefined,
         history: [...r.history, { at: now, event: 'deploy-done', job: this.job }].slice(-100),
       }),
       true,
@@ -378,14 +379,14 @@ export class DeployRun {
   }
 
   /** Why this stand must not start at all (someone else's pending network edit where it needs ours applied). */
-  blockedReason(s: StandPlan): string | undefined {
+  blockedReason(s: StandPlan): Msg | undefined {
     const nodes = new Set(s.segments.filter((g) => g.kind === 'bridge').map((g) => g.node ?? s.node));
     return [...nodes].map((n) => this.blocked.get(n)).find((m) => m !== undefined) ?? (s.segments.length ? this.sdnBlocked : undefined);
   }
 
-  fail(st: StandState, message: string): never {
-    st.error ??= message;
-    throw new StandFailure(message);
+  fail(st: StandState, reason: Msg): never {
+    standFailed(st, reason);
+    throw new StandFailure(reason);
   }
 
   /** Runs a step with started/finished events and progress accounting. */
@@ -481,6 +482,7 @@ export class DeployRun {
         node: s.node,
         status,
         ...(st.error ? { error: st.error } : {}),
+        ...(st.errorMsg ? { errorMsg: st.errorMsg } : {}),
         vms: s.vms.map((vm) => ({
           machine: vm.machine,
           vmid: vm.vmid,
@@ -528,7 +530,7 @@ export class DeployRun {
         progress: { done: counts.done, total: counts.total },
         result: stored,
         finishedAt: new Date().toISOString(),
-        ...(failed ? { error: `${failed} of ${stands.length} stands failed` } : {}),
+        ...(failed ? { error: render('en', msg('fail.standsFailed', { failed, total: stands.length })), errorMsg: msg('fail.standsFailed', { failed, total: stands.length }) } : {}),
       })
       .catch((err: unknown) => this.log.warn({ err }, 'job record not updated'));
     await this.ctx.store.audit

@@ -1,7 +1,8 @@
 /** Stage: SDN mode, the group's zone and vnets, applied once for the cluster. */
-import { isAbort, reasonOf, throwIfAborted } from '../executor.js';
+import { msg } from '../../i18n/index.js';
+import { isAbort, throwIfAborted } from '../executor.js';
 import { parseSegmentMarker } from '../naming.js';
-import { StandFailure, type StandState } from './context.js';
+import { StandFailure, standFailed, type StandState } from './context.js';
 import { foreignPending } from './bridges.js';
 import type { DeployRun } from './run.js';
 
@@ -10,7 +11,7 @@ export async function sdnNetwork(run: DeployRun): Promise<void> {
   if (run.sdnBlocked) return;
   const failAll = (err: unknown, list = stands): void => {
     for (const st of list) {
-      if (!isAbort(err)) st.error ??= reasonOf(err);
+      if (!isAbort(err)) standFailed(st, err);
       st.network.reject(err);
       st.networkUp.reject(err);
     }
@@ -40,7 +41,7 @@ export async function sdnNetwork(run: DeployRun): Promise<void> {
             const existing = vnets.find((v) => v.vnet === seg.iface);
             const jid = seg.iface;
             if (existing) {
-              if (existing.alias !== seg.comment) run.fail(st, `VNet ${seg.iface} already exists and is not this stand's (${existing.alias ?? 'no alias'})`);
+              if (existing.alias !== seg.comment) run.fail(st, msg('fail.vnetTaken', { vnet: seg.iface, ...(existing.alias !== undefined ? { alias: existing.alias } : {}) }));
               continue;
             }
             await run.ctx.store.journal.intend('vnet', jid, { cluster: run.cluster, group: st.plan.group, user: st.plan.userid, job: run.job });
@@ -68,7 +69,7 @@ export async function sdnNetwork(run: DeployRun): Promise<void> {
         ready.push(st);
       } catch (err) {
         if (isAbort(err)) throw err;
-        st.error ??= reasonOf(err);
+        standFailed(st, err);
         st.network.reject(err);
         st.networkUp.reject(err);
       }
@@ -87,7 +88,7 @@ export async function sdnNetwork(run: DeployRun): Promise<void> {
       if (f.length) foreign.push(`${n}: ${f.join(', ')}`);
     }
     if (foreign.length && !run.options.applyForeignPending) {
-      failAll(new StandFailure(`SDN not applied: pending changes that are not ours: ${foreign.join('; ')} (re-run with --apply-foreign-pending to apply them too)`), ready);
+      failAll(new StandFailure(msg('fail.sdnForeign', { list: foreign.join('; ') })), ready);
       return;
     }
     throwIfAborted(run.signal);
@@ -105,12 +106,9 @@ export async function sdnNetwork(run: DeployRun): Promise<void> {
         st.networkUp.resolve();
         continue;
       }
-      const why = bad.map((n) => `${n === '*' ? 'a node' : n} (${failedNodes.get(n) ?? failedNodes.get('*')})`).join('; ');
-      const err = new StandFailure(
-        `SDN applied, but ${why} did not reload its network, so the stand's VNets are not usable there; ` +
-          `fix the node, apply SDN again (Datacenter → SDN → Apply) and re-run the deploy`,
-      );
-      st.error ??= err.message;
+      const nodes = bad.map((n) => ({ node: n === '*' ? null : n, reason: failedNodes.get(n) ?? failedNodes.get('*') ?? '' }));
+      const err = new StandFailure(msg('fail.sdnReload', { nodes }));
+      standFailed(st, err);
       st.networkUp.reject(err);
     }
   } catch (err) {

@@ -1,4 +1,5 @@
 /** Stage: one VM of a stand: clone (or find it from an earlier run), configure, start, and its record. */
+import { msg } from '../../i18n/index.js';
 import { ProxmoxApiError, TaskFailedError, isNotFound } from '../../proxmox/errors.js';
 import type { Params, VmConfig } from '../../proxmox/types.js';
 import type { StandVm } from '../../store/schemas.js';
@@ -63,7 +64,7 @@ export async function runVm(run: DeployRun, st: StandState, vm: VmPlan): Promise
     // clone_vm): ours if we journaled the intent to clone into this VMID, and proven ours once it ends (below)
     const cloning = cfg.lock === 'clone' && (await intendedByUs(run, st, vm));
     if (!cloning && !(await isOurVm(run, st, vm, cfg))) {
-      run.fail(st, `VMID ${vm.vmid} is taken by another VM (${cfg.name ?? 'unnamed'} on ${node}); plan the deploy again`);
+      run.fail(st, msg('fail.vmidTaken', { vmid: vm.vmid, ...(cfg.name !== undefined ? { name: cfg.name } : {}), node }));
     }
     if (cfg.lock === 'clone') {
       // a clone of an earlier run is still running: its config sits on the template's node until the clone ends,
@@ -75,7 +76,7 @@ export async function runVm(run: DeployRun, st: StandState, vm: VmPlan): Promise
       cfg = done ? await awaitUnlockedConfig(run, vm.node, vm.vmid) : undefined;
       if (!cfg) live = undefined;
       else if (!(await isOurVm(run, st, vm, cfg))) {
-        run.fail(st, `VMID ${vm.vmid} is taken by another VM (${cfg.name ?? 'unnamed'} on ${vm.node}); plan the deploy again`);
+        run.fail(st, msg('fail.vmidTaken', { vmid: vm.vmid, ...(cfg.name !== undefined ? { name: cfg.name } : {}), node: vm.node }));
       }
     } else if (cfg.lock === 'destroyed') {
       // a destroy of an earlier run is still running on the server: let it end, then look again
@@ -226,14 +227,14 @@ export async function cloneVm(run: DeployRun, st: StandState, vm: VmPlan): Promi
           }
           const cloning = c?.lock === 'clone' && (await intendedByUs(run, st, vm));
           if (!c || (!cloning && !(await isOurVm(run, st, vm, c)))) {
-            run.fail(st, `VMID ${vm.vmid} was taken by another VM (${c?.name ?? 'unknown'}) after planning; plan the deploy again`);
+            run.fail(st, msg('fail.vmidTakenAfterPlan', { vmid: vm.vmid, ...(c?.name !== undefined ? { name: c.name } : {}) }));
           }
           // ours, cloning (an earlier attempt whose reply was lost): follow it to vm.node and its pool, then prove it
           if (c.lock === 'clone') {
             await run.abortable(run.client.waitCloneDone(vm.vmid, vm.node, { pool: s.pool }));
             const after = await awaitUnlockedConfig(run, vm.node, vm.vmid);
             if (!after || !(await isOurVm(run, st, vm, after))) {
-              run.fail(st, `VMID ${vm.vmid} was taken by another VM (${after?.name ?? 'unknown'}) after planning; plan the deploy again`);
+              run.fail(st, msg('fail.vmidTakenAfterPlan', { vmid: vm.vmid, ...(after?.name !== undefined ? { name: after.name } : {}) }));
             }
           }
           else if (c.lock) await run.abortable(run.client.waitUnlocked(node, vm.vmid));
@@ -276,7 +277,7 @@ export async function cloneVm(run: DeployRun, st: StandState, vm: VmPlan): Promi
         await run.wait(task, run.expectedClone(storageKey, { full: vm.full, diskGiB }));
       });
       const cfg = await awaitUnlockedConfig(run, vm.node, vm.vmid);
-      if (!cfg) throw new StandFailure(`VM ${vm.vmid} vanished right after its clone finished`);
+      if (!cfg) throw new StandFailure(msg('fail.vmVanished', { vmid: vm.vmid }));
       await run.ctx.store.journal.confirm('vm', vm.vmid, run.cluster);
       return cfg;
     } catch (err) {
