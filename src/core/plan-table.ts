@@ -148,7 +148,9 @@ export function planTableData(plan: DeployPlan, lang: Lang = 'en'): PlanTableDat
     nodes: plan.nodes.map((n) => nodeRow(n, unit, lang, plan.excluded.find((e) => e.node === n.node))),
     stands: plan.stands.map((s) => standRow(s, lang)),
     replicas: plan.replicas.map((r) =>
-      say(lang, 'out.replica', { exists: r.exists, vmid: r.vmid, name: r.name, source: r.sourceVmid, from: r.sourceNode, on: r.targetNode }),
+      r.shared
+        ? say(lang, 'out.replicaShared', { exists: r.exists, vmid: r.vmid, name: r.name, source: r.sourceVmid, from: r.sourceNode, storage: r.storage })
+        : say(lang, 'out.replica', { exists: r.exists, vmid: r.vmid, name: r.name, source: r.sourceVmid, from: r.sourceNode, on: r.targetNode }),
     ),
     excluded: plan.excluded,
     isolation: isolationLines(plan, lang),

@@ -108,14 +108,17 @@ export async function planPrepare(ctx: AppContext, input: PrepareInput): Promise
   const vmids = new VmidAllocator({ min, max }, taken);
   const plannerFor = (sharedReplicas: ReadonlyMap<number, string>) =>
     createReplicaPlanner({ inventory: inv, recorded, replicate: ctx.settings.templates.replicate, vmids, sharedReplicas });
-  // per-node replicas or one on shared storage, as a deploy would choose: by the estimate of a class with one
-  // stand on each of these nodes (the deploy's own class is not known yet)
+  // per-node replicas or one on shared storage. Made ahead of class, a replica's copy costs the class nothing, so
+  // the shared one's shorter chain buys nothing; per-node ones keep each node's clones on its own storage lock,
+  // which is what a class of any size gains from. So `auto` prepares per-node wherever that works (a tie of
+  // feasible choices goes to per-node), and shared only where per-node cannot serve a node; `always` forces it.
   const choice = sharedReplicaCandidates(inv, machines, nodes, recorded, [], ctx.settings.placement.sharedReplica);
   const timing = planTiming(inv, infos, recorded, [], ctx.settings);
   const { shared } = chooseSharedReplicas({
     ...choice,
     evaluate: (sharedReplicas) =>
-      estimateAssignment(
+      feasible(
+        estimateAssignment(
         {
           timing,
           demands: nodes.map((n) => ({ key: n, memMiB: 0, cores: 0 })),
@@ -127,6 +130,7 @@ export async function planPrepare(ctx: AppContext, input: PrepareInput): Promise
           start: false,
         },
         nodes,
+        ),
       ),
   });
   const planner = plannerFor(shared);
@@ -227,4 +231,7 @@ export async function runPrepare(
   }
 }
 
-
+/** Whether an assignment can be served at all (every node reaches its templates), as an estimate every feasible one ties on. */
+function feasible(e: { ms: number; make: number } | undefined): { ms: number; make: number } | undefined {
+  return e && { ms: 0, make: 0 };
+}

@@ -59,7 +59,7 @@ const en = {
   preparePresent: 'present',
   prepareDone: (made: number, present: number, failed: number) => `Done: ${made} made, ${present} present, ${failed} failed.`,
   planEstimateValue: (ms: number, toMake: number, reused: number) =>
-    `${formatEstimate(ms)}${toMake > 0 ? ` (makes ${toMake} template replica(s) first)` : reused > 0 ? ` (its ${reused} template replica(s) exist: makes none)` : ''}`,
+    `${formatEstimate(ms)}${toMake > 0 ? ` (makes ${toMake} template ${toMake === 1 ? 'replica' : 'replicas'} first)` : reused > 0 ? ` (its ${reused} template ${reused === 1 ? 'replica exists' : 'replicas exist'}: makes none)` : ''}`,
   progressTitle: (kind: string, group: string) => `${kind} ${group}`,
   kinds: { deploy: 'Deploy', cleanup: 'Cleanup', reset: 'Reset', start: 'Start', stop: 'Stop' } as Record<string, string>,
   standStates: { pending: 'waiting', running: 'working', done: 'done', failed: 'failed' } as Record<string, string>,

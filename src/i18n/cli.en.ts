@@ -143,7 +143,7 @@ export const cliEn = {
   'out.cleanupFirewall': (p: { list: string }) => `firewall (no isolated stand left): ${p.list}`,
   // ---- templates
   'out.prepareHead': (p: { profile: string; cluster: string; nodes: string; needed: number; present: number; toMake: number }) =>
-    `profile ${p.profile} on ${p.cluster}, nodes ${p.nodes}: ${p.needed} template replica(s) needed, ${p.present} present, ${p.toMake} to make`,
+    `profile ${p.profile} on ${p.cluster}, nodes ${p.nodes}: ${p.needed} template ${p.needed === 1 ? 'replica' : 'replicas'} needed, ${p.present} present, ${p.toMake} to make`,
   'out.skipped': (p: { node: string; reason: string }) => `  skipped ${p.node}: ${p.reason}`,
   'out.replicaFailed': (p: { error: string }) => `failed: ${p.error}`,
   'out.replicaMade': (p: { secs: string }) => `made in ${p.secs} s`,

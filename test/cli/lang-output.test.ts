@@ -53,7 +53,7 @@ describe('stands --lang ru: deploy with a failure, status, list, templates, clea
     expect(dry.code, dry.stderr).toBe(0);
     const plan = lastJson<{ plan: { stands: { userid: string; vms: { vmid: number }[] }[] } }>(dry.stdout).plan;
     const victim = plan.stands[0]!;
-    env.sim.faults.add({ kind: 'error', method: 'PUT', path: `/nodes/*/qemu/${victim.vms[0]!.vmid}/config`, status: 500, message: 'unable to parse drive options' });
+    env.sim.faults.add({ kind: 'error', method: 'POST', path: `/nodes/*/qemu/${victim.vms[0]!.vmid}/config`, status: 500, message: 'unable to parse drive options' });
 
     const r = await ru(['deploy', '--profile', 'netlab', '--users', users, '--group', group, '--yes']);
     env.sim.faults.clear();
@@ -62,7 +62,7 @@ describe('stands --lang ru: deploy with a failure, status, list, templates, clea
     expect(r.stdout).toMatch(/^Оценка времени: около \d+ с$/m);
     expect(r.stdout).toMatch(/^пользователь +узел +состояние +VMID +консоль \/ ошибка$/m);
     expect(r.stdout).toContain('\nОшибки:\n');
-    expect(r.stdout).toMatch(new RegExp(`\\n  ${victim.userid}: sim: PUT /nodes/pve\\d/qemu/${victim.vms[0]!.vmid}/config: Proxmox ответил ошибкой 500: «unable to parse\\s+drive options»`));
+    expect(r.stdout).toMatch(new RegExp(`\\n  ${victim.userid}: sim: POST /nodes/pve\\d/qemu/${victim.vms[0]!.vmid}/config: Proxmox ответил ошибкой 500: «unable to parse\\s+drive options»`));
     expect(r.stdout).toMatch(/^частично: готово 2, с ошибкой 1, за [\d.]+ с \(группа netlab-ru, задача deploy-/m);
     expect(r.stdout).toContain('Новые пользователи (пароли показываются только сейчас');
     expect(r.stderr).toMatch(new RegExp(`✘ ${victim.userid}: ОШИБКА.*«unable to parse drive options»`));

@@ -13,7 +13,7 @@ interface PrepareJson {
   made: number;
   present: number;
   failed: number;
-  items: { status: string; replica: { vmid: number; name: string; sourceVmid: number; targetNode: string; storage: string; shared?: boolean } }[];
+  items: { status: string; replica: { vmid: number; name: string; sourceVmid: number; targetNode: string } }[];
 }
 
 describe('stands templates --prepare', () => {
@@ -23,29 +23,27 @@ describe('stands templates --prepare', () => {
   });
   afterAll(async () => env?.close());
 
-  // the default cluster has ceph (rbd, shared): one replica of each template there beats one per node (auto)
-  it('makes the replicas of netlab (templates 9000/9001 on pve1 local-lvm): one each on shared ceph, with a progress line each', async () => {
+  it('makes the replicas of netlab (templates 9000/9001 on pve1) on pve2 and pve3, with a progress line each', async () => {
     const r = await runCli([...env.globals, 'templates', '--prepare', '--profile', 'netlab', '--json']);
     expect(r.code, r.stderr).toBe(0);
     const out = lastJson(r.stdout) as PrepareJson;
     expect(out.failed).toBe(0);
-    expect(out.made).toBe(2);
-    expect(out.items.map((i) => `${i.replica.sourceVmid}→${i.replica.targetNode}:${i.replica.storage}:${i.replica.shared}:${i.status}`).sort()).toEqual([
-      '9000→pve1:ceph:true:made',
-      '9001→pve1:ceph:true:made',
+    expect(out.made).toBe(4);
+    expect(out.items.map((i) => `${i.replica.sourceVmid}→${i.replica.targetNode}:${i.status}`).sort()).toEqual([
+      '9000→pve2:made',
+      '9000→pve3:made',
+      '9001→pve2:made',
+      '9001→pve3:made',
     ]);
     for (const i of out.items) {
       const vm = env.sim.state.vms.get(i.replica.vmid);
       expect(vm?.node, `replica ${i.replica.vmid}`).toBe(i.replica.targetNode);
       expect(vm?.config.template).toBeTruthy();
       expect(vm?.config.name).toBe(i.replica.name);
-      expect(String(vm?.config.scsi0)).toMatch(/^ceph:/);
     }
-    // no migration: the shared replicas stay on the template's node
-    expect([...env.sim.state.tasksByNode.values()].flat().filter((t) => t.type === 'qmigrate')).toEqual([]);
     // progress: one line when each replica starts and one when it is done
-    expect(r.stderr).toMatch(/2 template replica\(s\) needed, 0 present, 2 to make/);
-    expect(r.stderr.match(/✔ tpl-900[01]-shared-ceph \(\d+\) on ceph, shared: made/g)).toHaveLength(2);
+    expect(r.stderr).toMatch(/4 template replicas needed, 0 present, 4 to make/);
+    expect(r.stderr.match(/✔ tpl-900[01]-pve[23] \(\d+\) on pve[23]: made/g)).toHaveLength(4);
   });
 
   it('is idempotent: run again, it finds them present, makes nothing and changes nothing on the cluster', async () => {
@@ -53,7 +51,7 @@ describe('stands templates --prepare', () => {
     const r = await runCli([...env.globals, 'templates', '--prepare', '--profile', 'netlab', '--json']);
     expect(r.code, r.stderr).toBe(0);
     const out = lastJson(r.stdout) as PrepareJson;
-    expect([out.made, out.present, out.failed]).toEqual([0, 2, 0]);
+    expect([out.made, out.present, out.failed]).toEqual([0, 4, 0]);
     expect(clusterSnapshot(env.sim)).toEqual(before);
     const text = await runCli([...env.globals, 'templates', '--prepare', '--profile', 'netlab', '--nodes', 'pve2']);
     expect(text.code, text.stderr).toBe(0);
@@ -63,12 +61,7 @@ describe('stands templates --prepare', () => {
 
   it('lists the prepared replicas, and refuses an unknown node or a missing profile before touching anything', async () => {
     const list = await runCli([...env.globals, 'templates', '--json']);
-    expect((lastJson(list.stdout) as { templates: { shared?: boolean; storage?: string }[] }).templates).toEqual([
-      expect.objectContaining({ sourceVmid: 9000, node: 'pve1', shared: true, storage: 'ceph' }),
-      expect.objectContaining({ sourceVmid: 9001, node: 'pve1', shared: true, storage: 'ceph' }),
-    ]);
-    const table = await runCli([...env.globals, 'templates']);
-    expect(table.stdout).toMatch(/tpl-9000-shared-ceph +pve1 \(shared ceph\)/);
+    expect((lastJson(list.stdout) as { templates: unknown[] }).templates).toHaveLength(4);
     const bad = await runCli([...env.globals, 'templates', '--prepare', '--profile', 'netlab', '--nodes', 'pve9']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--nodes: pve9 is not a node of cluster sim');
@@ -82,11 +75,8 @@ describe('stands templates --prepare', () => {
     await writeFile(users, 'anna\nboris\nvera\ngleb\n');
     const r = await runCli([...env.globals, 'deploy', '--profile', 'netlab', '--users', users, '--group', 'warm', '--dry-run', '--json']);
     expect(r.code, r.stderr).toBe(0);
-    const { plan } = lastJson(r.stdout) as { plan: { replicas: { exists: boolean; shared?: boolean }[]; estimate: { replicasToMake: number; text: string } } };
+    const { plan } = lastJson(r.stdout) as { plan: { replicas: { exists: boolean }[]; estimate: { replicasToMake: number; text: string } } };
     expect(plan.replicas.every((x) => x.exists)).toBe(true);
-    // the prepared shared replicas are the ones it reuses (--json marks them)
-    expect(plan.replicas.length).toBeGreaterThan(0);
-    expect(plan.replicas.every((x) => x.shared === true)).toBe(true);
     expect(plan.estimate.replicasToMake).toBe(0);
     if (plan.replicas.length > 0) expect(r.stderr).toMatch(/Estimated time: about \d+ s \(its \d+ template replicas? exists?: makes none/);
     else expect(r.stderr).toMatch(/Estimated time: about \d+ s/);

@@ -86,7 +86,7 @@ describe('the bot renders engine errors in the member’s language', () => {
     const plan = (await fake.waitFor((r) => r.interactionToken === token && r.method === 'PATCH', 20_000, 'the plan')).message!;
     expect(plan.embeds[0]!.title).toBe('План развёртывания: ru-fail (профиль basic)');
     // Proxmox refuses one config write (the first, of whichever stand gets there first) with a text of its own
-    s.sim.faults.add({ kind: 'error', method: 'PUT', path: '/nodes/*/qemu/*/config', status: 500, message: 'unable to parse drive options', times: 1 });
+    s.sim.faults.add({ kind: 'error', method: 'POST', path: '/nodes/*/qemu/*/config', status: 500, message: 'unable to parse drive options', times: 1 });
     const click = fake.click({ member: fake.members.teacher, messageId: plan.id, customId: fake.button(plan.id, 'deploy:confirm:'), locale: Locale.Russian });
     const post = await fake.waitFor((r) => r.interactionToken === click.token && r.method === 'POST' && !r.path.endsWith('/callback'), 20_000, 'progress');
     const final = await fake.waitFor(
@@ -97,13 +97,13 @@ describe('the bot renders engine errors in the member’s language', () => {
     s.sim.faults.clear();
     const embed = final.body.embeds[0] as { title: string; description: string; footer: { text: string } };
     expect(embed.footer.text).toMatch(/^Завершено: частично с ошибками · deploy-/);
-    const reason = 'sim: PUT /nodes/pve\\d/qemu/\\d+/config: Proxmox ответил ошибкой 500: «unable to parse drive options»';
+    const reason = 'sim: POST /nodes/pve\\d/qemu/\\d+/config: Proxmox ответил ошибкой 500: «unable to parse drive options»';
     const failed = new RegExp(`^❌ ((?:orlov|sokolov)@pve): ${reason}$`, 'm').exec(embed.description);
     expect(failed, embed.description).not.toBeNull();
     const other = failed![1] === 'orlov@pve' ? 'sokolov@pve' : 'orlov@pve';
-    expect(embed.description).toMatch(new RegExp(`^❌ ${failed![1]} — ошибка: sim: PUT /nodes/pve\\d/qemu/\\d+/config: Proxmox ответил`, 'm'));
+    expect(embed.description).toMatch(new RegExp(`^❌ ${failed![1]} — ошибка: sim: POST /nodes/pve\\d/qemu/\\d+/config: Proxmox ответил`, 'm'));
     expect(embed.description).toContain(`✅ ${other} — готов`);
-    const text = `${embed.title}\n${embed.description}`.replace(/\bPUT \/\S+/g, ' ').replace(/\bdeploy-\S+/g, ' ');
+    const text = `${embed.title}\n${embed.description}`.replace(/\bPOST \/\S+/g, ' ').replace(/\bdeploy-\S+/g, ' ');
     expect(englishRuns(text, ['sim', 'pve1', 'pve2', 'pve3', 'ru-fail'])).toEqual([]);
   });
 });

@@ -27,26 +27,24 @@ describe('/templates prepare', () => {
     expect(replicaVms()).toEqual([]);
   });
 
-  // the default cluster has ceph (rbd, shared): one replica of each template there (auto)
-  it('makes the two shared replicas of netlab for an admin, with progress in the reply', async () => {
+  it('makes the four replicas of netlab for an admin, with progress in the reply', async () => {
     const { token } = prepare('admin');
     const r = await finalReply(token);
-    expect(r.body.content).toContain('Template replicas for profile netlab on sim: 2 needed, 2 to make.');
-    expect(r.body.content).toContain('Done: 2 made, 0 present, 0 failed.');
-    expect(r.body.content.match(/✔ tpl-900[01]-shared-ceph \(\d+\) on ceph, shared/g)).toHaveLength(2);
-    expect(replicaVms()).toHaveLength(2);
-    expect(replicaVms().every((v) => /@pve1:/.test(v))).toBe(true);
+    expect(r.body.content).toContain('Template replicas for profile netlab on sim: 4 needed, 4 to make.');
+    expect(r.body.content).toContain('Done: 4 made, 0 present, 0 failed.');
+    expect(r.body.content.match(/✔ tpl-900[01]-pve[23] \(\d+\) on pve[23]/g)).toHaveLength(4);
+    expect(replicaVms()).toHaveLength(4);
     expect(replicaVms().every((v) => v.endsWith(':tpl'))).toBe(true);
     await s.fake.waitFor((x) => x.method === 'POST' && /templates prepare -: ok \(prepare-/.test(x.body?.content ?? ''), 20_000, 'the audit line');
   });
 
-  it('is idempotent: the second run finds both present and makes nothing', async () => {
+  it('is idempotent: the second run finds all four present and makes nothing', async () => {
     const before = replicaVms();
     const vmCount = s.sim.state.vms.size;
     const { token } = prepare('admin');
     const r = await finalReply(token);
-    expect(r.body.content).toContain('2 needed, 0 to make.');
-    expect(r.body.content).toContain('Done: 0 made, 2 present, 0 failed.');
+    expect(r.body.content).toContain('4 needed, 0 to make.');
+    expect(r.body.content).toContain('Done: 0 made, 4 present, 0 failed.');
     expect(replicaVms()).toEqual(before);
     expect(s.sim.state.vms.size).toBe(vmCount);
   });

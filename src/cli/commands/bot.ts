@@ -44,6 +44,6 @@ export async function registerCommand(_opts: unknown, env: CommandEnv): Promise<
     ...botEnv(env),
     logger: env.logger,
   });
-  print(env.io, `registered ${res.names.length} command(s) in guild ${res.guildId}: ${res.names.map((n) => `/${n}`).join(', ')}`);
+  print(env.io, `registered ${res.names.length} ${res.names.length === 1 ? 'command' : 'commands'} in guild ${res.guildId}: ${res.names.map((n) => `/${n}`).join(', ')}`);
   return 0;
 }
