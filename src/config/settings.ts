@@ -148,7 +148,8 @@ export function defaultSettings(): Settings {
     leases: { action: 'shutdown', warnBefore: '1h', warnBeforeMs: 3_600_000, shutdownTimeout: '1m', shutdownTimeoutMs: 60_000 },
     consoleUrl: {},
     // pvedaemon has 3 workers per node; the storage lock times out after 10 s (why 2 and 8: src/core/executor.ts)
-    concurrency: { perNode: 3, fullClonesPerStorage: 2, linkedClonesPerStorage: 8 },
+    // the same as the executor's DEFAULT_EXEC_LIMITS (src/core/executor.ts explains the numbers)
+    concurrency: { perNode: 3, fullClonesPerStorage: 2, linkedClonesPerStorage: 12 },
     passwords: { length: 16 },
     isolation: { deny: [], allowIn: [] },
   };

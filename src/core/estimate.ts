@@ -21,7 +21,7 @@
  */
 import { estimateText } from '../i18n/duration.js';
 import { pollDelays } from '../proxmox/tasks.js';
-import { DEFAULT_EXEC_LIMITS, type ExecLimits } from './executor.js';
+import { DEFAULT_EXEC_LIMITS, fullCloneUnits, type ExecLimits } from './executor.js';
 import { expectedTaskMs, type TimingModel } from './timing-model.js';
 import type { DeployPlan, ReplicaPlan } from './types.js';
 
@@ -167,7 +167,7 @@ export function estimateDeploy(input: EstimateInput): Estimate {
   const { plan, model: m } = input;
   const limits = { ...DEFAULT_EXEC_LIMITS, ...input.limits };
   const poll = input.poll ?? { startMs: 300, maxMs: 2000 };
-  const fullUnits = Math.max(1, Math.floor((limits.linkedClonesPerStorage * 3) / (4 * limits.fullClonesPerStorage)));
+  const fullUnits = fullCloneUnits(limits);
   const clock = new Clock();
   const rq = m.requestMs;
 

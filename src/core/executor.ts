@@ -8,10 +8,11 @@
  * - disk allocation takes a per-storage lock with a 10 s acquisition timeout (`cluster_lock_storage`), one per node
  *   for local storage, one cluster-wide for shared storage. A waiter fails only when the holds queued ahead of it
  *   add up to more than 10 s. A linked clone holds it for a fraction of the clone (a thin snapshot: ~0.3 of ~2 s),
- *   so about clone time ÷ hold time of them keep the lock busy: 8 slots, 7 × 0.3 s queued at worst. Full clones
- *   may copy under the lock (LINBIT measured ~5 s per clone; the 3rd of 3 parallel clones failed), so they share
- *   the same slots at 3 each: 2 full + 2 linked at most (one full waits for one allocation, 4 s for 8 GiB, plus
- *   0.6 s), never 2 full + 7 linked (LockSlots);
+ *   so clone time ÷ hold time of them keep the lock busy, and a few more cover each slot's own gaps (the request,
+ *   the poll that sees the end): 12 slots, 11 × 0.3 s queued at worst (benchmark 7: 8 slots left ceph's lock idle a
+ *   quarter of the time while a replica copy held 3 of them). Full clones may copy under the lock (LINBIT measured
+ *   ~5 s per clone; the 3rd of 3 parallel clones failed), so they share the same slots at 5 each: 2 full + 2 linked
+ *   at most (one full waits for one allocation, 4 s for 8 GiB, plus 0.6 s), never 2 full + 7 linked (LockSlots);
  * - user.cfg writes (users, pools, ACLs, roles) serialise on one cluster lock: one queue;
  * - `PUT /nodes/{n}/network` applies every pending edit of the node: one apply per node at a time.
  */
@@ -35,7 +36,7 @@ export interface ExecLimits {
 export const DEFAULT_EXEC_LIMITS: ExecLimits = {
   perNode: 3,
   fullClonesPerStorage: 2,
-  linkedClonesPerStorage: 8,
+  linkedClonesPerStorage: 12,
   cloneAttempts: 4,
 };
 
@@ -74,6 +75,18 @@ export class LockSlots {
   }
 }
 
+/**
+ * What a full clone takes of a storage lock's slots: `fullClonesPerStorage` of them fit with 2 linked ones beside,
+ * whatever the linked capacity (12 slots, 2 full: 5 each, so 2 full + 2 linked at most; never 2 full + 7 linked
+ * queued at once).
+ */
+export function fullCloneUnits(limits: Pick<ExecLimits, 'linkedClonesPerStorage' | 'fullClonesPerStorage'>): number {
+  const { linkedClonesPerStorage: l } = limits;
+  const f = Math.max(1, limits.fullClonesPerStorage);
+  // and never so few that one full clone more than allowed would fit (small slot counts)
+  return Math.min(l, Math.max(1, Math.floor((l - 2) / f), Math.floor(l / (f + 1)) + 1));
+}
+
 export class Lanes {
   private readonly nodes = new Map<string, PQueue>();
   private readonly storages = new Map<string, LockSlots>();
@@ -106,13 +119,8 @@ export class Lanes {
     return q.run(full ? this.fullCloneUnits() : 1, priority, fn);
   }
 
-  /**
-   * What a full clone takes of a storage lock's slots: `fullClonesPerStorage` of them fit, with a few linked ones
-   * beside (8 slots, 2 full: 3 each, so 2 full + 2 linked at most; never 2 full + 7 linked queued at once).
-   */
   fullCloneUnits(): number {
-    const { linkedClonesPerStorage: l, fullClonesPerStorage: f } = this.limits;
-    return Math.max(1, Math.floor((l * 3) / (4 * f)));
+    return fullCloneUnits(this.limits);
   }
 
   /** `priority`: higher runs first (pools before users before ACLs: clones wait only for the pool). */

@@ -33,7 +33,7 @@ describe('stands.yml', () => {
       acl: { role: 'PVEVMUser' },
       templates: { replicate: true },
       leases: { action: 'shutdown', warnBeforeMs: 3_600_000, shutdownTimeoutMs: 60_000 },
-      concurrency: { perNode: 3, fullClonesPerStorage: 2, linkedClonesPerStorage: 8 },
+      concurrency: { perNode: 3, fullClonesPerStorage: 2, linkedClonesPerStorage: 12 },
       passwords: { length: 16 },
     });
     expect(s.leases.default).toBeUndefined();
