@@ -198,6 +198,12 @@ export function placeWithReplicaChoice(
     choice: Omit<Parameters<typeof chooseSharedReplicas>[0], 'evaluate'>;
   },
 ): { replicas: ReplicaPlanner; placed: PlacementResult; moved: number; strategyMs?: number; shared: Map<number, string> } {
+  // a class too big to search (as spreadForTime): `auto` keeps per-node replicas and no estimate is spent here
+  const vms = o.demands.reduce((n, d, i) => n + (d.pinned ? 0 : o.machineOf?.(i) !== undefined ? 1 : o.machines.length), 0);
+  if (vms > MAX_SEARCH_VMS) {
+    const c = chooseSharedReplicas({ ...o.choice, mode: o.choice.mode === 'auto' ? 'never' : o.choice.mode, evaluate: () => undefined });
+    return { replicas: o.plannerFor(c.shared), placed: o.placed, moved: 0, shared: c.shared };
+  }
   type Variant = { replicas: ReplicaPlanner; placed: PlacementResult; moved: number; strategyMs?: number; score?: { ms: number; make: number } };
   const results = new Map<string, Variant>();
   const run = (shared: ReadonlyMap<number, string>): Variant => {
