@@ -10,16 +10,18 @@ import { runEn, type RunCatalog } from './run.en.js';
 import { runRu } from './run.ru.js';
 import { cliEn, type CliCatalog } from './cli.en.js';
 import { cliRu } from './cli.ru.js';
+import { checkEn, type CheckCatalog } from './check.en.js';
+import { checkRu } from './check.ru.js';
 
 export type { Lang } from './plural.js';
 export { plural, count, RU, EN, type PluralForms } from './plural.js';
 export { estimateText } from './duration.js';
 export type { Head } from './cli.en.js';
 
-/** The catalogue split by area (each part's Russian is typed against its English): engine, run results, CLI output. */
-type Catalog = EngineCatalog & RunCatalog & CliCatalog;
-const en: Catalog = { ...engineEn, ...runEn, ...cliEn };
-const ru: Catalog = { ...engineRu, ...runRu, ...cliRu };
+/** The catalogue split by area (each part's Russian is typed against its English): engine, run results, CLI output, `stands check`. */
+type Catalog = EngineCatalog & RunCatalog & CliCatalog & CheckCatalog;
+const en: Catalog = { ...engineEn, ...runEn, ...cliEn, ...checkEn };
+const ru: Catalog = { ...engineRu, ...runRu, ...cliRu, ...checkRu };
 
 export type MsgCode = keyof Catalog;
 export type MsgParams<C extends MsgCode> = Parameters<Catalog[C]>[0] extends undefined ? Record<string, never> : Parameters<Catalog[C]>[0];

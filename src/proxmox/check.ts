@@ -1,11 +1,13 @@
 import { connect as tlsConnect } from 'node:tls';
 import type { ProxmoxClient } from './client.js';
-import { isSupportedVersion, unsupportedVersionMessage } from './version.js';
+import { isSupportedVersion, MIN_PVE_VERSION, unsupportedVersionMessage } from './version.js';
 import { ProxmoxApiError } from './errors.js';
 import { FirewallApi } from './firewall.js';
 import { normalizeFingerprint, TLS_TRUST_CODES } from './http.js';
 import { studentRoleDecision } from './roles.js';
 import { z } from 'zod';
+import { msg, render, type Msg } from '../i18n/index.js';
+import type { Who } from '../i18n/check.en.js';
 
 /**
  * What the deployer's token needs, path by path (least privilege: on `/` only Sys.Audit, not propagated, no
@@ -135,8 +137,16 @@ export interface ConnectionCheck {
   /** Things not verified (e.g. the server does not implement GET /access/permissions). */
   notes?: string[];
   /** The datacenter firewall (profiles with `isolation: stand` need it on); only when the connection is ok. */
-  firewall?: { enabled: boolean; message: string };
+  firewall?: { enabled: boolean; message: string; messageMsg?: Msg };
+  /** The same texts as codes, for output in the reader's language (`message` etc. are their English). */
+  messageMsg?: Msg;
+  missingMsgs?: Msg[];
+  problemMsgs?: Msg[];
+  noteMsgs?: Msg[];
 }
+
+const en = (m: Msg): string => render('en', m);
+const MIN_VERSION_TEXT = `${MIN_PVE_VERSION.major}.${MIN_PVE_VERSION.minor}`;
 
 /** The server certificate's sha256 fingerprint, read without trusting it (for "seen … expected …"). */
 export function probeFingerprint(url: string, timeoutMs = 5_000): Promise<string | undefined> {
@@ -164,7 +174,7 @@ export function probeFingerprint(url: string, timeoutMs = 5_000): Promise<string
 export async function runConnectionCheck(client: ProxmoxClient, scope: CheckScope = DEFAULT_CHECK_SCOPE): Promise<ConnectionCheck> {
   const c = client.cluster;
   const base = { cluster: c.name, url: c.url, auth: client.authMode } as const;
-  const who = client.authMode === 'token' ? `token ${c.tokenId}` : `user ${c.user}`;
+  const who: Who = client.authMode === 'token' ? { kind: 'token', id: c.tokenId ?? '' } : { kind: 'user', id: c.user ?? '' };
   let version: string;
   let release: string | undefined;
   try {
@@ -175,36 +185,42 @@ export async function runConnectionCheck(client: ProxmoxClient, scope: CheckScop
     return failureVerdict(client, err);
   }
   if (!isSupportedVersion(release ?? version)) {
-    return { ...base, verdict: 'unsupported-version', version, message: unsupportedVersionMessage(c.name, version) };
+    const m = msg('check.unsupported', { cluster: c.name, version, min: MIN_VERSION_TEXT });
+    return { ...base, verdict: 'unsupported-version', version, message: unsupportedVersionMessage(c.name, version), messageMsg: m };
   }
-  const notes: string[] = [];
+  const notes: Msg[] = [];
   try {
     const privs = await checkGrants(client, scope);
     if ('notImplemented' in privs) {
-      notes.push(`privileges not verified: the server does not implement GET /access/permissions (${privs.notImplemented})`);
+      notes.push(msg('check.privsNotVerified', { text: privs.notImplemented }));
     } else if (privs.missing.length > 0) {
-      return {
-        ...base,
-        verdict: 'missing-privileges',
-        version,
-        missing: privs.missing,
-        required: privs.required,
-        message: `${who} lacks ${privs.missing.length} ${privs.missing.length === 1 ? 'grant' : 'grants'}: ${privs.missing.join('; ')}`,
-      };
+      const missing = privs.missing.map(en);
+      const m = msg('check.lacks', { who, count: missing.length, list: missing.join('; ') });
+      return { ...base, verdict: 'missing-privileges', version, missing, missingMsgs: privs.missing, required: privs.required, message: en(m), messageMsg: m };
     }
     const problems = await checkPrerequisites(client, scope, notes);
     if (problems.length > 0) {
-      return { ...base, verdict: 'missing-prerequisites', version, problems, message: problems.join('; '), ...(notes.length ? { notes } : {}) };
+      return {
+        ...base,
+        verdict: 'missing-prerequisites',
+        version,
+        problems: problems.map(en),
+        problemMsgs: problems,
+        message: problems.map(en).join('; '),
+        ...(notes.length ? { notes: notes.map(en), noteMsgs: notes } : {}),
+      };
     }
   } catch (err) {
     return failureVerdict(client, err);
   }
+  const m = msg('check.ok', { version, who });
   return {
     ...base,
     verdict: 'ok',
     version,
-    message: `connected to Proxmox VE ${version} with ${who}`,
-    ...(notes.length ? { notes } : {}),
+    message: en(m),
+    messageMsg: m,
+    ...(notes.length ? { notes: notes.map(en), noteMsgs: notes } : {}),
     firewall: await datacenterFirewallState(client),
   };
 }
@@ -218,7 +234,7 @@ type Flags = Record<string, boolean>;
  * set without propagation where the engine works below the path is reported as such, naming the path it was
  * granted on.
  */
-async function checkGrants(client: ProxmoxClient, scope: CheckScope): Promise<{ missing: string[]; required: string[] } | { notImplemented: string }> {
+async function checkGrants(client: ProxmoxClient, scope: CheckScope): Promise<{ missing: Msg[]; required: string[] } | { notImplemented: string }> {
   const cache = new Map<string, Promise<Flags>>();
   const flags = (path: string): Promise<Flags> => {
     let p = cache.get(path);
@@ -248,22 +264,23 @@ async function checkGrants(client: ProxmoxClient, scope: CheckScope): Promise<{ 
     if (g.path === '/nodes') for (const n of nodes) checks.push({ path: `/nodes/${n}`, privs: g.privs, propagate: false });
     if (g.path === '/storage') for (const st of storages) checks.push({ path: `/storage/${st}`, privs: g.privs, propagate: false });
   }
-  const missing: string[] = [];
+  const missing = new Map<string, Msg>();
   const required: string[] = [];
+  const miss = (m: Msg): void => void missing.set(en(m), m);
   for (const ch of checks) {
     const have = await flags(ch.path);
     for (const priv of ch.privs) {
       required.push(`${priv} on ${ch.path}`);
       if (priv in have && (!ch.propagate || have[priv] === true)) continue;
       if (priv in have) {
-        missing.push(`${priv} on ${ch.path} (granted there without propagation; the engine works below it)`);
+        miss(msg('check.priv', { priv, path: ch.path, here: true }));
         continue;
       }
       const flat = await unpropagatedAncestor(ch.path, priv, flags);
-      missing.push(flat ? `${priv} on ${ch.path} (granted on ${flat} without propagation)` : `${priv} on ${ch.path}`);
+      miss(msg('check.priv', { priv, path: ch.path, ...(flat ? { flat } : {}) }));
     }
   }
-  return { missing: [...new Set(missing)], required: [...new Set(required)] };
+  return { missing: [...missing.values()], required: [...new Set(required)] };
 }
 
 /** The nearest ancestor of `path` holding `priv` unpropagated (why it does not reach `path`). */
@@ -291,16 +308,16 @@ async function rolePrivileges(client: ProxmoxClient, scope: CheckScope): Promise
  * reload_network_config refuses "you need ifupdown2 to reload network configuration"; PVE/API2/APT.pm versions
  * lists ifupdown2 only when it is installed, readable with Sys.Audit on the node).
  */
-async function checkPrerequisites(client: ProxmoxClient, scope: CheckScope, notes: string[]): Promise<string[]> {
-  const problems: string[] = [];
+async function checkPrerequisites(client: ProxmoxClient, scope: CheckScope, notes: Msg[]): Promise<Msg[]> {
+  const problems: Msg[] = [];
   const decision = await studentRoleDecision(client, scope.studentRole, scope.studentRolePrivs ?? []);
-  if (decision.action === 'refuse') problems.push(decision.message);
+  if (decision.action === 'refuse') problems.push(msg('check.roleMissing', { role: decision.role, command: decision.command }));
   const domains = await client.get('/access/domains', z.array(z.looseObject({ realm: z.string(), type: z.string() })));
   for (const realm of new Set(scope.realms)) {
     const d = domains.find((x) => x.realm === realm);
-    if (!d) problems.push(`realm ${realm} does not exist on the cluster`);
+    if (!d) problems.push(msg('check.realmMissing', { realm }));
     else if (d.type !== 'pve' && d.type !== 'pam') {
-      problems.push(`realm ${realm} is of type ${d.type}: Proxmox takes passwords only for pve and pam users, so stands cannot set student passwords there`);
+      problems.push(msg('check.realmType', { realm, type: d.type }));
     }
   }
   if (scope.mode === 'bridges') {
@@ -309,11 +326,11 @@ async function checkPrerequisites(client: ProxmoxClient, scope: CheckScope, note
       try {
         const pkgs = await client.get(`/nodes/${encodeURIComponent(n.node)}/apt/versions`, z.array(z.looseObject({ Package: z.string() })));
         if (!pkgs.some((p) => p.Package === 'ifupdown2')) {
-          problems.push(`node ${n.node}: ifupdown2 is not installed, so Proxmox cannot apply the stands' bridges (apt install ifupdown2)`);
+          problems.push(msg('check.noIfupdown2', { node: n.node }));
         }
       } catch (err) {
         if (!(err instanceof ProxmoxApiError) || err.status === 401) throw err;
-        notes.push(`node ${n.node}: ifupdown2 not verified (${err.status} ${err.pveMessage})`);
+        notes.push(msg('check.ifupdown2Unverified', { node: n.node, status: err.status, text: err.pveMessage }));
       }
     }
   }
@@ -324,15 +341,14 @@ async function checkPrerequisites(client: ProxmoxClient, scope: CheckScope, note
  * The datacenter firewall's state (GET /cluster/firewall/options): stand isolation needs it on, and pve-stands
  * never turns it on itself. Informational: it does not change the check's verdict.
  */
-export async function datacenterFirewallState(client: ProxmoxClient): Promise<{ enabled: boolean; message: string }> {
+export async function datacenterFirewallState(client: ProxmoxClient): Promise<{ enabled: boolean; message: string; messageMsg: Msg }> {
+  const state = (enabled: boolean, m: Msg) => ({ enabled, message: en(m), messageMsg: m });
   try {
     const o = await new FirewallApi(client).clusterOptions();
-    return o.enable === 1
-      ? { enabled: true, message: 'on: profiles with isolation: stand can be deployed' }
-      : { enabled: false, message: 'off: profiles with isolation: stand are refused until an admin enables it (README, "Isolation")' };
+    return o.enable === 1 ? state(true, msg('check.fwOn')) : state(false, msg('check.fwOff'));
   } catch (err) {
     if (!(err instanceof ProxmoxApiError)) throw err;
-    return { enabled: false, message: `not read (${err.status} ${err.pveMessage}): profiles with isolation: stand are refused` };
+    return state(false, msg('check.fwUnread', { status: err.status, text: err.pveMessage }));
   }
 }
 
@@ -343,44 +359,31 @@ async function failureVerdict(client: ProxmoxClient, err: unknown): Promise<Conn
   if (err.code === 'ERR_TLS_FINGERPRINT_MISMATCH') {
     const seen = (await probeFingerprint(c.url)) ?? 'unknown';
     const expected = normalizeFingerprint(c.tls.fingerprint ?? '');
-    return {
-      ...base,
-      verdict: 'tls-mismatch',
-      seen,
-      expected,
-      message: `TLS certificate fingerprint mismatch: seen ${seen}, expected ${expected}`,
-    };
+    const m = msg('check.tlsMismatch', { seen, expected });
+    return { ...base, verdict: 'tls-mismatch', seen, expected, message: en(m), messageMsg: m };
   }
   if (err.code && TLS_TRUST_CODES.has(err.code)) {
     const seen = (await probeFingerprint(c.url)) ?? 'unknown';
-    const expected = c.tls.ca || c.tls.caPem ? 'a certificate signed by the configured CA' : 'a certificate trusted by the system CAs';
-    return {
-      ...base,
-      verdict: 'tls-mismatch',
-      seen,
-      expected,
-      message:
-        `TLS certificate not trusted (${err.code}): seen ${seen}, expected ${expected}; ` +
-        `to trust this server, set tls.fingerprint: "${seen}" for cluster ${c.name}`,
-    };
+    const expectedMsg = c.tls.ca || c.tls.caPem ? msg('check.expectedCa') : msg('check.expectedSystem');
+    const m = msg('check.tlsUntrusted', { code: err.code, seen, expected: expectedMsg, cluster: c.name });
+    return { ...base, verdict: 'tls-mismatch', seen, expected: en(expectedMsg), message: en(m), messageMsg: m };
   }
   if (err.status === 0) {
-    return { ...base, verdict: 'unreachable', message: `cannot reach ${c.url}: ${err.pveMessage}` };
+    const m = msg('check.unreachable', { url: c.url, text: err.pveMessage });
+    return { ...base, verdict: 'unreachable', message: en(m), messageMsg: m };
   }
   if (err.status === 401) {
-    const who = client.authMode === 'token' ? `API token ${c.tokenId}` : `user ${c.user}`;
-    return { ...base, verdict: 'bad-credentials', message: `${who} was refused by ${c.url} (401 ${err.pveMessage})` };
+    const who: Who = client.authMode === 'token' ? { kind: 'apiToken', id: c.tokenId ?? '' } : { kind: 'user', id: c.user ?? '' };
+    const m = msg('check.refused', { who, url: c.url, text: err.pveMessage });
+    return { ...base, verdict: 'bad-credentials', message: en(m), messageMsg: m };
   }
   if (err.status === 403) {
-    return {
-      ...base,
-      verdict: 'missing-privileges',
-      missing: [],
-      message: `permission denied: ${err.pveMessage}`,
-    };
+    const m = msg('check.denied', { text: err.pveMessage });
+    return { ...base, verdict: 'missing-privileges', missing: [], message: en(m), messageMsg: m };
   }
   if (err.status >= 500) {
-    return { ...base, verdict: 'unreachable', message: `${c.url} answered ${err.status} ${err.pveMessage}` };
+    const m = msg('check.answered', { url: c.url, status: err.status, text: err.pveMessage });
+    return { ...base, verdict: 'unreachable', message: en(m), messageMsg: m };
   }
   throw err;
 }

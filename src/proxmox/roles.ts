@@ -18,7 +18,7 @@ export const ROLLBACK_ROLE_EXTRA_PRIVS = ['VM.Snapshot.Rollback'];
 export type StudentRoleDecision =
   | { action: 'use' }
   | { action: 'create'; privs: string[] }
-  | { action: 'refuse'; message: string };
+  | { action: 'refuse'; message: string; role: string; command: string };
 
 export function studentRoleCommand(role: string, privs: readonly string[]): string {
   return `pveum role add ${role} --privs "${[...privs].sort().join(',')}"`;
@@ -30,6 +30,8 @@ export function decideStudentRole(o: { role: string; exists: boolean; canCreate:
   if (o.canCreate) return { action: 'create', privs: [...o.privs] };
   return {
     action: 'refuse',
+    role: o.role,
+    command: studentRoleCommand(o.role, o.privs),
     message:
       `role ${o.role} does not exist and the API token may not create roles (that takes Sys.Modify on /access): ` +
       `create it once with: ${studentRoleCommand(o.role, o.privs)}`,

@@ -6,6 +6,8 @@ import { deployerGrants, deployerSetupCommands, DEPLOYER_ROLES, runConnectionChe
 import { ALL_PRIVS } from '../../src/sim/privileges.js';
 import { clientFor, clusterFor, startSim } from './sim-client.js';
 import { startResetProxy } from './reset-proxy.js';
+import { formatCheck } from '../../src/cli/commands/check.js';
+import { englishRuns } from '../support/english-runs.js';
 
 const WRONG = 'AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99';
 let sim: RunningSimulator;
@@ -89,8 +91,27 @@ describe('stands check: the connection test verdict', () => {
     expect(r.missing).toEqual(expect.arrayContaining(['VM.Allocate on /vms', 'VM.Clone on /vms', 'Pool.Allocate on /pool', 'User.Modify on /access/groups', 'Realm.AllocateUser on /access/realm/pve', 'Sys.Modify on /nodes/pve1']));
     expect(r.missing).not.toContain('Sys.Audit on /nodes/pve1');
     expect(r.message).toMatch(/^user auditor@pve lacks \d+ grants?: /);
+    // the same check said in Russian: the English of --json stays, the output has no English beyond names and terms
+    const ru = formatCheck(r, 'ru');
+    expect(ru.split('\n')[0]).toBe(`ОШИБКА ${r.cluster} (${r.url}): не хватает прав`);
+    expect(ru).toMatch(/\n {2}пользователь auditor@pve: не хватает прав \(\d+\):\n {4}нет /);
+    expect(ru).toContain('\n    нет VM.Clone на /vms\n');
+    expect(ru).toContain('команды `pveum` для каждого пути');
+    expect(formatCheck(r, 'en')).toContain('\n    missing VM.Clone on /vms\n');
+    const names = [r.cluster, r.url, 'auditor@pve', ...r.missing!.flatMap((m) => m.split(/ on | \(granted on | without/))];
+    expect(englishRuns(ru, names)).toEqual([]);
     await c.close();
     await admin.close();
+  });
+
+  it('ok, with the datacenter firewall, said in Russian', async () => {
+    const c = clientFor(sim, clusterFor(sim, 'token'));
+    const r = await c.check();
+    expect(r.verdict).toBe('ok');
+    const ru = formatCheck(r, 'ru');
+    expect(ru).toMatch(new RegExp(`^ОК ${r.cluster} \\(.+\\): всё в порядке\\n {2}подключение к Proxmox VE ${r.version!.replace(/\./g, '\\.')} \\(API-токен [^)]+\\) работает\\n {2}межсетевой экран датацентра: (включён|выключен): `));
+    expect(englishRuns(ru, [r.cluster, r.url, r.version!, sim.tokenId])).toEqual([]);
+    await c.close();
   });
 
   it('on a server without GET /access/permissions, says privileges were not verified', async () => {

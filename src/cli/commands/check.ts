@@ -5,6 +5,9 @@ import { runConnectionCheck, type CheckScope, type ConnectionCheck } from '../..
 import { EXIT_CLUSTER, EXIT_OK } from '../errors.js';
 import { print, printJson } from '../output.js';
 import type { CommandEnv } from '../program.js';
+import { langOf } from '../lang.js';
+import { render, say, type Lang, type Msg } from '../../i18n/index.js';
+import type { Who } from '../../i18n/check.en.js';
 
 export interface CheckOptions {
   cluster?: string;
@@ -40,24 +43,28 @@ export async function checkCommand(opts: CheckOptions, env: CommandEnv): Promise
     await client.close();
   }
   if (opts.json) printJson(env.io, result);
-  else print(env.io, formatCheck(result));
+  else print(env.io, formatCheck(result, langOf(env)));
   return result.verdict === 'ok' ? EXIT_OK : EXIT_CLUSTER;
 }
 
-export function formatCheck(r: ConnectionCheck): string {
-  const lines = [`${r.verdict === 'ok' ? 'OK' : 'FAILED'} ${r.cluster} (${r.url}): ${r.verdict}`];
-  if (r.verdict !== 'missing-privileges' && r.verdict !== 'missing-prerequisites') lines.push(`  ${r.message}`);
+/** The check in the reader's language (`--json` keeps the English texts and carries the codes beside them). */
+export function formatCheck(r: ConnectionCheck, lang: Lang = 'en'): string {
+  const said = (m: Msg | undefined, english: string): string => (m ? render(lang, m) : english);
+  const lines = [say(lang, 'check.head', { ok: r.verdict === 'ok', cluster: r.cluster, url: r.url, verdict: r.verdict })];
+  if (r.verdict !== 'missing-privileges' && r.verdict !== 'missing-prerequisites') lines.push(`  ${said(r.messageMsg, r.message)}`);
   if (r.verdict === 'tls-mismatch') {
-    lines.push(`  seen:     ${r.seen ?? 'unknown'}`, `  expected: ${r.expected ?? 'unknown'}`);
+    lines.push(`  ${say(lang, 'check.seen', { fingerprint: r.seen ?? 'unknown' })}`, `  ${say(lang, 'check.expected', { what: r.expected ?? 'unknown' })}`);
   }
   if (r.verdict === 'missing-privileges') {
-    lines.push(`  ${r.message.split(':')[0]}:`);
-    for (const m of r.missing ?? []) lines.push(`    missing ${m}`);
-    if (!r.missing?.length) lines.push(`  ${r.message}`);
-    lines.push('  the per-path pveum commands: README, "Proxmox set-up"');
+    const m = r.messageMsg;
+    lines.push(`  ${m?.code === 'check.lacks' ? say(lang, 'check.lacksHead', m.params as { who: Who; count: number }) : r.message.split(':')[0]}:`);
+    const missing = r.missingMsgs ?? [];
+    (r.missing ?? []).forEach((text, i) => lines.push(`    ${say(lang, 'check.missing', { what: said(missing[i], text) })}`));
+    if (!r.missing?.length) lines.push(`  ${said(r.messageMsg, r.message)}`);
+    lines.push(`  ${say(lang, 'check.pveumHint')}`);
   }
-  for (const p of r.problems ?? []) lines.push(`  problem: ${p}`);
-  for (const note of r.notes ?? []) lines.push(`  note: ${note}`);
-  if (r.firewall) lines.push(`  datacenter firewall: ${r.firewall.message}`);
+  (r.problems ?? []).forEach((p, i) => lines.push(`  ${say(lang, 'check.problem', { text: said(r.problemMsgs?.[i], p) })}`));
+  (r.notes ?? []).forEach((n, i) => lines.push(`  ${say(lang, 'check.note', { text: said(r.noteMsgs?.[i], n) })}`));
+  if (r.firewall) lines.push(`  ${say(lang, 'check.firewall', { text: said(r.firewall.messageMsg, r.firewall.message) })}`);
   return lines.join('\n');
 }
