@@ -9,6 +9,7 @@
 import type { JournalEntry } from '../store/schemas.js';
 import type { Reservation, Store } from '../store/store.js';
 import { UserError } from '../errors.js';
+import { msg } from '../i18n/index.js';
 import type { DeployPlan } from './types.js';
 
 const DEFAULT_LOCK_TTL_MS = 30_000;
@@ -77,10 +78,7 @@ export async function holdReservations(store: Store, plan: DeployPlan): Promise<
   const refused = await store.reservations.claim(plan.cluster, plan.group, items, RESERVATION_TTL_MS);
   if (refused.length) {
     const r = refused[0]!;
-    throw new UserError(
-      `${r.kind === 'vm' ? 'VMID' : r.kind === 'bridge' ? 'bridge' : 'VNet'} ${r.id} of this plan is now reserved by group ` +
-        `${r.holder}${refused.length > 1 ? ` (and ${refused.length - 1} more)` : ''}: the plan is too old; plan the deploy again`,
-    );
+    throw new UserError(msg('plan.tooOld', { kind: r.kind === 'vm' ? 'vm' : r.kind === 'bridge' ? 'bridge' : 'vnet', id: String(r.id), holder: r.holder, more: refused.length - 1 }));
   }
   return {
     renew: async () => {

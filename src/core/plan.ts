@@ -125,7 +125,7 @@ export async function planDeploy(ctx: AppContext, input: PlanDeployInput): Promi
     if (!refused.length) break;
     log.info({ refused: refused.length, attempt }, 'ids taken by a concurrent plan; planning again');
     if (attempt >= 5) {
-      throw new UserError(`group ${group}: other deploys on cluster ${cluster} keep taking the planned ids; try again`);
+      throw new UserError(msg('plan.idsKeepTaken', { group, cluster }));
     }
   }
   log.info(

@@ -86,19 +86,19 @@ export async function planPrepare(ctx: AppContext, input: PrepareInput): Promise
 
   const infos: TemplateInfo[] = [];
   const machines: { info: TemplateInfo; full: boolean }[] = [];
-  const problems: string[] = [];
+  const problems: Msg[] = [];
   for (const m of input.profile.machines) {
     const full = m.full ?? input.profile.clone === 'full';
     const res = resolveTemplateRef(inv, { machine: m.name, template: m.template, templateNode: m.templateNode }, input.profile.file, { full });
     if (!res.ok) {
-      problems.push(`${res.row.subject}: ${res.row.problem}`);
+      problems.push(msg('prepare.problem', { subject: res.row.subjectMsg ?? res.row.subject, problem: res.row.problemMsg ?? res.row.problem }));
       continue;
     }
     const info = await inv.templateInfo(res.template.vmid);
     if (!infos.some((i) => i.vmid === info.vmid)) infos.push(info);
     machines.push({ info, full });
   }
-  if (problems.length) throw new UserError(`profile ${input.profile.name} cannot be prepared: ${problems.join('; ')}`);
+  if (problems.length) throw new UserError(msg('prepare.cannot', { profile: input.profile.name, problems }));
 
   const taken: number[] = inv.vms.map((v) => v.vmid);
   for (const s of stands) for (const v of s.vms) taken.push(v.vmid);

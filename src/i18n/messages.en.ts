@@ -4,6 +4,7 @@
  * Parameters are names, numbers and Proxmox's own words; the texts around them are translated.
  */
 import { count, EN } from './plural.js';
+import { t, type Nested } from './nested.js';
 
 const n = (x: number, forms: keyof typeof EN): string => count('en', x, EN[forms]);
 
@@ -45,6 +46,13 @@ export const en = {
   'user.passwordNotOurs': (p: { userid: string }) => `refusing to change the password of ${p.userid}: it was not created by pve-stands`,
   'resume.finished': (p: { group: string; job: string }) => `nothing to resume: the last deploy of ${p.group} (${p.job}) finished`,
   'resume.nothing': (p: { group: string }) => `nothing to resume: no unfinished deploy job or group named ${p.group}`,
+  'plan.idsKeepTaken': (p: { group: string; cluster: string }) => `group ${p.group}: other deploys on cluster ${p.cluster} keep taking the planned ids; try again`,
+  'plan.tooOld': (p: { kind: 'vm' | 'bridge' | 'vnet'; id: string; holder: string; more: number }) =>
+    `${p.kind === 'vm' ? 'VMID' : p.kind === 'bridge' ? 'bridge' : 'VNet'} ${p.id} of this plan is now reserved by group ` +
+    `${p.holder}${p.more > 0 ? ` (and ${p.more} more)` : ''}: the plan is too old; plan the deploy again`,
+  'prepare.cannot': (p: { profile: string; problems: Nested[] }) => `profile ${p.profile} cannot be prepared: ${p.problems.map(t).join('; ')}`,
+  /** one problem of a profile's machine: the machine (or template) and what is wrong */
+  'prepare.problem': (p: { subject: Nested; problem: Nested }) => `${t(p.subject)}: ${t(p.problem)}`,
   // ---- input values
   'input.placement': (p: { placement: string }) =>
     `placement ${JSON.stringify(p.placement)} is not one of balanced, round-robin, pack, node:<name>`,

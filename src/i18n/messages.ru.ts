@@ -1,6 +1,7 @@
 /** The engine's user-facing texts in Russian (see messages.en.ts). Names, numbers and Proxmox's own words stay as given. */
 import type { EngineCatalog } from './messages.en.js';
 import { count, plural, RU } from './plural.js';
+import { t } from './nested.js';
 
 const n = (x: number, forms: keyof typeof RU): string => count('ru', x, RU[forms]);
 
@@ -39,6 +40,12 @@ export const ru: EngineCatalog = {
   'user.passwordNotOurs': (p) => `пароль ${p.userid} не будет изменён: этого пользователя создал не pve-stands`,
   'resume.finished': (p) => `продолжать нечего: последнее развёртывание ${p.group} (${p.job}) завершено`,
   'resume.nothing': (p) => `продолжать нечего: нет незавершённой задачи развёртывания или группы ${p.group}`,
+  'plan.idsKeepTaken': (p) => `группа ${p.group}: другие развёртывания на кластере ${p.cluster} снова и снова занимают запланированные номера; попробуйте ещё раз`,
+  'plan.tooOld': (p) =>
+    `${p.kind === 'vm' ? 'VMID' : p.kind === 'bridge' ? 'мост' : 'VNet'} ${p.id} из этого плана уже зарезервирован группой ${p.holder}` +
+    `${p.more > 0 ? ` (и ещё ${p.more})` : ''}: план устарел; спланируйте развёртывание заново`,
+  'prepare.cannot': (p) => `профиль ${p.profile} нельзя подготовить: ${p.problems.map(t).join('; ')}`,
+  'prepare.problem': (p) => `${t(p.subject)}: ${t(p.problem)}`,
   'input.placement': (p) => `размещение ${JSON.stringify(p.placement)} не входит в balanced, round-robin, pack, node:<имя>`,
   'input.leaseDuration': (p) => `срок аренды ${JSON.stringify(p.lease)} — не длительность вида 45m, 4h или 2d`,
   'input.leaseOrDate': (p) => `срок аренды ${JSON.stringify(p.lease)} — ни длительность (4h, 2d), ни дата`,

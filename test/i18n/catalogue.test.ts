@@ -48,6 +48,10 @@ const samples: { [C in MsgCode]: MsgParams<C> } = {
   'user.passwordNotOurs': { userid: 'anna@pve' },
   'resume.finished': { group: 'net-1', job: 'job-42' },
   'resume.nothing': { group: 'net-1' },
+  'plan.idsKeepTaken': { group: 'net-1', cluster: 'lab' },
+  'plan.tooOld': { kind: 'bridge', id: 'st01', holder: 'net-2', more: 3 },
+  'prepare.cannot': { profile: 'netlab', problems: ['router: template 9000 missing'] },
+  'prepare.problem': { subject: 'router', problem: 'template 9000 missing' },
   'input.placement': { placement: 'spread' },
   'input.leaseDuration': { lease: 'soon' },
   'input.leaseOrDate': { lease: 'soon' },
@@ -354,8 +358,8 @@ describe('the engine catalogue', () => {
     for (const code of allCodes()) {
       const params = samples[code] as Record<string, unknown>;
       const text = render('ru', { code, params } as Msg);
-      // `VLANs 10,20` → `VLAN 10,20`, `VNets x1` → `VNet x1`: a term and names; `txt.quoted` is a quote and nothing else
-      if (!['out.vlans', 'out.cleanupVnets', 'kept.vnet', 'kept.fwIpset', 'txt.quoted'].includes(code)) expect(text, `ru ${code} has no Cyrillic`).toMatch(/[А-Яа-яЁё]/);
+      // `VLANs 10,20` → `VLAN 10,20`, `VNets x1` → `VNet x1`: a term and names; `txt.quoted` is a quote and nothing else; `prepare.problem` joins two nested texts
+      if (!['out.vlans', 'out.cleanupVnets', 'kept.vnet', 'kept.fwIpset', 'txt.quoted', 'prepare.problem'].includes(code)) expect(text, `ru ${code} has no Cyrillic`).toMatch(/[А-Яа-яЁё]/);
       // a single Latin word may be a term; two in a row is English prose
       const runs = foreignRuns(text, params).filter((r) => r.split(' ').length >= 2 || !/^[A-Z0-9]/.test(r));
       if (runs.length) offenders.push(`${code}: ${JSON.stringify(runs)} in ${JSON.stringify(text)}`);
