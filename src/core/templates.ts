@@ -116,6 +116,16 @@ export function createReplicaPlanner(o: ReplicaPlannerOptions): ReplicaPlanner {
   const recorded = new Map(o.recorded.map((r) => [`${r.sourceVmid}/${r.node}`, r]));
   const hasStorage = (node: string, storage: string): boolean =>
     o.inventory.storages.some((s) => s.node === node && s.storage === storage && s.images && s.active);
+  const localWhat = (info: TemplateInfo, local: readonly string[]): string =>
+    `template ${info.vmid}${info.name ? ` (${info.name})` : ''} is on node-local storage ${local.join(', ')} of ${info.node}`;
+  /** A new replica's VMID: a recorded replica that vanished from the cluster keeps its id if still free (recover stays simple). */
+  const replicaVmid = (old: ReplicaRecord | undefined): number | undefined => {
+    if (old && !o.vmids.isTaken(old.vmid)) {
+      o.vmids.reserve(old.vmid);
+      return old.vmid;
+    }
+    return o.vmids.next();
+  };
 
   const decide = (info: TemplateInfo, node: string, commit: boolean): CloneSource => {
       if (info.node === node) return { kind: 'direct', vmid: info.vmid, node: info.node };
@@ -151,15 +161,12 @@ export function createReplicaPlanner(o: ReplicaPlannerOptions): ReplicaPlanner {
         });
         return { kind: 'replica', vmid: rec.vmid, node, planned: false };
       }
-      const what = `template ${info.vmid}${info.name ? ` (${info.name})` : ''} is on node-local storage ${local.join(', ')} of ${info.node}`;
+      const what = localWhat(info, local);
       if (!o.replicate) return { kind: 'unavailable', reason: `${what}; replication is off` };
       const missing = cloned.find((s) => !hasStorage(node, s));
       if (missing) return { kind: 'unavailable', reason: `${what}, and ${node} has no storage ${missing} for a replica` };
       if (!commit) return { kind: 'replica', vmid: rec?.vmid ?? 0, node, planned: true };
-      // a recorded replica that vanished from the cluster keeps its id if still free: recover stays simple
-      let vmid = rec && !o.vmids.isTaken(rec.vmid) ? rec.vmid : undefined;
-      if (vmid !== undefined) o.vmids.reserve(vmid);
-      vmid ??= o.vmids.next();
+      const vmid = replicaVmid(rec);
       if (vmid === undefined) return { kind: 'unavailable', reason: `no free VMID left in the replica range for ${what}` };
       planned.set(key, {
         sourceVmid: info.vmid,
@@ -176,7 +183,7 @@ export function createReplicaPlanner(o: ReplicaPlannerOptions): ReplicaPlanner {
   const decideShared = (info: TemplateInfo, node: string, storage: string, local: readonly string[], commit: boolean): CloneSource => {
     const key = `${info.vmid}/shared`;
     const have = planned.get(key);
-    const what = `template ${info.vmid}${info.name ? ` (${info.name})` : ''} is on node-local storage ${local.join(', ')} of ${info.node}`;
+    const what = localWhat(info, local);
     if (have) {
       if (!hasStorage(node, have.storage)) return { kind: 'unavailable', reason: `${what}, and its shared replica's storage ${have.storage} is not available on ${node}` };
       return { kind: 'replica', vmid: have.vmid, node: have.targetNode, planned: !have.exists };
@@ -196,9 +203,7 @@ export function createReplicaPlanner(o: ReplicaPlannerOptions): ReplicaPlanner {
     }
     const old = o.recorded.find((r) => r.shared && r.sourceVmid === info.vmid);
     if (!commit) return { kind: 'replica', vmid: old?.vmid ?? 0, node: info.node, planned: true };
-    let vmid = old && !o.vmids.isTaken(old.vmid) ? old.vmid : undefined;
-    if (vmid !== undefined) o.vmids.reserve(vmid);
-    vmid ??= o.vmids.next();
+    const vmid = replicaVmid(old);
     if (vmid === undefined) return { kind: 'unavailable', reason: `no free VMID left in the replica range for ${what}` };
     planned.set(key, {
       sourceVmid: info.vmid,
